@@ -1,0 +1,4 @@
+using DiffusionLab.Engine;
+
+TorchRuntime.EnsureInitialised();
+return await DiffusionLab.Cli.Verbs.RunAsync(args);

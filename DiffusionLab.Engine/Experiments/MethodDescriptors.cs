@@ -1,0 +1,39 @@
+using DiffusionLab.Engine.Operators;
+using DiffusionLab.Engine.Solvers;
+
+namespace DiffusionLab.Engine.Experiments;
+
+/// <summary>A corruption as the lab offers it: words for the picker, bounded parameters, and a seeded factory.</summary>
+/// <param name="Create">Builds the operator for one sample shape [C, H, W] (or [D]) from validated parameters and the run's seed.</param>
+public sealed record OperatorDescriptor(
+    string Id,
+    string DisplayName,
+    string Explanation,
+    bool IsLinear,
+    IReadOnlyList<ParameterDefinition> Parameters,
+    Func<IReadOnlyDictionary<string, double>, long[], int, IMeasurement> Create);
+
+public enum SolverFamily
+{
+    /// <summary>Samples the prior and ignores y (DDPM, DDIM, reverse SDE, probability-flow ODE).</summary>
+    Unconditional,
+    /// <summary>Diffusion posterior samplers (SDEdit, ScoreALD, DPS).</summary>
+    Posterior,
+    /// <summary>Optimisation baselines that return a single answer (HQS, ADMM).</summary>
+    Classical,
+}
+
+/// <summary>A solver as the lab offers it.</summary>
+/// <param name="DefaultsFor">Parameter defaults for a corruption id (null: no corruption), e.g. DPS's ζ per task.</param>
+/// <param name="Create">Builds the solver from validated parameters.</param>
+public sealed record SolverDescriptor(
+    string Id,
+    string DisplayName,
+    string Explanation,
+    SolverFamily Family,
+    bool NeedsLinearOperator,
+    int DefaultSteps,
+    int MaxSteps,
+    IReadOnlyList<ParameterDefinition> Parameters,
+    Func<string?, IReadOnlyDictionary<string, double>> DefaultsFor,
+    Func<IReadOnlyDictionary<string, double>, ISolver> Create);

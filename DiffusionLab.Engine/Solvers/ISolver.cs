@@ -1,0 +1,78 @@
+using DiffusionLab.Engine.Operators;
+using DiffusionLab.Engine.Priors;
+using static TorchSharp.torch;
+
+namespace DiffusionLab.Engine.Solvers;
+
+/// <summary>
+/// A sampler or optimiser, written as an iterator: one <see cref="SolverStep"/> per
+/// iteration. The consumer sets the pace and stops early by disposing the enumerator; the
+/// solver never knows about frames, files or the UI.
+/// </summary>
+public interface ISolver
+{
+    /// <summary>Catalog id, e.g. "dps".</summary>
+    string Id { get; }
+
+    IEnumerable<SolverStep> Solve(SolverContext context);
+}
+
+/// <summary>
+/// Everything a solver needs for one run (or a batch of independent runs).
+/// </summary>
+/// <param name="Prior">The diffusion prior (classical solvers use it only for plug-and-play).</param>
+/// <param name="Measurement">A, or null for unconditional sampling.</param>
+/// <param name="Y">The measurement [B, ..OutputShape], or null for unconditional sampling.</param>
+/// <param name="Noise">The noise model y was made with.</param>
+/// <param name="Steps">Number of iterations the solver should take (it reports how many it really takes in <see cref="SolverStep.Total"/>).</param>
+/// <param name="BatchSize">Independent samples solved together; each gets exactly what it would get alone.</param>
+/// <param name="Generator">The run's seeded random stream: all randomness comes from it.</param>
+public sealed record SolverContext(
+    IDenoiser Prior,
+    IMeasurement? Measurement,
+    Tensor? Y,
+    NoiseModel Noise,
+    int Steps,
+    long BatchSize,
+    Generator Generator)
+{
+    public long[] BatchShape => [BatchSize, .. Prior.SampleShape];
+
+    public IMeasurement RequireMeasurement(string solverName) =>
+        Measurement ?? throw new SolverException($"{solverName} solves an inverse problem: choose a corruption to give it a measurement.");
+
+    /// <summary>The linear operator, or a clear refusal for nonlinear corruptions such as phase retrieval.</summary>
+    public IMeasurement RequireLinear(string solverName)
+    {
+        var a = RequireMeasurement(solverName);
+        if (!a.IsLinear)
+            throw new SolverException($"{solverName} needs a linear corruption (it uses Aᵀ), but {a.Id} is nonlinear. Try DPS, which only differentiates through A.");
+        return a;
+    }
+}
+
+/// <summary>
+/// One iteration of a solver. The tensors belong to the solver and stay valid only until the
+/// enumerator moves on: clone what you keep.
+/// </summary>
+/// <param name="Index">0-based iteration index.</param>
+/// <param name="Total">Number of iterations this run takes.</param>
+/// <param name="Timestep">The diffusion timestep index this step reached (−1 for classical solvers, 0 at the end of sampling).</param>
+/// <param name="Xt">The current iterate x_t, [B, ..SampleShape].</param>
+/// <param name="X0Hat">The current estimate of the clean image, [B, ..SampleShape].</param>
+/// <param name="Residual">‖y − A(x0Hat)‖ per sample (empty for unconditional sampling).</param>
+/// <param name="NetworkEvaluations">Cumulative calls of the prior's network, counting each backward pass as one more.</param>
+public sealed record SolverStep(
+    int Index,
+    int Total,
+    int Timestep,
+    Tensor Xt,
+    Tensor X0Hat,
+    double[] Residual,
+    int NetworkEvaluations)
+{
+    public bool IsFinal => Index == Total - 1;
+}
+
+/// <summary>A run that cannot proceed, with a message meant for the person who started it.</summary>
+public sealed class SolverException(string message) : Exception(message);
