@@ -1,0 +1,54 @@
+using static TorchSharp.torch;
+
+namespace DiffusionLab.Engine.Operators;
+
+/// <summary>
+/// y = A x for an explicit matrix A of shape [m, d] acting on flattened samples: the
+/// operator of the Gaussian-mixture benchmark and of the 2-D lab ("observe x₁", "a·x = y").
+/// </summary>
+public sealed class MatrixMeasurement : IMeasurement, IDisposable
+{
+    readonly Tensor matrix;       // [m, d]
+    readonly Tensor pseudoInverse; // [d, m]
+
+    public MatrixMeasurement(Tensor matrix, long[] inputShape, string id = "matrix")
+    {
+        if (matrix.dim() != 2) throw new ArgumentException("A must be a matrix", nameof(matrix));
+        if (matrix.shape[1] != inputShape.Aggregate(1L, (a, b) => a * b))
+            throw new ArgumentException($"A has {matrix.shape[1]} columns but a sample has {inputShape.Aggregate(1L, (a, b) => a * b)} values", nameof(matrix));
+        this.matrix = matrix.detach().to(float32).clone();
+        pseudoInverse = linalg.pinv(this.matrix.to(float64)).to(float32);
+        Id = id;
+        InputShape = inputShape;
+        OutputShape = [matrix.shape[0]];
+    }
+
+    public string Id { get; }
+    public bool IsLinear => true;
+    public long[] InputShape { get; }
+    public long[] OutputShape { get; }
+
+    /// <summary>The matrix itself, [m, d] (owned by this operator).</summary>
+    public Tensor Matrix => matrix;
+
+    public Tensor Forward(Tensor x) => x.flatten(1).matmul(matrix.t());
+
+    public Tensor Adjoint(Tensor y)
+    {
+        using var flat = y.matmul(matrix);
+        return flat.reshape([y.shape[0], .. InputShape]);
+    }
+
+    /// <summary>The minimum-norm solution A⁺y.</summary>
+    public Tensor BackProject(Tensor y)
+    {
+        using var flat = y.matmul(pseudoInverse.t());
+        return flat.reshape([y.shape[0], .. InputShape]);
+    }
+
+    public void Dispose()
+    {
+        matrix.Dispose();
+        pseudoInverse.Dispose();
+    }
+}
