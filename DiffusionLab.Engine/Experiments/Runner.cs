@@ -66,14 +66,3 @@ public static class Runner
         }
     }
 }
-
-public sealed record PriorInfo(string Id, string DisplayName, int ImageSize, int Channels);
-
-public static class PriorCatalog
-{
-    public static IReadOnlyList<PriorInfo> All { get; } = [new("gmm-image", "Gaussian mixture (image-shaped)", 32, 3)];
-
-    public static PriorInfo? Find(string id) => All.FirstOrDefault(p => p.Id == id);
-
-    public static IReadOnlyList<string> GalleryImages(string priorId) => ["sample-0", "sample-1"];
-}

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using DiffusionLab.Engine.Experiments;
 
 namespace DiffusionLab.Web.Services;
@@ -52,7 +53,7 @@ public sealed class LabForm(LabCatalog catalog)
         ResetSolverValues();
         foreach (var (key, value) in spec.SolverParameters) SolverValues[key] = value;
         if (Catalog.FindPrior(Prior) is null && Catalog.Priors.Count > 0) Prior = Catalog.Priors[0].Id;
-        if (string.IsNullOrEmpty(Image)) Image = Catalog.GalleryImages(Prior).FirstOrDefault() ?? "";
+        if (string.IsNullOrEmpty(Image)) Image = Catalog.Images(Prior).FirstOrDefault()?.Reference ?? "";
         Revalidate("all");
     }
 
@@ -61,11 +62,11 @@ public sealed class LabForm(LabCatalog catalog)
         Prior = Prior,
         Image = Image,
         Corruption = Corruption,
-        CorruptionParameters = new Dictionary<string, double>(CorruptionValues),
+        CorruptionParameters = CorruptionValues.ToImmutableSortedDictionary(StringComparer.Ordinal),
         Noise = Noise,
         SigmaY = SigmaY,
         Solver = Solver,
-        SolverParameters = new Dictionary<string, double>(SolverValues),
+        SolverParameters = SolverValues.ToImmutableSortedDictionary(StringComparer.Ordinal),
         Steps = Steps,
         Seed = Seed,
     };
@@ -74,7 +75,7 @@ public sealed class LabForm(LabCatalog catalog)
     {
         if (id == Prior) return;
         Prior = id;
-        Image = Catalog.GalleryImages(id).FirstOrDefault() ?? "";
+        Image = Catalog.Images(id).FirstOrDefault()?.Reference ?? "";
         Revalidate("prior");
     }
 
@@ -166,9 +167,8 @@ public sealed class LabForm(LabCatalog catalog)
             foreach (var parameter in solver.Parameters)
                 if (SolverValues.TryGetValue(parameter.Key, out var value) && parameter.Validate(value) is { } message)
                     errors["solver." + parameter.Key] = message;
-        foreach (var problem in ToSpec().Validate())
+        foreach (var problem in ToSpec().Validate(Catalog.PriorIds))
             errors.TryAdd(problem.Field, problem.Message);
-        if (IsUploadedImage) errors.Remove("image");  // uploads live in this server's memory, not in the engine's gallery
         Errors = errors;
         Changed?.Invoke(changedField);
     }

@@ -10,13 +10,13 @@ public sealed record PreviewImages(byte[] GroundTruthPng, byte[] MeasurementPng)
 /// Builds the measurement y for a spec (without running a solver) so the page can show it while
 /// the corruption's parameters move. Cheap at the priors' sizes; the page debounces the calls.
 /// </summary>
-public sealed class MeasurementPreview(ILogger<MeasurementPreview> logger)
+public sealed class MeasurementPreview(LabCatalog catalog, ILogger<MeasurementPreview> logger)
 {
     public Task<(PreviewImages? Images, string? Error)> RenderAsync(ExperimentSpec spec, CancellationToken cancellation) =>
         Task.Run(() =>
         {
             cancellation.ThrowIfCancellationRequested();
-            if (spec.Validate().Count > 0) return ((PreviewImages?)null, (string?)null);
+            if (spec.Validate(catalog.PriorIds).Count > 0) return ((PreviewImages?)null, (string?)null);
             try
             {
                 using var prepared = Runner.Prepare(spec);

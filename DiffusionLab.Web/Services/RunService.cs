@@ -12,7 +12,7 @@ namespace DiffusionLab.Web.Services;
 /// queue positions the page can show, and cancellation that takes effect at the next solver
 /// step (tens of milliseconds), after which the run's tensors are disposed.
 /// </summary>
-public sealed class RunService(IOptions<LabOptions> options, UploadedImages uploads, ILogger<RunService> logger) : BackgroundService
+public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog, UploadedImages uploads, ILogger<RunService> logger) : BackgroundService
 {
     readonly object gate = new();
     readonly LinkedList<LabRun> pending = new();
@@ -25,7 +25,9 @@ public sealed class RunService(IOptions<LabOptions> options, UploadedImages uplo
     /// <summary>Queues a run, or returns the problems that keep it from starting.</summary>
     public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? ownerConnectionId = null)
     {
-        var problems = spec.Validate().Where(p => !(p.Field == "image" && uploads.Contains(spec.Image))).ToList();
+        var problems = spec.Validate(catalog.PriorIds).ToList();
+        if (spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image))
+            problems.Add(new SpecProblem("image", "That uploaded image is no longer on this server (uploads do not travel in links). Upload it again or pick a gallery image."));
         if (problems.Count > 0) return (null, problems);
         var run = new LabRun(Guid.NewGuid().ToString("N")[..12], spec, ownerConnectionId);
         lock (gate)
