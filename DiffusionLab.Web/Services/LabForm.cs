@@ -155,6 +155,9 @@ public sealed class LabForm(LabCatalog catalog)
             SolverValues[key] = value;
     }
 
+    static bool IsFieldOf(string field, string prefix) =>
+        field == prefix || field.StartsWith(prefix + ".", StringComparison.Ordinal);
+
     void Revalidate(string changedField)
     {
         var errors = new Dictionary<string, string>();
@@ -167,8 +170,21 @@ public sealed class LabForm(LabCatalog catalog)
             foreach (var parameter in solver.Parameters)
                 if (SolverValues.TryGetValue(parameter.Key, out var value) && parameter.Validate(value) is { } message)
                     errors["solver." + parameter.Key] = message;
+        if (SolverDescriptor is { } chosen)
+        {
+            if (Steps < 1 || Steps > chosen.MaxSteps)
+                errors["steps"] = $"Steps must be between 1 and {chosen.MaxSteps} for {chosen.DisplayName}.";
+            if (chosen.NeedsLinearOperator && CorruptionDescriptor is { IsLinear: false } nonlinear)
+                errors["solver"] = $"{chosen.DisplayName} needs a linear corruption, and {nonlinear.DisplayName} is not linear. Try DPS.";
+        }
+        // The spec's own checks for the rest; the parameters of methods this form's catalog
+        // knows were checked above against that catalog.
         foreach (var problem in ToSpec().Validate(Catalog.PriorIds))
+        {
+            if (CorruptionDescriptor is not null && IsFieldOf(problem.Field, "corruption")) continue;
+            if (SolverDescriptor is not null && (IsFieldOf(problem.Field, "solver") || problem.Field == "steps")) continue;
             errors.TryAdd(problem.Field, problem.Message);
+        }
         Errors = errors;
         Changed?.Invoke(changedField);
     }
