@@ -73,21 +73,18 @@ public sealed class TotalVariation : IRegularizer
     static (Tensor D1, Tensor D2) Gradient(Tensor u)
     {
         long h = u.shape[1], w = u.shape[2];
-        var d1 = zeros_like(u);
-        var d2 = zeros_like(u);
-        if (h > 1) d1[.., ..(int)(h - 1), ..] = u[.., 1.., ..] - u[.., ..(int)(h - 1), ..];
-        if (w > 1) d2[.., .., ..(int)(w - 1)] = u[.., .., 1..] - u[.., .., ..(int)(w - 1)];
+        var d1 = h > 1 ? nn.functional.pad(u[.., 1.., ..] - u[.., ..(int)(h - 1), ..], [0, 0, 0, 1]) : zeros_like(u);
+        var d2 = w > 1 ? nn.functional.pad(u[.., .., 1..] - u[.., .., ..(int)(w - 1)], [0, 1]) : zeros_like(u);
         return (d1, d2);
     }
 
-    /// <summary>div = −∇ᵀ for the gradient above (Chambolle 2004, eq. 2.2); p's last row / column are zero.</summary>
+    /// <summary>div = −∇ᵀ for the gradient above (Chambolle 2004, eq. 2.2), given p whose last row / column are zero.</summary>
     static Tensor Divergence(Tensor p1, Tensor p2)
     {
         long h = p1.shape[1], w = p1.shape[2];
-        var div = p1.clone();
-        if (h > 1) div[.., 1.., ..] -= p1[.., ..(int)(h - 1), ..];
-        div.add_(p2);
-        if (w > 1) div[.., .., 1..] -= p2[.., .., ..(int)(w - 1)];
+        var div = p1 + p2;
+        if (h > 1) div.sub_(nn.functional.pad(p1[.., ..(int)(h - 1), ..], [0, 0, 1, 0]));
+        if (w > 1) div.sub_(nn.functional.pad(p2[.., .., ..(int)(w - 1)], [1, 0]));
         return div;
     }
 }
