@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using DiffusionLab.Engine;
+using DiffusionLab.Engine.Priors;
+using DiffusionLab.Engine.Training;
+using Spectre.Console;
+
+namespace DiffusionLab.Cli;
+
+static partial class Verbs
+{
+    static void Register_Train() => Register("train",
+        "train a UNet prior: --data DIR (with train/ and heldout/) --out STATE_DIR --model-name NAME [--steps 20000 --batch 64 --lr 2e-4 --threads 1 --resume --sample-every 500 --checkpoint-every 200 --checkpoint-minutes 5 --config small32|tiny|FILE.json --export DIR]",
+        TrainAsync);
+
+    static Task<int> TrainAsync(string[] args)
+    {
+        var o = new CliOptions(args, "resume", "no-mirror");
+        var data = o.String("data", "");
+        var output = o.String("out", "");
+        var name = o.String("model-name", "");
+        if (data == "" || output == "" || name == "") throw new CliUsageException("train needs --data DIR, --out DIR and --model-name NAME");
+        int totalSteps = o.Int("steps", 20000), threads = o.Int("threads", 1);
+        int sampleEvery = o.Int("sample-every", 500), checkpointEvery = o.Int("checkpoint-every", 200), logEvery = o.Int("log-every", 20);
+        double checkpointMinutes = o.Double("checkpoint-minutes", 5);
+        var export = o.String("export", output);
+        if (threads < 1) throw new CliUsageException("--threads must be at least 1");
+        TorchRuntime.SetThreads(threads);
+
+        var trainFolder = Directory.Exists(Path.Combine(data, "train")) ? Path.Combine(data, "train") : data;
+        var heldoutFolder = Path.Combine(data, "heldout");
+
+        DdpmTrainer trainer;
+        if (o.Has("resume") && DdpmTrainer.HasState(output))
+        {
+            trainer = DdpmTrainer.Resume(output, stored => stored with
+            {
+                BatchSize = o.Int("batch", stored.BatchSize),
+                LearningRate = o.Double("lr", stored.LearningRate),
+            });
+            Console.WriteLine($"resumed {trainer.Options.ModelName} at step {trainer.Step} from {output}");
+        }
+        else
+        {
+            if (DdpmTrainer.HasState(output)) throw new CliUsageException($"{output} already holds a training state: add --resume to continue it, or choose another --out");
+            var config = ReadConfig(o.String("config", "small32"));
+            int size = config.ImageSize;
+            trainer = new DdpmTrainer(new TrainingOptions
+            {
+                ModelName = name,
+                Config = config,
+                BatchSize = o.Int("batch", 64),
+                LearningRate = o.Double("lr", 2e-4),
+                WarmupSteps = o.Int("warmup", 200),
+                EmaRate = o.Double("ema", 0.999),
+                Mirror = !o.Has("no-mirror"),
+                Seed = o.Int("seed", 0),
+                Dataset = DescribeDataset(data, trainFolder, heldoutFolder),
+            });
+        }
+        using var _ = trainer;
+        var options = trainer.Options;
+        Console.WriteLine($"{options.ModelName}: {trainer.Model.ParameterCount:N0} parameters, config {JsonSerializer.Serialize(options.Config)}, {TorchRuntime.Threads} thread(s)");
+
+        using var train = ImageFolderDataset.Load(trainFolder, options.Config.ImageSize, options.Config.Channels);
+        using var heldout = Directory.Exists(heldoutFolder) ? ImageFolderDataset.Load(heldoutFolder, options.Config.ImageSize, options.Config.Channels, limit: 256) : null;
+        Console.WriteLine($"data: {train.Count} training images from {trainFolder}" + (heldout is null ? " (no heldout/ folder)" : $", {heldout.Count} held out"));
+
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+
+        var samplesFolder = Path.Combine(output, "samples");
+        var clock = Stopwatch.StartNew();
+        var lastCheckpoint = Stopwatch.StartNew();
+        long startStep = trainer.Step;
+        double smoothedLoss = double.NaN;
+
+        void Checkpoint()
+        {
+            trainer.SaveState(output);
+            var loss = heldout is null ? new Dictionary<string, double>() : trainer.HeldoutLoss(heldout);
+            trainer.Export(export, loss);
+            lastCheckpoint.Restart();
+            Console.WriteLine($"checkpoint at step {trainer.Step}: held-out loss " + string.Join(", ", loss.Select(p => $"t={p.Key}: {p.Value:F4}")));
+        }
+
+        void RunSteps(Action<TrainingStep> report)
+        {
+            while (trainer.Step < totalSteps && !stop.IsCancellationRequested)
+            {
+                var step = trainer.TrainStep(train);
+                smoothedLoss = double.IsNaN(smoothedLoss) ? step.Loss : 0.98 * smoothedLoss + 0.02 * step.Loss;
+                report(step);
+                if (step.Skipped) { Console.WriteLine($"step {step.Step}: gradients not finite, step skipped"); continue; }
+                if (trainer.Step % checkpointEvery == 0 || lastCheckpoint.Elapsed.TotalMinutes >= checkpointMinutes) Checkpoint();
+                if (sampleEvery > 0 && trainer.Step % sampleEvery == 0)
+                    trainer.WriteSampleGrid(Path.Combine(samplesFolder, $"step-{trainer.Step:D6}.png"));
+            }
+        }
+
+        string Rate(long step, out string eta)
+        {
+            double perSecond = (step - startStep) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+            eta = perSecond > 0 ? TimeSpan.FromSeconds((totalSteps - step) / perSecond).ToString(@"d\.hh\:mm\:ss") : "?";
+            return $"{perSecond:F2}";
+        }
+
+        try
+        {
+            if (Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+            {
+                RunSteps(step =>
+                {
+                    if (step.Step % logEvery != 0) return;
+                    var rate = Rate(step.Step, out var eta);
+                    Console.WriteLine($"{DateTime.UtcNow:HH:mm:ss} step {step.Step}/{totalSteps} loss {step.Loss:F4} (smoothed {smoothedLoss:F4}) |grad| {step.GradientNorm:F2} lr {trainer.LearningRateAt(step.Step):G3} {rate} steps/s ETA {eta}");
+                });
+            }
+            else
+            {
+                AnsiConsole.Progress()
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                    .Start(context =>
+                    {
+                        var task = context.AddTask(options.ModelName, maxValue: totalSteps);
+                        task.Value = trainer.Step;
+                        RunSteps(step =>
+                        {
+                            var rate = Rate(step.Step, out var eta);
+                            task.Value = step.Step;
+                            task.Description = $"{options.ModelName} step {step.Step} loss {smoothedLoss:F4} {rate} steps/s ETA {eta}";
+                        });
+                    });
+            }
+        }
+        catch (TrainingException e)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]{e.Message}[/]");
+            return Task.FromResult(1);
+        }
+        Checkpoint();
+        Console.WriteLine(stop.IsCancellationRequested ? $"stopped at step {trainer.Step}; resume with --resume" : $"finished {trainer.Step} steps");
+        return Task.FromResult(0);
+    }
+
+    static UNetConfig ReadConfig(string value) => value switch
+    {
+        "small32" => UNetConfig.Small32,
+        "tiny" => UNetConfig.Tiny(32),
+        _ when File.Exists(value) => JsonSerializer.Deserialize<UNetConfig>(File.ReadAllText(value), ModelCard.Json)
+                                     ?? throw new CliUsageException($"--config {value}: empty file"),
+        _ => throw new CliUsageException($"--config must be small32, tiny or a JSON file, not '{value}'"),
+    };
+
+    /// <summary>The data folder's SOURCE.txt (written by tools/fetch-data.sh) says where the images came from and their licence.</summary>
+    static DatasetInfo DescribeDataset(string data, string trainFolder, string heldoutFolder)
+    {
+        var sourceFile = Path.Combine(data, "SOURCE.txt");
+        var source = File.Exists(sourceFile) ? File.ReadAllText(sourceFile).Trim() : data;
+        int Count(string folder) => Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*.png").Count() : 0;
+        var licence = source.Contains("CC0", StringComparison.Ordinal) ? "CC0 1.0 (design), MIT (code)"
+                    : source.Contains("Apache", StringComparison.Ordinal) ? "Apache-2.0 (images), MIT (package code)" : "see SOURCE.txt";
+        return new DatasetInfo(Path.GetFileName(Path.GetFullPath(data).TrimEnd('/')), source, licence, Count(trainFolder), Count(heldoutFolder));
+    }
+}

@@ -1,0 +1,161 @@
+using System.Security.Cryptography;
+using System.Text;
+using TorchSharp;
+using System.Text.Json;
+using DiffusionLab.Engine.Diffusion;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace DiffusionLab.Engine.Priors;
+
+/// <summary>A checkpoint that cannot be used; the message names the file and what is wrong with it.</summary>
+public sealed class CheckpointException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Saves and loads UNet weights as safetensors with a model card beside them. Loading checks
+/// everything it can before TorchSharp sees the file — the card parses, the weights exist,
+/// their SHA-256 and length match the card, the safetensors header is whole, and every tensor
+/// name and shape matches the network the card describes — so a bad file is reported in
+/// words instead of failing deep inside libtorch.
+/// </summary>
+public static class Checkpoints
+{
+    /// <summary>Writes &lt;folder&gt;/&lt;card.Name&gt;.safetensors and .json; returns the card as written (with the weights' hash).</summary>
+    public static ModelCard Save(UNet model, ModelCard card, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var weightsFile = card.Name + ".safetensors";
+        var weightsPath = Path.Combine(folder, weightsFile);
+        var temporary = weightsPath + ".tmp";
+        using (var stream = File.Create(temporary))
+            model.save_safetensors(stream);
+        File.Move(temporary, weightsPath, overwrite: true);
+        var written = card with
+        {
+            WeightsFile = weightsFile,
+            WeightsSha256 = Sha256(weightsPath),
+            WeightsBytes = new FileInfo(weightsPath).Length,
+            ParameterCount = model.ParameterCount,
+            Config = model.Config,
+        };
+        var cardPath = Path.Combine(folder, card.Name + ".json");
+        File.WriteAllText(cardPath + ".tmp", written.ToJson());
+        File.Move(cardPath + ".tmp", cardPath, overwrite: true);
+        return written;
+    }
+
+    public static ModelCard ReadCard(string cardPath)
+    {
+        if (!File.Exists(cardPath)) throw new CheckpointException($"{cardPath}: the model card is missing");
+        ModelCard? card;
+        try { card = JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(cardPath), ModelCard.Json); }
+        catch (JsonException e) { throw new CheckpointException($"{cardPath}: the model card is not valid JSON ({e.Message})", e); }
+        if (card is null) throw new CheckpointException($"{cardPath}: the model card is empty");
+        var problems = card.Config?.Problems() ?? ["it has no UNet configuration"];
+        if (problems.Count > 0) throw new CheckpointException($"{cardPath}: the model card's architecture is invalid: {string.Join("; ", problems)}");
+        return card;
+    }
+
+    /// <summary>Loads the model a card describes (weights beside the card). Throws <see cref="CheckpointException"/> for any problem with the files.</summary>
+    public static UNet Load(string cardPath, Device? device = null)
+    {
+        var card = ReadCard(cardPath);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(cardPath))!;
+        var weightsPath = Path.Combine(folder, card.WeightsFile);
+        if (!File.Exists(weightsPath)) throw new CheckpointException($"{weightsPath}: the weights file named by {Path.GetFileName(cardPath)} is missing");
+        long length = new FileInfo(weightsPath).Length;
+        if (card.WeightsBytes > 0 && length != card.WeightsBytes)
+            throw new CheckpointException($"{weightsPath}: the file is {length} bytes but the model card says {card.WeightsBytes} (truncated or replaced?)");
+        if (!string.IsNullOrEmpty(card.WeightsSha256))
+        {
+            var actual = Sha256(weightsPath);
+            if (!actual.Equals(card.WeightsSha256, StringComparison.OrdinalIgnoreCase))
+                throw new CheckpointException($"{weightsPath}: SHA-256 {actual} does not match the model card's {card.WeightsSha256} (damaged or replaced?)");
+        }
+        NoiseSchedule schedule;
+        try { schedule = NoiseSchedule.FromName(card.ScheduleKind, card.ScheduleSteps); }
+        catch (ArgumentException e) { throw new CheckpointException($"{cardPath}: {e.Message}", e); }
+        var model = new UNet(card.Config, schedule, card.Name);
+        LoadWeights(model, weightsPath);
+        model.eval();
+        if (device is not null && device.type != DeviceType.CPU) model.to(device);
+        return model;
+    }
+
+    /// <summary>Loads safetensors weights into <paramref name="model"/> after checking that the file matches it name by name and shape by shape.</summary>
+    public static void LoadWeights(UNet model, string weightsPath)
+    {
+        var header = ReadSafetensorsHeader(weightsPath);
+        var expected = model.state_dict();
+        var missing = expected.Keys.Where(k => !header.ContainsKey(k)).ToList();
+        var unexpected = header.Keys.Where(k => !expected.ContainsKey(k)).ToList();
+        if (missing.Count > 0 || unexpected.Count > 0)
+            throw new CheckpointException($"{weightsPath}: the weights do not fit this architecture: " +
+                (missing.Count > 0 ? $"{missing.Count} tensors missing (e.g. {string.Join(", ", missing.Take(3))})" : "") +
+                (missing.Count > 0 && unexpected.Count > 0 ? "; " : "") +
+                (unexpected.Count > 0 ? $"{unexpected.Count} unexpected (e.g. {string.Join(", ", unexpected.Take(3))})" : ""));
+        foreach (var (name, tensor) in expected)
+        {
+            var (dtype, shape) = header[name];
+            if (!shape.SequenceEqual(tensor.shape))
+                throw new CheckpointException($"{weightsPath}: tensor '{name}' has shape [{string.Join(", ", shape)}] but the architecture needs [{string.Join(", ", tensor.shape)}]");
+            if (dtype != "F32")
+                throw new CheckpointException($"{weightsPath}: tensor '{name}' is {dtype}; this loader reads F32 weights");
+        }
+        try
+        {
+            using var stream = File.OpenRead(weightsPath);
+            model.load_safetensors(stream, strict: true);
+        }
+        catch (Exception e) when (e is not CheckpointException)
+        {
+            throw new CheckpointException($"{weightsPath}: the weights could not be read ({e.Message})", e);
+        }
+    }
+
+    /// <summary>Reads a safetensors header (name → dtype, shape) and checks that the data it describes lies inside the file.</summary>
+    public static Dictionary<string, (string DType, long[] Shape)> ReadSafetensorsHeader(string path)
+    {
+        if (!File.Exists(path)) throw new CheckpointException($"{path}: the weights file is missing");
+        using var stream = File.OpenRead(path);
+        long fileLength = stream.Length;
+        if (fileLength < 8) throw new CheckpointException($"{path}: the file is {fileLength} bytes, too short to be safetensors (truncated?)");
+        Span<byte> lengthBytes = stackalloc byte[8];
+        stream.ReadExactly(lengthBytes);
+        ulong headerLength = BitConverter.ToUInt64(lengthBytes);
+        if (headerLength == 0 || headerLength > (ulong)Math.Min(fileLength - 8, 100_000_000))
+            throw new CheckpointException($"{path}: the safetensors header claims {headerLength} bytes in a {fileLength}-byte file (truncated or not safetensors?)");
+        var headerBytes = new byte[headerLength];
+        stream.ReadExactly(headerBytes);
+        var result = new Dictionary<string, (string, long[])>();
+        long dataLength = fileLength - 8 - (long)headerLength, dataEnd = 0;
+        try
+        {
+            using var document = JsonDocument.Parse(Encoding.UTF8.GetString(headerBytes));
+            foreach (var entry in document.RootElement.EnumerateObject())
+            {
+                if (entry.Name == "__metadata__") continue;
+                var dtype = entry.Value.GetProperty("dtype").GetString() ?? "";
+                var shape = entry.Value.GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                var offsets = entry.Value.GetProperty("data_offsets").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+                if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] < offsets[0])
+                    throw new CheckpointException($"{path}: tensor '{entry.Name}' has invalid data offsets");
+                dataEnd = Math.Max(dataEnd, offsets[1]);
+                result[entry.Name] = (dtype, shape);
+            }
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new CheckpointException($"{path}: the safetensors header is not valid ({e.Message})", e);
+        }
+        if (dataEnd > dataLength)
+            throw new CheckpointException($"{path}: the header describes {dataEnd} bytes of tensor data but the file holds {dataLength} (truncated?)");
+        return result;
+    }
+
+    public static string Sha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+}

@@ -1,0 +1,224 @@
+using System.Text.Json;
+using DiffusionLab.Engine.Diffusion;
+using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Priors;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace DiffusionLab.Engine.Training;
+
+/// <summary>A training run that cannot go on: a non-finite loss or gradient, or a damaged training state.</summary>
+public sealed class TrainingException(string message) : Exception(message);
+
+/// <summary>What one training run does; saved beside the checkpoint so a resumed run continues the same run.</summary>
+public sealed record TrainingOptions
+{
+    public required string ModelName { get; init; }
+    public required UNetConfig Config { get; init; }
+    public string ScheduleKind { get; init; } = "linear";
+    public int ScheduleSteps { get; init; } = 1000;
+    public int BatchSize { get; init; } = 64;
+    public double LearningRate { get; init; } = 2e-4;
+    public int WarmupSteps { get; init; } = 200;
+    public double EmaRate { get; init; } = 0.999;
+    public double GradientClip { get; init; } = 1.0;
+    public bool Mirror { get; init; } = true;
+    public long Seed { get; init; } = 0;
+    public DatasetInfo? Dataset { get; init; }
+}
+
+/// <summary>One optimisation step's outcome, for progress displays.</summary>
+public readonly record struct TrainingStep(long Step, double Loss, double GradientNorm, bool Skipped);
+
+/// <summary>
+/// The DDPM objective (Ho et al. 2020): draw x0, t ~ U{0..T−1} and ε ~ N(0, I), and regress the
+/// network's ε(x_t, t) onto ε with Adam, a linear learning-rate warm-up, gradient clipping and an
+/// EMA of the weights. The training state (weights, EMA, Adam moments, step) lives in one folder,
+/// written atomically, so a killed run resumes where its last checkpoint left it.
+/// </summary>
+public sealed class DdpmTrainer : IDisposable
+{
+    /// <summary>Timesteps at which the held-out loss is reported in the model card.</summary>
+    public static readonly int[] HeldoutTimesteps = [50, 250, 500, 750];
+
+    /// <summary>Consecutive steps with non-finite gradients after which the run stops instead of skipping.</summary>
+    const int MaxConsecutiveSkips = 5;
+
+    readonly TrainingOptions options;
+    readonly UNet model, average;
+    readonly Ema ema;
+    readonly TorchSharp.Modules.Adam optimizer;
+    Generator generator;
+    int consecutiveSkips;
+
+    public DdpmTrainer(TrainingOptions options)
+    {
+        this.options = options;
+        Schedule = NoiseSchedule.FromName(options.ScheduleKind, options.ScheduleSteps);
+        model = new UNet(options.Config, Schedule, options.ModelName);
+        average = new UNet(options.Config, Schedule, options.ModelName);
+        Ema.CopyWeights(model, average);
+        average.eval();
+        ema = new Ema(model, average, options.EmaRate);
+        optimizer = optim.Adam(model.parameters(), lr: options.LearningRate);
+        generator = new Generator((ulong)options.Seed);
+    }
+
+    public NoiseSchedule Schedule { get; }
+    public UNet Model => model;
+    public UNet Average => average;
+    public long Step { get; private set; }
+    public TrainingOptions Options => options;
+
+    /// <summary>The learning rate at a step: linear warm-up to the set rate, then constant.</summary>
+    public double LearningRateAt(long step) => options.WarmupSteps <= 0 ? options.LearningRate : options.LearningRate * Math.Min(1.0, (step + 1.0) / options.WarmupSteps);
+
+    /// <summary>The ε-MSE of <paramref name="network"/> on a batch x0 at the given timesteps and noise.</summary>
+    public static Tensor Loss(UNet network, Tensor x0, Tensor t, Tensor noise)
+    {
+        using var scope = NewDisposeScope();
+        var alphaBar = network.Schedule.AlphaBar(t, x0.device);
+        var xt = ForwardProcess.Sample(x0, alphaBar, noise);
+        return nn.functional.mse_loss(network.forward(xt, t), noise).MoveToOuterDisposeScope();
+    }
+
+    public TrainingStep TrainStep(ImageFolderDataset data)
+    {
+        using var scope = NewDisposeScope();
+        model.train();
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRateAt(Step);
+        var x0 = data.Batch(options.BatchSize, generator, options.Mirror);
+        var t = randint(0, Schedule.TrainingSteps, [options.BatchSize], dtype: int64, generator: generator);
+        var noise = randn(x0.shape, generator: generator);
+        optimizer.zero_grad();
+        var loss = Loss(model, x0, t, noise);
+        double lossValue = loss.item<float>();
+        if (!double.IsFinite(lossValue))
+            throw new TrainingException($"the training loss became {lossValue} at step {Step}; the run stops rather than train on it (try a lower --lr, or resume from the last checkpoint)");
+        loss.backward();
+        // clip_grad_norm_ returns the norm before clipping: one reduction tells whether every gradient is finite.
+        double norm = nn.utils.clip_grad_norm_(model.parameters(), options.GradientClip);
+        if (!double.IsFinite(norm))
+        {
+            // With several intra-op threads conv2d gradients are occasionally NaN (TORCHSHARP-NOTES §3): skip such a step, stop if it persists.
+            optimizer.zero_grad();
+            if (++consecutiveSkips >= MaxConsecutiveSkips)
+                throw new TrainingException($"the gradients were not finite for {consecutiveSkips} steps in a row (last at step {Step}); the run stops. Use --threads 1, or a lower --lr");
+            return new TrainingStep(Step, lossValue, norm, Skipped: true);
+        }
+        consecutiveSkips = 0;
+        optimizer.step();
+        ema.Update(Step);
+        Step++;
+        return new TrainingStep(Step, lossValue, norm, Skipped: false);
+    }
+
+    /// <summary>Mean held-out ε-MSE of the EMA weights at each of <see cref="HeldoutTimesteps"/>, with fixed noise (comparable across checkpoints).</summary>
+    public Dictionary<string, double> HeldoutLoss(ImageFolderDataset heldout, int maxImages = 256)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var result = new Dictionary<string, double>();
+        long n = Math.Min(maxImages, heldout.Count);
+        var x0 = heldout.Images.narrow(0, 0, n);
+        var fixedNoise = randn(x0.shape, generator: new Generator(12345));
+        foreach (var t in HeldoutTimesteps.Where(t => t < Schedule.TrainingSteps))
+        {
+            double sum = 0;
+            for (long start = 0; start < n; start += 64)
+            {
+                long size = Math.Min(64, n - start);
+                using var loss = Loss(average, x0.narrow(0, start, size), full([size], t, dtype: int64), fixedNoise.narrow(0, start, size));
+                sum += loss.item<float>() * size;
+            }
+            result[t.ToString(System.Globalization.CultureInfo.InvariantCulture)] = sum / n;
+        }
+        return result;
+    }
+
+    /// <summary>A grid of EMA samples (50-step DDIM, fixed seed so grids from different steps compare).</summary>
+    public void WriteSampleGrid(string path, int count = 64, int steps = 50)
+    {
+        using var scope = NewDisposeScope();
+        var samples = PreviewSampler.Sample(average, count, steps, seed: 2024);
+        ImageCodec.WriteFile(path, samples, columns: 8, scale: 2);
+    }
+
+    // ---- training state on disk ----
+
+    sealed record TrainingState(long Step, TrainingOptions Options);
+
+    const string StateFile = "training-state.json", WeightsFile = "model.safetensors", EmaFile = "ema.safetensors", OptimizerFile = "optimizer.bin";
+
+    public static bool HasState(string folder) => File.Exists(Path.Combine(folder, StateFile));
+
+    /// <summary>Writes the full training state to <paramref name="folder"/> (each file replaced atomically, the state file last).</summary>
+    public void SaveState(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        WriteAtomically(Path.Combine(folder, WeightsFile), path => { using var s = File.Create(path); model.save_safetensors(s); });
+        WriteAtomically(Path.Combine(folder, EmaFile), path => { using var s = File.Create(path); average.save_safetensors(s); });
+        WriteAtomically(Path.Combine(folder, OptimizerFile), path => optimizer.save_state_dict(path));
+        WriteAtomically(Path.Combine(folder, StateFile), path => File.WriteAllText(path, JsonSerializer.Serialize(new TrainingState(Step, options), ModelCard.Json)));
+    }
+
+    /// <summary>Resumes from a folder written by <see cref="SaveState"/>; the stored architecture wins over the one asked for.</summary>
+    public static DdpmTrainer Resume(string folder, Func<TrainingOptions, TrainingOptions>? adjust = null)
+    {
+        var statePath = Path.Combine(folder, StateFile);
+        TrainingState state;
+        try { state = JsonSerializer.Deserialize<TrainingState>(File.ReadAllText(statePath), ModelCard.Json) ?? throw new JsonException("empty"); }
+        catch (JsonException e) { throw new TrainingException($"{statePath}: the training state is not valid JSON ({e.Message})"); }
+        var options = adjust is null ? state.Options : adjust(state.Options) with { Config = state.Options.Config, ScheduleKind = state.Options.ScheduleKind, ScheduleSteps = state.Options.ScheduleSteps };
+        var trainer = new DdpmTrainer(options);
+        try
+        {
+            Checkpoints.LoadWeights(trainer.model, Path.Combine(folder, WeightsFile));
+            Checkpoints.LoadWeights(trainer.average, Path.Combine(folder, EmaFile));
+        }
+        catch (CheckpointException e) { throw new TrainingException(e.Message); }
+        var optimizerPath = Path.Combine(folder, OptimizerFile);
+        if (File.Exists(optimizerPath)) trainer.optimizer.load_state_dict(optimizerPath);
+        trainer.Step = state.Step;
+        // A resumed run draws fresh batches rather than replaying the first ones.
+        trainer.generator = new Generator((ulong)(options.Seed + 1_000_003L * state.Step));
+        return trainer;
+    }
+
+    /// <summary>Exports the EMA weights and a model card as &lt;folder&gt;/&lt;name&gt;.safetensors / .json.</summary>
+    public ModelCard Export(string folder, Dictionary<string, double> heldoutLoss, string? notes = null)
+    {
+        var card = new ModelCard
+        {
+            Name = options.ModelName,
+            Config = options.Config,
+            ScheduleKind = Schedule.Kind,
+            ScheduleSteps = Schedule.TrainingSteps,
+            Dataset = options.Dataset,
+            TrainingSteps = Step,
+            BatchSize = options.BatchSize,
+            LearningRate = options.LearningRate,
+            EmaRate = options.EmaRate,
+            HeldoutLoss = heldoutLoss,
+            WeightsFile = options.ModelName + ".safetensors",
+            WeightsSha256 = "",
+            Notes = notes,
+        };
+        return Checkpoints.Save(average, card, folder);
+    }
+
+    static void WriteAtomically(string path, Action<string> write)
+    {
+        var temporary = path + ".tmp";
+        write(temporary);
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    public void Dispose()
+    {
+        optimizer.Dispose();
+        model.Dispose();
+        average.Dispose();
+        generator.Dispose();
+    }
+}

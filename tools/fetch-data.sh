@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Fetches the two training sets from npm and writes them as 32×32 PNGs:
+#   data/pixel-faces/{train,heldout}/  DiceBear "pixel-art" avatars (design CC0 1.0, code MIT)
+#   data/emoji/{train,heldout}/        Noto emoji from emoji-datasource-google (images Apache-2.0)
+# Each set keeps its package's licence file beside the images. data/ is git-ignored.
+# usage: tools/fetch-data.sh [faces-count]   (default 12000 faces)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FACES=${1:-12000}
+SIZE=32
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "npm: fetching @dicebear/core, @dicebear/pixel-art and emoji-datasource-google into $work"
+(cd "$work" && npm install --silent --no-audit --no-fund --no-save \
+    @dicebear/core@9.4.3 @dicebear/pixel-art@9.4.3 emoji-datasource-google@16.0.0 >/dev/null)
+
+node tools/data/dicebear-faces.mjs "$work/node_modules" "$work/faces-svg" "$FACES"
+
+dotnet build DiffusionLab.Cli -c Release -v quiet -nologo >/dev/null
+cli=(dotnet DiffusionLab.Cli/bin/Release/net10.0/DiffusionLab.Cli.dll)
+
+rm -rf data/pixel-faces data/emoji
+"${cli[@]}" prepare-data --source "$work/faces-svg" --out data/pixel-faces --size $SIZE --heldout 512 --seed 1
+cp "$work/node_modules/@dicebear/pixel-art/LICENSE" data/pixel-faces/LICENSE
+cat > data/pixel-faces/SOURCE.txt <<TXT
+DiceBear "Pixel Art" avatars from npm @dicebear/core@9.4.3 and @dicebear/pixel-art@9.4.3,
+$FACES distinct seeds (diffusionlab-face-N), rasterised on white at ${SIZE}×${SIZE}.
+Design: CC0 1.0 (DiceBear, https://www.dicebear.com). Code: MIT. See LICENSE.
+TXT
+
+"${cli[@]}" prepare-data --source "$work/node_modules/emoji-datasource-google/img/google/64" --out data/emoji --size $SIZE --heldout 256 --seed 1
+cp "$work/node_modules/emoji-datasource-google/LICENSE" data/emoji/LICENSE-emoji-datasource
+cp "$work/node_modules/emoji-datasource-google/README.md" data/emoji/README-emoji-datasource.md
+cat > data/emoji/SOURCE.txt <<TXT
+Noto emoji images from npm emoji-datasource-google@16.0.0 (img/google/64), composited on
+white and downsampled to ${SIZE}×${SIZE}. The images are Apache License 2.0 (Google Noto emoji,
+per the package README); the package code is MIT (LICENSE-emoji-datasource).
+TXT
+
+echo "train/heldout counts:"
+for set in pixel-faces emoji; do
+  echo "  $set: $(ls data/$set/train | wc -l) / $(ls data/$set/heldout | wc -l)"
+done
