@@ -15,7 +15,11 @@ builder.WebHost.UseStaticWebAssets();
 
 builder.Services.AddRazorComponents().AddInteractiveServerComponents();
 builder.Services.AddMudServices();
-builder.Services.AddSignalR(options => options.MaximumReceiveMessageSize = 64 * 1024).AddMessagePackProtocol();
+builder.Services.AddSignalR(options =>
+{
+    options.MaximumReceiveMessageSize = 64 * 1024;
+    options.EnableDetailedErrors = builder.Environment.IsDevelopment();
+}).AddMessagePackProtocol();
 builder.Services.Configure<LabOptions>(builder.Configuration.GetSection("Lab"));
 builder.Services.AddSingleton(_ => LabPriors.Create());
 builder.Services.AddSingleton(services => new LabCatalog(services.GetRequiredService<DiffusionLab.Engine.Priors.PriorCatalog>()));

@@ -34,8 +34,8 @@ public sealed class RunHub(RunService runs) : Hub
     }
 
     /// <summary>Every stored keyframe of a run, for the scrubber.</summary>
-    public IReadOnlyList<RunFrame> Keyframes(string runId) =>
-        runs.Find(runId)?.KeyframesSnapshot() ?? throw new HubException("There is no run with this id.");
+    public RunFrame[] Keyframes(string runId) =>
+        runs.Find(runId)?.KeyframesSnapshot().ToArray() ?? throw new HubException("There is no run with this id.");
 
     public void StopRun(string runId)
     {

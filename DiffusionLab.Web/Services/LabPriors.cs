@@ -10,8 +10,8 @@ public static class LabPriors
     public static PriorCatalog Create()
     {
         var catalog = new PriorCatalog(ContentRoot.Gallery(ContentRoot.Find()));
-        catalog.Register(new PriorInfo("gmm-image", "Gaussian mixture (image-shaped)", "an exact Gaussian mixture of 32×32 images", [3, 32, 32]),
-            () => throw new NotSupportedException("the engine's mixture prior is not on this branch yet"));
+        catalog.Register(new PriorInfo("gmm-image", "Gaussian mixture (image-shaped)", "an exact Gaussian mixture of 32×32 scenes", [3, 32, 32]),
+            () => GaussianMixturePresets.ImageDemo());
         return catalog;
     }
 }
