@@ -12,7 +12,12 @@ public static class FrameEncoder
 {
     public const string Mime = "image/png";
 
-    public static byte[] Encode(Tensor image) => ImageCodec.Encode(image, ImageFormat.Png);
+    /// <summary>One image [C, H, W], or the first of a batch [B, C, H, W], as PNG bytes.</summary>
+    public static byte[] Encode(Tensor image)
+    {
+        using var scope = NewDisposeScope();
+        return ImageCodec.Encode(image.dim() == 4 ? image[0] : image, ImageFormat.Png);
+    }
 
     /// <summary>Decodes an encoded frame to straight RGBA bytes, row-major.</summary>
     public static byte[] DecodeRgba(byte[] encoded, out int width, out int height)

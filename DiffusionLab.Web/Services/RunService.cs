@@ -12,7 +12,7 @@ namespace DiffusionLab.Web.Services;
 /// queue positions the page can show, and cancellation that takes effect at the next solver
 /// step (tens of milliseconds), after which the run's tensors are disposed.
 /// </summary>
-public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog, UploadedImages uploads, ILogger<RunService> logger) : BackgroundService
+public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog, UploadedImages uploads, Runner runner, ILogger<RunService> logger) : BackgroundService
 {
     readonly object gate = new();
     readonly LinkedList<LabRun> pending = new();
@@ -26,7 +26,7 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
     public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? ownerConnectionId = null)
     {
         var problems = spec.Validate(catalog.PriorIds).ToList();
-        if (spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image))
+        if (problems.Count == 0 && spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image))
             problems.Add(new SpecProblem("image", "That uploaded image is no longer on this server (uploads do not travel in links). Upload it again or pick a gallery image."));
         if (problems.Count > 0) return (null, problems);
         var run = new LabRun(Guid.NewGuid().ToString("N")[..12], spec, ownerConnectionId);
@@ -108,10 +108,10 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
             run.MarkStarted();
             var token = run.Cancellation.Token;
             token.ThrowIfCancellationRequested();
-            using var prepared = Runner.Prepare(run.Spec);
+            using var prepared = runner.Prepare(run.Spec);
             run.SetImages(FrameEncoder.Encode(prepared.GroundTruth), FrameEncoder.Encode(prepared.BackProjection));
             var keyframeStride = Math.Max(1, (int)Math.Ceiling(run.Spec.Steps / (double)Math.Max(1, settings.KeyframesPerRun)));
-            foreach (var progress in Runner.Run(prepared, token))
+            foreach (var progress in runner.Run(prepared, token))
             {
                 using (progress)
                 {
@@ -138,6 +138,11 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
         catch (OperationCanceledException)
         {
             status = RunStatus.Cancelled;
+        }
+        catch (SpecException e)
+        {
+            status = RunStatus.Failed;
+            error = e.Message;
         }
         catch (SolverException e)
         {
