@@ -17,16 +17,20 @@ public sealed class Admm : ISolver
 {
     readonly Func<IDenoiser, IRegularizer> makeRegularizer;
 
+    /// <param name="cgIterations">Cap on the conjugate-gradient steps of each data step.</param>
     /// <param name="makeRegularizer">Builds the run's regulariser (plug-and-play needs the run's prior).</param>
-    public Admm(Func<IDenoiser, IRegularizer> makeRegularizer, double lambda, double rho, int cgIterations)
+    public Admm(Func<IDenoiser, IRegularizer> makeRegularizer, double lambda, double rho, int cgIterations,
+        double cgTolerance = ConjugateGradient.DefaultTolerance)
     {
         if (!(lambda >= 0)) throw new ArgumentOutOfRangeException(nameof(lambda), "λ must be non-negative");
         if (!(rho > 0)) throw new ArgumentOutOfRangeException(nameof(rho), "ρ must be positive");
         if (cgIterations < 1) throw new ArgumentOutOfRangeException(nameof(cgIterations), "at least one CG iteration");
+        if (!(cgTolerance > 0)) throw new ArgumentOutOfRangeException(nameof(cgTolerance), "the CG tolerance must be positive");
         this.makeRegularizer = makeRegularizer;
         Lambda = lambda;
         Rho = rho;
         CgIterations = cgIterations;
+        CgTolerance = cgTolerance;
     }
 
     public string Id => "admm";
@@ -34,10 +38,13 @@ public sealed class Admm : ISolver
     public double Rho { get; }
     public int CgIterations { get; }
 
+    /// <summary>Each data step stops once ‖rhs − M x‖ ≤ this × ‖rhs‖: it bounds how close to the exact optimum the iterates can get.</summary>
+    public double CgTolerance { get; }
+
     public IEnumerable<SolverStep> Solve(SolverContext context)
     {
         if (context.Steps < 1) throw new SolverException("ADMM needs at least one iteration.");
-        using var problem = new MapProblem(context, "ADMM", makeRegularizer(context.Prior), Lambda, CgIterations);
+        using var problem = new MapProblem(context, "ADMM", makeRegularizer(context.Prior), Lambda, CgIterations, CgTolerance);
         var x = problem.InitialEstimate();
         var z = x.clone().DetachFromDisposeScope();
         var u = zeros_like(x).DetachFromDisposeScope();

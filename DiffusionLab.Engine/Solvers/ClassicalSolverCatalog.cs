@@ -80,11 +80,8 @@ public static class ClassicalSolverCatalog
     public static IReadOnlyDictionary<string, double> DefaultsFor(string solverId, string? corruption, RegularizerKind regularizer) =>
         ToDictionary(solverId, Defaults(regularizer, corruption));
 
-    static Func<Priors.IDenoiser, IRegularizer> MakeRegularizer(IReadOnlyDictionary<string, double> parameters)
-    {
-        var kind = RegularizerFactory.FromChoice(parameters["regularizer"]);
-        return prior => RegularizerFactory.Create(kind, prior);
-    }
+    static Func<Priors.IDenoiser, IRegularizer> MakeRegularizer(IReadOnlyDictionary<string, double> parameters) =>
+        RegularizerFactory.For(RegularizerFactory.FromChoice(parameters["regularizer"]));
 
     /// <param name="Penalty">μ0 for HQS and ρ for ADMM.</param>
     sealed record Setting(RegularizerKind Regularizer, double Lambda, double Penalty, double Growth);

@@ -22,18 +22,22 @@ public sealed class Hqs : ISolver
 {
     readonly Func<IDenoiser, IRegularizer> makeRegularizer;
 
+    /// <param name="cgIterations">Cap on the conjugate-gradient steps of each data step.</param>
     /// <param name="makeRegularizer">Builds the run's regulariser (plug-and-play needs the run's prior).</param>
-    public Hqs(Func<IDenoiser, IRegularizer> makeRegularizer, double lambda, double mu0, double growth, int cgIterations)
+    public Hqs(Func<IDenoiser, IRegularizer> makeRegularizer, double lambda, double mu0, double growth, int cgIterations,
+        double cgTolerance = ConjugateGradient.DefaultTolerance)
     {
         if (!(lambda >= 0)) throw new ArgumentOutOfRangeException(nameof(lambda), "λ must be non-negative");
         if (!(mu0 > 0)) throw new ArgumentOutOfRangeException(nameof(mu0), "μ0 must be positive");
         if (!(growth >= 1)) throw new ArgumentOutOfRangeException(nameof(growth), "the growth factor must be at least 1");
         if (cgIterations < 1) throw new ArgumentOutOfRangeException(nameof(cgIterations), "at least one CG iteration");
+        if (!(cgTolerance > 0)) throw new ArgumentOutOfRangeException(nameof(cgTolerance), "the CG tolerance must be positive");
         this.makeRegularizer = makeRegularizer;
         Lambda = lambda;
         Mu0 = mu0;
         Growth = growth;
         CgIterations = cgIterations;
+        CgTolerance = cgTolerance;
     }
 
     public string Id => "hqs";
@@ -42,13 +46,16 @@ public sealed class Hqs : ISolver
     public double Growth { get; }
     public int CgIterations { get; }
 
+    /// <summary>Each data step stops once ‖rhs − M x‖ ≤ this × ‖rhs‖: it bounds how close to the exact optimum the iterates can get.</summary>
+    public double CgTolerance { get; }
+
     /// <summary>μ_k, the penalty of iteration k (0-based).</summary>
     public double Penalty(int k) => Mu0 * Math.Pow(Growth, k);
 
     public IEnumerable<SolverStep> Solve(SolverContext context)
     {
         if (context.Steps < 1) throw new SolverException("HQS needs at least one iteration.");
-        using var problem = new MapProblem(context, "HQS", makeRegularizer(context.Prior), Lambda, CgIterations);
+        using var problem = new MapProblem(context, "HQS", makeRegularizer(context.Prior), Lambda, CgIterations, CgTolerance);
         var x = problem.InitialEstimate();
         var z = x.clone().DetachFromDisposeScope();
         try
