@@ -1,9 +1,127 @@
 using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Solvers.Regularizers;
 
 namespace DiffusionLab.Engine.Solvers;
 
 /// <summary>Catalog entries of the optimisation baselines (HQS, ADMM).</summary>
-static class ClassicalSolverCatalog
+/// <remarks>
+/// λ means something different for each regulariser (a prior precision for Tikhonov, an edge
+/// penalty for total variation, a prior temperature for plug-and-play, where 1 is the prior
+/// taken at its word), so a good λ changes with the regulariser: <see cref="DefaultsFor"/> takes
+/// it into account and the descriptors' own <c>DefaultsFor</c> gives the defaults for the default
+/// regulariser, total variation. Defaults are tuned for 32×32 images in [-1, 1] with sigmaY ≈ 0.05.
+/// </remarks>
+public static class ClassicalSolverCatalog
 {
-    public static IReadOnlyList<SolverDescriptor> Entries { get; } = [];
+    const RegularizerKind DefaultRegularizer = RegularizerKind.TotalVariation;
+
+    static readonly ParameterDefinition RegularizerParameter = new(
+        "regularizer", "Regulariser", 0, RegularizerFactory.ChoiceNames.Count - 1, (int)DefaultRegularizer,
+        "What the answer is assumed to look like. Tikhonov: pixel values stay near the image's mean colour " +
+        "(smooth, low-contrast guesses). Total variation: flat patches with sharp edges (cartoon-like). " +
+        "Plug-and-play diffusion: whatever the trained diffusion model thinks is a plausible image, used as a denoiser.",
+        IsInteger: true, Choices: RegularizerFactory.ChoiceNames);
+
+    static readonly ParameterDefinition LambdaParameter = new(
+        "lambda", "λ (prior weight)", 1e-4, 1e4, Defaults(DefaultRegularizer, null).Lambda,
+        "How much the regulariser counts against fitting y. Larger: smoother, less noisy, but less faithful to y. " +
+        "Its good range depends on the regulariser (Tikhonov ≈ 1–10, total variation ≈ 5–50, plug-and-play ≈ 1).");
+
+    static readonly ParameterDefinition CgParameter = new(
+        "cgIterations", "CG iterations", 1, 500, 30,
+        "Conjugate-gradient steps for the data step (a linear solve with A and Aᵀ) in each iteration; " +
+        "it stops earlier when the solve is already accurate.", IsInteger: true);
+
+    public static IReadOnlyList<SolverDescriptor> Entries { get; } =
+    [
+        new SolverDescriptor(
+            "hqs", "HQS (half-quadratic splitting)",
+            "An optimiser, not a sampler: it looks for the single image that best balances fitting the measurement " +
+            "against a regulariser, so every seed gives the same answer. It alternates two easy steps: make the image " +
+            "agree with y (a linear solve), then clean it with the regulariser. A penalty μ that grows each iteration " +
+            "forces the two halves to agree by the end.",
+            SolverFamily.Classical, NeedsLinearOperator: true, DefaultSteps: 40, MaxSteps: 500,
+            [
+                RegularizerParameter,
+                LambdaParameter,
+                new("mu0", "μ₀ (first penalty)", 1e-4, 1e6, Defaults(DefaultRegularizer, null).Penalty,
+                    "How tightly the two halves are tied together at the start. Small: the regulariser dominates early " +
+                    "(heavy smoothing or denoising first); large: the image sticks to y from the start."),
+                new("growth", "μ growth per iteration", 1, 3, Defaults(DefaultRegularizer, null).Growth,
+                    "Each iteration multiplies μ by this. Larger converges sooner but lands further from the exact optimum."),
+                CgParameter,
+            ],
+            corruption => ToDictionary("hqs", Defaults(DefaultRegularizer, corruption)),
+            p => new Hqs(MakeRegularizer(p), p["lambda"], p["mu0"], p["growth"], (int)p["cgIterations"])),
+        new SolverDescriptor(
+            "admm", "ADMM (alternating direction method of multipliers)",
+            "An optimiser, not a sampler: it finds the single image that minimises 'misfit to y plus λ × regulariser', " +
+            "so every seed gives the same answer. Like HQS it alternates a data step and a regulariser step, but it keeps " +
+            "a running record of their disagreement (u) and corrects for it, so it reaches the exact optimum of a convex " +
+            "problem without a growing penalty.",
+            SolverFamily.Classical, NeedsLinearOperator: true, DefaultSteps: 40, MaxSteps: 500,
+            [
+                RegularizerParameter,
+                LambdaParameter,
+                new("rho", "ρ (penalty)", 1e-4, 1e6, Defaults(DefaultRegularizer, null).Penalty,
+                    "How strongly the data step and the regulariser step are pulled together. It changes only how fast " +
+                    "ADMM converges for Tikhonov and total variation, not where; for plug-and-play it also sets the " +
+                    "denoising strength √(λ/ρ)."),
+                CgParameter,
+            ],
+            corruption => ToDictionary("admm", Defaults(DefaultRegularizer, corruption)),
+            p => new Admm(MakeRegularizer(p), p["lambda"], p["rho"], (int)p["cgIterations"])),
+    ];
+
+    /// <summary>
+    /// Defaults of "hqs" or "admm" for a corruption (null: none chosen) and a regulariser: the lab should
+    /// call this again when the student switches regulariser, since λ's scale depends on it.
+    /// </summary>
+    public static IReadOnlyDictionary<string, double> DefaultsFor(string solverId, string? corruption, RegularizerKind regularizer) =>
+        ToDictionary(solverId, Defaults(regularizer, corruption));
+
+    static Func<Priors.IDenoiser, IRegularizer> MakeRegularizer(IReadOnlyDictionary<string, double> parameters)
+    {
+        var kind = RegularizerFactory.FromChoice(parameters["regularizer"]);
+        return prior => RegularizerFactory.Create(kind, prior);
+    }
+
+    /// <param name="Penalty">μ0 for HQS and ρ for ADMM.</param>
+    sealed record Setting(RegularizerKind Regularizer, double Lambda, double Penalty, double Growth);
+
+    /// <remarks>
+    /// With sigmaY = 0.05 the data term weighs 1/sigmaY² = 400. Penalties are chosen so the first
+    /// prox weight λ/μ is a strong clean-up (noise level √(λ/μ) ≈ 0.3–0.5 for plug-and-play) and,
+    /// for HQS, the last one after 40 iterations is mild (≈ 0.02).
+    /// </remarks>
+    static Setting Defaults(RegularizerKind regularizer, string? corruption)
+    {
+        bool fillsHoles = corruption is "box-inpainting" or "random-inpainting" or "super-resolution" or "colorization" or "fourier-subsampling";
+        return regularizer switch
+        {
+            RegularizerKind.Tikhonov => new(regularizer, fillsHoles ? 4 : 2, 40, 1.15),
+            RegularizerKind.TotalVariation => new(regularizer, fillsHoles ? 10 : 20, 40, 1.15),
+            _ => new(regularizer, 1, 8, 1.15),
+        };
+    }
+
+    static IReadOnlyDictionary<string, double> ToDictionary(string solverId, Setting setting)
+    {
+        var values = new Dictionary<string, double>
+        {
+            ["regularizer"] = (int)setting.Regularizer,
+            ["lambda"] = setting.Lambda,
+            ["cgIterations"] = 30,
+        };
+        if (solverId == "hqs")
+        {
+            values["mu0"] = setting.Penalty;
+            values["growth"] = setting.Growth;
+        }
+        else
+        {
+            values["rho"] = setting.Penalty;
+        }
+        return values;
+    }
 }

@@ -5,5 +5,100 @@ namespace DiffusionLab.Engine.Solvers;
 /// <summary>Catalog entries of the diffusion samplers (unconditional and posterior).</summary>
 static class DiffusionSolverCatalog
 {
-    public static IReadOnlyList<SolverDescriptor> Entries { get; } = [];
+    const int MaxSteps = 1000;
+
+    static readonly ParameterDefinition Eta = new("eta", "η (randomness)", 0, 1, 0,
+        "0 makes every step deterministic; 1 adds as much fresh noise per step as DDPM.");
+
+    static readonly ParameterDefinition OdeMethodChoice = new("method", "Integrator", 0, 1, (double)OdeMethod.Heun,
+        "Euler uses one network call per step; Heun corrects each step with a second call and is more accurate for the same number of steps.",
+        Choices: ["Euler", "Heun"]);
+
+    static readonly ParameterDefinition Strength = new("t0", "Strength t0", 0.02, 1, 0.5,
+        "How far the guide image is pushed into noise before it is denoised: small keeps it faithful to y (artefacts stay), large makes it realistic but lets it drift from y.");
+
+    static readonly ParameterDefinition Levels = new("levels", "Noise levels L", 1, 1000, 100,
+        "How many noise levels the Langevin chain walks down, from pure noise to almost clean.", IsInteger: true);
+
+    static readonly ParameterDefinition StepsPerLevel = new("stepsPerLevel", "Steps per level K", 1, 10, 3,
+        "Langevin steps taken at each noise level (the run takes L × K steps in all).", IsInteger: true);
+
+    static readonly ParameterDefinition StepScale = new("epsilon", "Step scale ε", 1e-7, 1e-3, 2e-5,
+        "Langevin step size at the last (smallest) noise level; larger levels take steps scaled by σ_i²/σ_L². Too large and the chain explodes.");
+
+    static readonly ParameterDefinition Zeta = new("zeta", "ζ (guidance step)", 0, 20, 0.5,
+        "How hard each step is pushed toward agreeing with y: ζ times the gradient of ‖y − A(x̂0)‖. Too small ignores y; too large overshoots and makes artefacts.");
+
+    static readonly ParameterDefinition ClipX0Hat = new("clipX0", "Clip x̂0 to [-1, 1]", 0, 1, 1,
+        "Keeps the estimate of the clean image inside the image range, as the DPS code does for images. Turn off for points that are not images.",
+        Choices: ["Off", "On"]);
+
+    public static IReadOnlyList<SolverDescriptor> Entries { get; } =
+    [
+        new("ddpm", "DDPM (ancestral sampling)",
+            "Starts from pure noise and removes a little of it at each step: the network guesses the clean image, and the next state is drawn between that guess and the current state, with fresh noise added. Ignores the measurement: it shows what the prior alone produces.",
+            SolverFamily.Unconditional, false, 250, MaxSteps, [],
+            _ => new Dictionary<string, double>(),
+            _ => new Ddpm()),
+
+        new("ddim", "DDIM",
+            "Like DDPM, but each step jumps straight toward the network's guess of the clean image, so far fewer steps are enough. With η = 0 the same starting noise always gives the same image. Ignores the measurement.",
+            SolverFamily.Unconditional, false, 50, MaxSteps, [Eta],
+            _ => Defaults(Eta),
+            p => new Ddim(p.GetValueOrDefault("eta", Eta.Default))),
+
+        new("reverse-sde", "Reverse SDE (Euler–Maruyama)",
+            "Runs the noising process backwards in continuous time: each step follows the score (the direction toward more likely images) and adds a little noise. Ignores the measurement.",
+            SolverFamily.Unconditional, false, 250, MaxSteps, [],
+            _ => new Dictionary<string, double>(),
+            _ => new ReverseSde()),
+
+        new("probability-flow", "Probability-flow ODE",
+            "A noise-free path with the same marginals as the reverse SDE: every particle flows deterministically along the score from noise to an image. Ignores the measurement.",
+            SolverFamily.Unconditional, false, 100, MaxSteps, [OdeMethodChoice],
+            _ => Defaults(OdeMethodChoice),
+            p => new ProbabilityFlow((OdeMethod)(int)p.GetValueOrDefault("method", OdeMethodChoice.Default))),
+
+        new("sdedit", "SDEdit",
+            "Makes a rough picture from the measurement (for example the blurred or masked image), adds noise to it up to strength t0, and lets the prior denoise it. The measurement is only used at the start.",
+            SolverFamily.Posterior, false, 100, MaxSteps, [Strength],
+            _ => Defaults(Strength),
+            p => new Sdedit(p.GetValueOrDefault("t0", Strength.Default))),
+
+        new("score-ald", "Score-based annealed Langevin (ScoreALD)",
+            "Walks down a ladder of noise levels; at each level it takes a few noisy steps that follow the prior's score plus a pull toward agreeing with y, the pull softened by the current noise level. Needs a linear corruption (it uses Aᵀ).",
+            SolverFamily.Posterior, true, 300, MaxSteps * 10, [Levels, StepsPerLevel, StepScale],
+            _ => Defaults(Levels, StepsPerLevel, StepScale),
+            p => new ScoreAld((int)p.GetValueOrDefault("levels", Levels.Default), (int)p.GetValueOrDefault("stepsPerLevel", StepsPerLevel.Default),
+                p.GetValueOrDefault("epsilon", StepScale.Default))),
+
+        new("dps", "Diffusion posterior sampling (DPS)",
+            "Samples like DDPM, but after every step nudges the state so that the network's guess of the clean image, once corrupted, agrees better with y. The nudge needs a backward pass through the network, which doubles the cost per step; it also works for nonlinear corruptions.",
+            SolverFamily.Posterior, false, 250, MaxSteps, [Zeta, ClipX0Hat],
+            DpsDefaults,
+            p => new Dps(p.GetValueOrDefault("zeta", Zeta.Default), p.GetValueOrDefault("clipX0", ClipX0Hat.Default) >= 0.5)),
+    ];
+
+    static Dictionary<string, double> Defaults(params ParameterDefinition[] parameters) =>
+        parameters.ToDictionary(p => p.Key, p => p.Default);
+
+    /// <summary>
+    /// ζ per corruption. The official values (MATH.md §9: 0.3 blur and super-resolution, 0.5 inpainting,
+    /// 1.0 phase retrieval) are for 256×256 images and 1000 steps. On 32×32 images ∇‖r‖ spreads over
+    /// 64× fewer pixels, so each pixel moves √64 = 8× more for the same ζ, while 250 steps instead of
+    /// 1000 leave 4× fewer pushes: half the official ζ keeps the total pull per pixel about the same.
+    /// The explicit-matrix benchmark (points, not images) uses ζ = 1 without clipping.
+    /// </summary>
+    static Dictionary<string, double> DpsDefaults(string? corruption)
+    {
+        double officialZeta = corruption switch
+        {
+            "box-inpainting" or "random-inpainting" => 0.5,
+            "phase-retrieval" => 1.0,
+            "denoise" => 0.5,
+            _ => 0.3,
+        };
+        if (corruption == "matrix") return new() { ["zeta"] = 1.0, ["clipX0"] = 0 };
+        return new() { ["zeta"] = officialZeta / 2, ["clipX0"] = 1 };
+    }
 }

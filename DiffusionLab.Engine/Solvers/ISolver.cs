@@ -62,6 +62,8 @@ public sealed record SolverContext(
 /// <param name="X0Hat">The current estimate of the clean image, [B, ..SampleShape].</param>
 /// <param name="Residual">‖y − A(x0Hat)‖ per sample (empty for unconditional sampling).</param>
 /// <param name="NetworkEvaluations">Cumulative calls of the prior's network, counting each backward pass as one more.</param>
+/// <param name="Objective">The value each sample's iterate reaches on the objective the solver minimises (HQS and ADMM:
+/// ½ sigmaY⁻² ‖y − A x0Hat‖² + λ R(x0Hat)), or null for samplers and for regularisers without a value (plug-and-play).</param>
 public sealed record SolverStep(
     int Index,
     int Total,
@@ -69,7 +71,8 @@ public sealed record SolverStep(
     Tensor Xt,
     Tensor X0Hat,
     double[] Residual,
-    int NetworkEvaluations)
+    int NetworkEvaluations,
+    double[]? Objective = null)
 {
     public bool IsFinal => Index == Total - 1;
 }

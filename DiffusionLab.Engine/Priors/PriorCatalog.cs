@@ -1,0 +1,94 @@
+using DiffusionLab.Engine.Experiments;
+
+namespace DiffusionLab.Engine.Priors;
+
+/// <summary>What the lab shows about a prior before loading it.</summary>
+/// <param name="SampleShape">[C, H, W] of one image (or [D] for vector priors).</param>
+/// <param name="Domain">What its images look like, for the picker ("32×32 pixel-art faces").</param>
+public sealed record PriorInfo(string Id, string DisplayName, string Domain, long[] SampleShape);
+
+/// <summary>
+/// The priors this server offers and their gallery images. A prior is loaded once, on first
+/// use, and shared by every run (priors are read-only during sampling).
+/// </summary>
+public sealed class PriorCatalog
+{
+    readonly Dictionary<string, (PriorInfo Info, Func<IDenoiser> Load)> entries = new(StringComparer.Ordinal);
+    readonly Dictionary<string, Lazy<IDenoiser>> loaded = new(StringComparer.Ordinal);
+    readonly object gate = new();
+
+    public PriorCatalog(string galleryDirectory) => GalleryDirectory = galleryDirectory;
+
+    /// <summary>Id of the exact image-shaped Gaussian mixture (see <see cref="GaussianMixturePresets.ImageDemo"/>).</summary>
+    public const string ImageDemoId = "gmm-image";
+
+    /// <summary>
+    /// The lab's priors: every usable model in <c>models/</c> under <paramref name="root"/>, and the
+    /// exact image-shaped Gaussian mixture "gmm-image", which needs no weights and has a known posterior.
+    /// </summary>
+    public static PriorCatalog ForContentRoot(string root)
+    {
+        var catalog = new PriorCatalog(ContentRoot.Gallery(root));
+        var models = new ModelCatalog(ContentRoot.Models(root));
+        foreach (var entry in models.List())
+        {
+            if (entry.Card is not { } card || entry.Problem is not null) continue;
+            var domain = card.Dataset is { } d ? $"{card.ImageSize}×{card.ImageSize} {d.Name}" : $"{card.ImageSize}×{card.ImageSize} images";
+            catalog.Register(new PriorInfo(entry.Name, entry.Name, domain, [card.Channels, card.ImageSize, card.ImageSize]),
+                () => models.Load(entry.Name));
+        }
+        catalog.Register(new PriorInfo(ImageDemoId, "Gaussian mixture (exact)",
+                "32×32 smooth patterns from a Gaussian mixture whose posterior is known exactly", [3, 32, 32]),
+            () => GaussianMixturePresets.ImageDemo());
+        return catalog;
+    }
+
+    /// <summary>The prior a new visitor gets: the bundled default model when present, else the exact mixture.</summary>
+    public string DefaultId => entries.ContainsKey(ExperimentSpec.DefaultPrior) ? ExperimentSpec.DefaultPrior : ImageDemoId;
+
+    /// <summary>Folder with one sub-folder of PNG images per prior id.</summary>
+    public string GalleryDirectory { get; }
+
+    public IReadOnlyList<PriorInfo> Priors => entries.Values.Select(e => e.Info).ToArray();
+
+    public IReadOnlyCollection<string> Ids => entries.Keys;
+
+    public void Register(PriorInfo info, Func<IDenoiser> load)
+    {
+        lock (gate) entries[info.Id] = (info, load);
+    }
+
+    public PriorInfo? Find(string id) => entries.TryGetValue(id, out var e) ? e.Info : null;
+
+    /// <summary>The prior, loaded on first use (thread-safe; one instance per id).</summary>
+    public IDenoiser Load(string id)
+    {
+        Lazy<IDenoiser> lazy;
+        lock (gate)
+        {
+            if (!entries.TryGetValue(id, out var entry)) throw new KeyNotFoundException($"There is no prior called '{id}'.");
+            if (!loaded.TryGetValue(id, out lazy!))
+                loaded[id] = lazy = new Lazy<IDenoiser>(entry.Load, LazyThreadSafetyMode.ExecutionAndPublication);
+        }
+        return lazy.Value;
+    }
+
+    /// <summary>Names (file stems) of the gallery images for a prior, sorted.</summary>
+    public IReadOnlyList<string> Gallery(string priorId)
+    {
+        var folder = Path.Combine(GalleryDirectory, priorId);
+        if (!Directory.Exists(folder)) return [];
+        return Directory.EnumerateFiles(folder, "*.png")
+            .Select(f => Path.GetFileNameWithoutExtension(f)!)
+            .Where(n => ImageReference.TryParse("gallery:" + n, out _) is null)
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+    }
+
+    public string? GalleryFile(string priorId, string name)
+    {
+        if (ImageReference.TryParse("gallery:" + name, out _) is not null) return null; // never build paths from unchecked names
+        var file = Path.Combine(GalleryDirectory, priorId, name + ".png");
+        return File.Exists(file) ? file : null;
+    }
+}

@@ -1,0 +1,36 @@
+using DiffusionLab.Engine.Diffusion;
+using DiffusionLab.Engine.Priors;
+using static TorchSharp.torch;
+
+namespace DiffusionLab.Engine.Solvers;
+
+/// <summary>
+/// The prior as a solver calls it: the whole batch at one timestep, counting network
+/// evaluations (a backward pass through the network counts as one more).
+/// </summary>
+sealed class CountedPrior(IDenoiser prior)
+{
+    public IDenoiser Prior => prior;
+    public NoiseSchedule Schedule => prior.Schedule;
+    public int Evaluations { get; private set; }
+
+    /// <summary>ᾱ at a timestep index, 1 for index −1 (the clean end).</summary>
+    public double AlphaBar(int t) => prior.Schedule.AlphaBar(t);
+
+    public Tensor Epsilon(Tensor xt, int t)
+    {
+        Evaluations++;
+        using var timesteps = full(xt.shape[0], (long)t, int64, device: xt.device);
+        return prior.PredictNoise(xt, timesteps);
+    }
+
+    /// <summary>ε and Tweedie's x̂0 = (x_t − √(1−ᾱ) ε)/√ᾱ at one timestep.</summary>
+    public (Tensor Eps, Tensor X0Hat) Denoise(Tensor xt, int t)
+    {
+        var eps = Epsilon(xt, t);
+        double a = AlphaBar(t);
+        return (eps, (xt - Math.Sqrt(1 - a) * eps) / Math.Sqrt(a));
+    }
+
+    public void CountBackwardPass() => Evaluations++;
+}

@@ -1,0 +1,31 @@
+using DiffusionLab.Engine.Diffusion;
+using static TorchSharp.torch;
+
+namespace DiffusionLab.Engine.Solvers;
+
+/// <summary>
+/// Ancestral sampling (Ho et al. 2020, Algorithm 2), respaced to S steps: from x_T ~ N(0, I),
+/// estimate x̂0 with the prior, then draw x_s from q(x_s | x_t, x̂0). Ignores any measurement.
+/// </summary>
+public sealed class Ddpm : ISolver
+{
+    public string Id => "ddpm";
+
+    public IEnumerable<SolverStep> Solve(SolverContext context)
+    {
+        var prior = new CountedPrior(context.Prior);
+        var timesteps = Timesteps.Respace(prior.Schedule.TrainingSteps, context.Steps);
+        using var iterate = new CurrentIterate(randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device));
+        for (int i = 0; i < timesteps.Length; i++)
+        {
+            int t = timesteps[i], s = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
+            iterate.Advance(() =>
+            {
+                var (_, x0Hat) = prior.Denoise(iterate.X, t);
+                var z = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
+                return (ReverseUpdate.Ancestral(iterate.X, x0Hat, prior.AlphaBar(t), prior.AlphaBar(s), z), x0Hat);
+            });
+            yield return iterate.Report(context, i, timesteps.Length, s, prior.Evaluations);
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using DiffusionLab.Engine.Operators;
+using DiffusionLab.Engine.Solvers.Regularizers;
+using static TorchSharp.torch;
+
+namespace DiffusionLab.Engine.Solvers;
+
+/// <summary>
+/// The problem HQS and ADMM both minimise (MATH.md §6), ½ sigmaY⁻² ‖y − A x‖² + λ R(x), with
+/// the three moves both splittings are made of: the data step (a linear solve by conjugate
+/// gradient), the prior step (R's prox) and the per-sample report (residual, objective).
+/// </summary>
+/// <remarks>
+/// A noiseless measurement (sigmaY = 0, or below <see cref="MinimumSigmaY"/>) is treated as
+/// sigmaY = <see cref="MinimumSigmaY"/>: the data term stays finite and the answer fits y almost exactly.
+/// Poisson noise uses the Gaussian std the noise model records for mid-grey.
+/// </remarks>
+sealed class MapProblem : IDisposable
+{
+    public const double MinimumSigmaY = 1e-3;
+
+    readonly IMeasurement a;
+    readonly Tensor y;
+    readonly Tensor adjointOfYOverVariance; // Aᵀy / sigmaY², the fixed part of every data step's right-hand side
+    readonly int cgIterations;
+
+    public MapProblem(SolverContext context, string solverName, IRegularizer regularizer, double lambda, int cgIterations)
+    {
+        a = context.RequireLinear(solverName);
+        y = context.Y ?? throw new SolverException($"{solverName} needs the measurement y: choose a corruption first.");
+        if (!y.shape.Skip(1).SequenceEqual(a.OutputShape))
+            throw new SolverException($"{solverName}: the measurement has shape [{string.Join(", ", y.shape.Skip(1))}] but {a.Id} produces [{string.Join(", ", a.OutputShape)}].");
+        Regularizer = regularizer;
+        Lambda = lambda;
+        SigmaY = Math.Max(context.Noise.SigmaY, MinimumSigmaY);
+        this.cgIterations = cgIterations;
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        adjointOfYOverVariance = (a.Adjoint(y) / (SigmaY * SigmaY)).DetachFromDisposeScope();
+    }
+
+    public IRegularizer Regularizer { get; }
+    public double Lambda { get; }
+    public double SigmaY { get; }
+
+    /// <summary>Where both splittings start: the operator's back-projection of y (A⁺y for a matrix), deterministic.</summary>
+    public Tensor InitialEstimate()
+    {
+        using var noGrad = no_grad();
+        return a.BackProject(y).DetachFromDisposeScope();
+    }
+
+    /// <summary>argmin_x ½ sigmaY⁻²‖y − Ax‖² + ½ penalty ‖x − anchor‖², i.e. (AᵀA/sigmaY² + penalty I) x = Aᵀy/sigmaY² + penalty·anchor.</summary>
+    public Tensor DataStep(double penalty, Tensor anchor, Tensor warmStart)
+    {
+        using var scope = NewDisposeScope();
+        var rhs = adjointOfYOverVariance + penalty * anchor;
+        var solved = ConjugateGradient.SolveDataStep(a, SigmaY, penalty, rhs, warmStart, cgIterations);
+        return solved.Solution.DetachFromDisposeScope();
+    }
+
+    /// <summary>argmin_z λR(z) + ½ penalty ‖z − v‖² = prox_{(λ/penalty) R}(v).</summary>
+    public Tensor PriorStep(double penalty, Tensor v) => Regularizer.Prox(v, Lambda / penalty).DetachFromDisposeScope();
+
+    /// <summary>The step record for the answer x0Hat: its residual ‖y − A x0Hat‖ and objective, per sample.</summary>
+    public SolverStep Report(int index, int total, Tensor xt, Tensor x0Hat)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var misfit = (y - a.Forward(x0Hat)).flatten(1).square().sum(1).to(float64);
+        var residual = misfit.sqrt().data<double>().ToArray();
+        double[]? objective = null;
+        if (Regularizer.Value(x0Hat) is { } prior)
+            objective = (misfit * (0.5 / (SigmaY * SigmaY)) + Lambda * prior.to(float64)).data<double>().ToArray();
+        return new SolverStep(index, total, -1, xt, x0Hat, residual, Regularizer.NetworkEvaluations, objective);
+    }
+
+    public void Dispose() => adjointOfYOverVariance.Dispose();
+}

@@ -1,0 +1,48 @@
+using DiffusionLab.Engine.Diffusion;
+using static TorchSharp.torch;
+
+namespace DiffusionLab.Engine.Solvers;
+
+public enum OdeMethod { Euler, Heun }
+
+/// <summary>
+/// The probability-flow ODE of Song et al. (2021), dx/du = −½β(u) [x + ∇log p_u(x)], integrated
+/// deterministically from u = 1 to 0 on the respaced grid by Euler or Heun (Karras et al. 2022:
+/// a second evaluation at the end of each step, except the last, which lands on u = 0 with Euler).
+/// </summary>
+public sealed class ProbabilityFlow(OdeMethod method) : ISolver
+{
+    public string Id => "probability-flow";
+    public OdeMethod Method => method;
+
+    public IEnumerable<SolverStep> Solve(SolverContext context)
+    {
+        var prior = new CountedPrior(context.Prior);
+        var schedule = prior.Schedule;
+        var timesteps = Timesteps.Respace(schedule.TrainingSteps, context.Steps);
+        using var iterate = new CurrentIterate(randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device));
+
+        // The ODE's velocity in reversed time (d/d(−u)), and x̂0 at the same evaluation.
+        (Tensor Velocity, Tensor X0Hat) Velocity(Tensor x, int t)
+        {
+            var (eps, x0Hat) = prior.Denoise(x, t);
+            var score = -eps / Math.Sqrt(1 - prior.AlphaBar(t));
+            return (0.5 * schedule.SdeBeta(t) * (x + score), x0Hat);
+        }
+
+        for (int i = 0; i < timesteps.Length; i++)
+        {
+            int t = timesteps[i], s = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
+            double du = schedule.ContinuousTime(t) - schedule.ContinuousTime(s);
+            iterate.Advance(() =>
+            {
+                var (velocity, x0Hat) = Velocity(iterate.X, t);
+                var euler = iterate.X + velocity * du;
+                if (method == OdeMethod.Euler || s < 0) return (euler, x0Hat);
+                var (velocityAtEnd, _) = Velocity(euler, s);
+                return (iterate.X + 0.5 * (velocity + velocityAtEnd) * du, x0Hat);
+            });
+            yield return iterate.Report(context, i, timesteps.Length, s, prior.Evaluations);
+        }
+    }
+}
