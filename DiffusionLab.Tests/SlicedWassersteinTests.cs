@@ -31,7 +31,7 @@ public class SlicedWassersteinTests
         using var x = randn([500, 4], float64, generator: generator);
         using var shift = tensor(new[] { 3.0, 0, 0, 4.0 });
         using var shifted = x + shift;
-        double distance = SlicedWasserstein.Distance(x, shifted, seed: 5, projections: 4000);
+        double distance = SlicedWasserstein.Distance(x, shifted, seed: 5, projections: 1000);
         Assert.InRange(distance, 0.95 * 5 / 2.0, 1.05 * 5 / 2.0);
         Assert.Equal(0.0, SlicedWasserstein.Distance(x, x, seed: 5), 12);
     }
