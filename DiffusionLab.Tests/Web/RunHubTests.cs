@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Web.Services;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -87,6 +88,23 @@ public sealed class RunHubTests(LabServerFixture fixture) : IClassFixture<LabSer
         var run = Server.Runs.Find(reply.RunId!)!;
 
         await hub.DisposeAsync();
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!run.IsOver) await Task.Delay(20, timeout.Token);
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+    }
+
+    [Fact]
+    public async Task A_page_run_claimed_with_its_owner_key_stops_when_that_connection_closes_and_a_wrong_key_is_refused()
+    {
+        var (run, problems) = Server.Runs.Start(ExperimentSpec.Parse(LabServer.QuickSpec.Replace("steps=20", "steps=1000")).Spec!);
+        Assert.Empty(problems);
+        var player = Server.HubConnection();
+        await player.StartAsync();
+
+        await Assert.ThrowsAsync<HubException>(() => player.InvokeAsync("ClaimRun", run!.Id, "not-the-key"));
+        await player.InvokeAsync("ClaimRun", run!.Id, run.OwnerKey);
+        await player.DisposeAsync();
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         while (!run.IsOver) await Task.Delay(20, timeout.Token);
