@@ -21,6 +21,8 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
 
         await ChooseAsync(page, "corruption-select", "Box inpainting");
         await ChooseAsync(page, "solver-select", "Diffusion posterior sampling (DPS)");
+        // Choosing DPS resets steps to its default; let that render land before typing over it.
+        await Assertions.Expect(page.Locator("input[data-testid=steps]")).ToHaveValueAsync("250");
         await page.FillAsync("input[data-testid=steps]", "60");
         await page.Keyboard.PressAsync("Tab");
         await Assertions.Expect(page.Locator("[data-testid=corruption-explanation]")).ToContainTextAsync("square hole");
