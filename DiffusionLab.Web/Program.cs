@@ -1,3 +1,5 @@
+using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Priors;
 using DiffusionLab.Web;
 using DiffusionLab.Web.Components;
 using DiffusionLab.Web.Hubs;
@@ -21,8 +23,9 @@ builder.Services.AddSignalR(options =>
     options.EnableDetailedErrors = builder.Environment.IsDevelopment();
 }).AddMessagePackProtocol();
 builder.Services.Configure<LabOptions>(builder.Configuration.GetSection("Lab"));
-builder.Services.AddSingleton(_ => LabPriors.Create());
-builder.Services.AddSingleton(services => new LabCatalog(services.GetRequiredService<DiffusionLab.Engine.Priors.PriorCatalog>()));
+builder.Services.AddSingleton(_ => PriorCatalog.ForContentRoot(ContentRoot.Find()));
+builder.Services.AddSingleton(services => new LabCatalog(services.GetRequiredService<PriorCatalog>()));
+builder.Services.AddSingleton(services => new Runner(services.GetRequiredService<PriorCatalog>(), services.GetRequiredService<UploadedImages>()));
 builder.Services.AddSingleton<UploadedImages>();
 builder.Services.AddSingleton<MeasurementPreview>();
 builder.Services.AddSingleton<RunService>();

@@ -1,17 +1,129 @@
 using System.Diagnostics;
-using TorchSharp;
+using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Operators;
+using DiffusionLab.Engine.Priors;
+using DiffusionLab.Engine.Solvers;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Experiments;
 
-// STAND-IN written on the web branch so the lab compiles and streams before the lead's Runner
-// lands on main; it follows the planned API (and fakes a solver) and is replaced at the next merge.
+/// <summary>
+/// Turns an <see cref="ExperimentSpec"/> into a stream of steps: resolves the prior and the
+/// image, builds the corruption from its parameters and the seed, makes the measurement y,
+/// and runs the solver, reporting x_t, x0Hat and the metrics of every step.
+/// </summary>
+/// <remarks>
+/// Seeds: the operator and the measurement noise depend only on the spec's seed, never on
+/// the solver, so every solver in a comparison sees the very same y. The solver draws from
+/// its own stream (seeded from the seed too), and posterior-diversity runs vary only that.
+/// </remarks>
+public sealed class Runner(PriorCatalog priors, IUploadedImages? uploads = null)
+{
+    public PriorCatalog Priors { get; } = priors;
 
-public sealed class PreparedRun(ExperimentSpec spec, Tensor groundTruth, Tensor y, Tensor backProjection) : IDisposable
+    /// <summary>Validates the spec, loads what it names and makes y. Throws <see cref="SpecException"/> listing every problem.</summary>
+    public PreparedRun Prepare(ExperimentSpec spec)
+    {
+        spec = spec.WithDefaults();
+        var problems = spec.Validate(Priors.Ids).ToList();
+        if (problems.Count > 0) throw new SpecException(problems);
+
+        var prior = Priors.Load(spec.Prior);
+        using var scope = NewDisposeScope();
+        var x0 = LoadImage(spec, prior, problems);
+        if (problems.Count > 0) throw new SpecException(problems);
+
+        var descriptor = OperatorCatalog.Find(spec.Corruption)!;
+        var measurement = descriptor.Create(spec.CorruptionParameters, prior.SampleShape, spec.Seed);
+        using var noiseStream = new Generator((ulong)spec.Seed * 2 + 1);
+        Tensor y;
+        using (no_grad())
+        {
+            using var clean = measurement.Forward(x0);
+            y = spec.NoiseModel.Apply(clean, noiseStream);
+        }
+        var back = measurement.BackProject(y);
+        return new PreparedRun(spec, prior, measurement,
+            x0.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope(), back.MoveToOuterDisposeScope());
+    }
+
+    Tensor LoadImage(ExperimentSpec spec, IDenoiser prior, List<SpecProblem> problems)
+    {
+        ImageReference.TryParse(spec.Image, out var reference);
+        var shape = prior.SampleShape;
+        switch (reference!.Source)
+        {
+            case ImageSource.Gallery:
+                var file = Priors.GalleryFile(spec.Prior, reference.Name);
+                if (file is null || shape.Length != 3)
+                {
+                    problems.Add(new("image", $"The gallery of {spec.Prior} has no image '{reference.Name}'."));
+                    return zeros(1);
+                }
+                using (var decoded = ImageCodec.Decode(File.ReadAllBytes(file), (int)shape[2], (int)shape[0]))
+                    return decoded.reshape([1, .. shape]).to(prior.Device);
+            case ImageSource.Sample:
+                if (prior is not GaussianMixturePrior mixture)
+                {
+                    problems.Add(new("image", $"{spec.Prior} cannot draw exact samples of itself; choose a gallery image."));
+                    return zeros(1);
+                }
+                using (var g = new Generator(ulong.Parse(reference.Name)))
+                    return mixture.Sample(1, g).clamp(-1, 1);
+            default:
+                var uploaded = uploads?.Find(reference.Name);
+                if (uploaded is null)
+                {
+                    problems.Add(new("image", "This uploaded image is not on this server (uploads do not travel with links). Upload it again or pick a gallery image."));
+                    return zeros(1);
+                }
+                if (uploaded.Channels != shape[0] || uploaded.Height != shape[1] || uploaded.Width != shape[2])
+                {
+                    problems.Add(new("image", $"The uploaded image was prepared for another prior ({uploaded.Width}×{uploaded.Height}); upload it again."));
+                    return zeros(1);
+                }
+                return uploaded.ToTensor(prior.Device);
+        }
+    }
+
+    /// <summary>
+    /// Runs the solver and reports every step. Stops between steps when <paramref name="cancellation"/>
+    /// fires. The tensors in each <see cref="RunProgress"/> are copies the caller owns.
+    /// </summary>
+    public IEnumerable<RunProgress> Run(PreparedRun run, CancellationToken cancellation = default)
+    {
+        var spec = run.Spec;
+        var descriptor = SolverCatalog.Find(spec.Solver)!;
+        var solver = descriptor.Create(spec.SolverParameters);
+        using var solverStream = new Generator((ulong)spec.Seed * 2 + 2);
+        var context = new SolverContext(run.Prior, run.Measurement, run.Y, spec.NoiseModel, spec.Steps, 1, solverStream);
+        var clock = Stopwatch.StartNew();
+        foreach (var step in solver.Solve(context))
+        {
+            cancellation.ThrowIfCancellationRequested();
+            using var scope = NewDisposeScope();
+            var estimate = step.X0Hat.detach();
+            var psnr = ImageMetrics.Psnr(estimate, run.GroundTruth)[0];
+            var ssim = run.GroundTruth.dim() == 4 ? ImageMetrics.Ssim(estimate, run.GroundTruth)[0] : double.NaN;
+            var xt = step.Xt.detach()[0].cpu().clone().MoveToOuterDisposeScope();
+            var x0Hat = estimate[0].cpu().clone().MoveToOuterDisposeScope();
+            yield return new RunProgress(step.Index, step.Total, step.Timestep, xt, x0Hat,
+                step.Residual.Length > 0 ? step.Residual[0] : double.NaN, psnr, ssim, clock.Elapsed, step.IsFinal, step.NetworkEvaluations);
+        }
+    }
+}
+
+/// <summary>A run ready to solve: the spec (with defaults filled in), the prior, A, x0, y and y's back-projection.</summary>
+public sealed class PreparedRun(ExperimentSpec spec, IDenoiser prior, IMeasurement measurement, Tensor groundTruth, Tensor y, Tensor backProjection) : IDisposable
 {
     public ExperimentSpec Spec { get; } = spec;
+    public IDenoiser Prior { get; } = prior;
+    public IMeasurement Measurement { get; } = measurement;
+    /// <summary>x0, [1, C, H, W].</summary>
     public Tensor GroundTruth { get; } = groundTruth;
+    /// <summary>y, [1, ..OutputShape].</summary>
     public Tensor Y { get; } = y;
+    /// <summary>y shown in image space, [1, C, H, W].</summary>
     public Tensor BackProjection { get; } = backProjection;
 
     public void Dispose()
@@ -19,11 +131,13 @@ public sealed class PreparedRun(ExperimentSpec spec, Tensor groundTruth, Tensor 
         GroundTruth.Dispose();
         Y.Dispose();
         BackProjection.Dispose();
+        (Measurement as IDisposable)?.Dispose();
     }
 }
 
+/// <summary>One reported step. <see cref="Xt"/> and <see cref="X0Hat"/> are [C, H, W] CPU copies owned by the receiver.</summary>
 public sealed record RunProgress(int Index, int Total, int Timestep, Tensor Xt, Tensor X0Hat,
-    double Residual, double Psnr, double Ssim, TimeSpan Elapsed, bool IsFinal) : IDisposable
+    double Residual, double Psnr, double Ssim, TimeSpan Elapsed, bool IsFinal, int NetworkEvaluations = 0) : IDisposable
 {
     public void Dispose()
     {
@@ -32,37 +146,15 @@ public sealed record RunProgress(int Index, int Total, int Timestep, Tensor Xt, 
     }
 }
 
-public static class Runner
+/// <summary>Images uploaded to this server, by id (the web app keeps them; links cannot carry them).</summary>
+public interface IUploadedImages
 {
-    public static PreparedRun Prepare(ExperimentSpec spec)
-    {
-        var size = 32;
-        var ramp = linspace(-1, 1, size);
-        var gt = stack([ramp.unsqueeze(0).expand(size, size), ramp.unsqueeze(1).expand(size, size), ramp.unsqueeze(0).expand(size, size) * -1]);
-        var mask = ones(3, size, size);
-        mask[.., 10..22, 10..22] = zeros(3, 12, 12);
-        var y = gt * mask;
-        return new PreparedRun(spec, gt, y, y.clone());
-    }
+    PixelImage? Find(string id);
+}
 
-    public static IEnumerable<RunProgress> Run(PreparedRun prepared, CancellationToken cancellation)
-    {
-        var clock = Stopwatch.StartNew();
-        var generator = new Generator((ulong)prepared.Spec.Seed);
-        var total = prepared.Spec.Steps;
-        var x = randn([3, 32, 32], generator: generator);
-        for (var i = 0; i < total; i++)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var w = (i + 1.0) / total;
-            var x0Hat = (prepared.GroundTruth * w + x * (1 - w)).clamp(-1, 1);
-            var xt = (x0Hat + randn([3, 32, 32], generator: generator) * (1 - w)).clamp(-3, 3);
-            var mse = (x0Hat - prepared.GroundTruth).square().mean().item<float>();
-            Thread.Sleep(5);
-            var progress = new RunProgress(i, total, total - 1 - i, xt.MoveToOuterDisposeScope(), x0Hat.MoveToOuterDisposeScope(),
-                Math.Sqrt(mse) * 10, 10 * Math.Log10(4 / Math.Max(mse, 1e-10)), w, clock.Elapsed, i == total - 1);
-            yield return progress;
-        }
-    }
+/// <summary>A spec that cannot run, with every problem in plain words.</summary>
+public sealed class SpecException(IReadOnlyList<SpecProblem> problems)
+    : Exception(string.Join(" ", problems.Select(p => p.Message)))
+{
+    public IReadOnlyList<SpecProblem> Problems { get; } = problems;
 }

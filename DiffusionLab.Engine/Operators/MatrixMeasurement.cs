@@ -16,8 +16,10 @@ public sealed class MatrixMeasurement : IMeasurement, IDisposable
         if (matrix.dim() != 2) throw new ArgumentException("A must be a matrix", nameof(matrix));
         if (matrix.shape[1] != inputShape.Aggregate(1L, (a, b) => a * b))
             throw new ArgumentException($"A has {matrix.shape[1]} columns but a sample has {inputShape.Aggregate(1L, (a, b) => a * b)} values", nameof(matrix));
-        this.matrix = matrix.detach().to(float32).clone();
-        pseudoInverse = linalg.pinv(this.matrix.to(float64)).to(float32);
+        // Detached from any dispose scope the caller is in: the operator owns these until Dispose.
+        this.matrix = matrix.detach().to(float32).clone().DetachFromDisposeScope();
+        using var pinv64 = linalg.pinv(this.matrix.to(float64));
+        pseudoInverse = pinv64.to(float32).DetachFromDisposeScope();
         Id = id;
         InputShape = inputShape;
         OutputShape = [matrix.shape[0]];

@@ -123,7 +123,7 @@ public static class GaussianMixturePresets
         using var factor = tensor(factorValues, [1, dimension, rank], float64);
         using var factors = factor.expand(scenes.Length, dimension, rank).contiguous();
         using var pixelNoise = full(scenes.Length, dimension, 0.04 * 0.04, float64);
-        return new GaussianMixturePrior("gmm-image", [channels, size, size], Enumerable.Repeat(1.0, scenes.Length).ToArray(),
+        return new GaussianMixturePrior(PriorCatalog.ImageDemoId, [channels, size, size], Enumerable.Repeat(1.0, scenes.Length).ToArray(),
             means, pixelNoise, factors);
     }
 

@@ -7,12 +7,6 @@ namespace DiffusionLab.Engine.Priors;
 /// <param name="Domain">What its images look like, for the picker ("32×32 pixel-art faces").</param>
 public sealed record PriorInfo(string Id, string DisplayName, string Domain, long[] SampleShape);
 
-/// <summary>A prior that can draw exact samples of itself (the Gaussian mixtures), used for <c>sample:N</c> images.</summary>
-public interface IExactSampler
-{
-    TorchSharp.torch.Tensor SamplePrior(long count, TorchSharp.torch.Generator generator);
-}
-
 /// <summary>
 /// The priors this server offers and their gallery images. A prior is loaded once, on first
 /// use, and shared by every run (priors are read-only during sampling).
@@ -24,6 +18,33 @@ public sealed class PriorCatalog
     readonly object gate = new();
 
     public PriorCatalog(string galleryDirectory) => GalleryDirectory = galleryDirectory;
+
+    /// <summary>Id of the exact image-shaped Gaussian mixture (see <see cref="GaussianMixturePresets.ImageDemo"/>).</summary>
+    public const string ImageDemoId = "gmm-image";
+
+    /// <summary>
+    /// The lab's priors: every usable model in <c>models/</c> under <paramref name="root"/>, and the
+    /// exact image-shaped Gaussian mixture "gmm-image", which needs no weights and has a known posterior.
+    /// </summary>
+    public static PriorCatalog ForContentRoot(string root)
+    {
+        var catalog = new PriorCatalog(ContentRoot.Gallery(root));
+        var models = new ModelCatalog(ContentRoot.Models(root));
+        foreach (var entry in models.List())
+        {
+            if (entry.Card is not { } card || entry.Problem is not null) continue;
+            var domain = card.Dataset is { } d ? $"{card.ImageSize}×{card.ImageSize} {d.Name}" : $"{card.ImageSize}×{card.ImageSize} images";
+            catalog.Register(new PriorInfo(entry.Name, entry.Name, domain, [card.Channels, card.ImageSize, card.ImageSize]),
+                () => models.Load(entry.Name));
+        }
+        catalog.Register(new PriorInfo(ImageDemoId, "Gaussian mixture (exact)",
+                "32×32 smooth patterns from a Gaussian mixture whose posterior is known exactly", [3, 32, 32]),
+            () => GaussianMixturePresets.ImageDemo());
+        return catalog;
+    }
+
+    /// <summary>The prior a new visitor gets: the bundled default model when present, else the exact mixture.</summary>
+    public string DefaultId => entries.ContainsKey(ExperimentSpec.DefaultPrior) ? ExperimentSpec.DefaultPrior : ImageDemoId;
 
     /// <summary>Folder with one sub-folder of PNG images per prior id.</summary>
     public string GalleryDirectory { get; }

@@ -18,7 +18,11 @@ public class LabCatalog
     const int SamplesOffered = 8;
     readonly PriorCatalog? priorCatalog;
 
-    public LabCatalog(PriorCatalog priors) : this(priors.Priors, OperatorCatalog.All, SolverCatalog.All) => priorCatalog = priors;
+    public LabCatalog(PriorCatalog priors) : this(priors.Priors, OperatorCatalog.All, SolverCatalog.All)
+    {
+        priorCatalog = priors;
+        DefaultPriorId = priors.DefaultId;
+    }
 
     public LabCatalog(IReadOnlyList<PriorInfo> priors, IReadOnlyList<OperatorDescriptor> operators, IReadOnlyList<SolverDescriptor> solvers)
     {
@@ -28,6 +32,9 @@ public class LabCatalog
     }
 
     public IReadOnlyList<PriorInfo> Priors { get; }
+
+    /// <summary>The prior a new visitor gets.</summary>
+    public string DefaultPriorId { get; init; } = PriorCatalog.ImageDemoId;
     public IReadOnlyList<OperatorDescriptor> Operators { get; }
     public IReadOnlyList<SolverDescriptor> Solvers { get; }
     public IReadOnlyCollection<string> PriorIds => Priors.Select(p => p.Id).ToArray();
@@ -38,6 +45,9 @@ public class LabCatalog
 
     /// <summary>Side length of the prior's square images (what uploads are resized to).</summary>
     public int ImageSize(string priorId) => FindPrior(priorId) is { SampleShape.Length: 3 } prior ? (int)prior.SampleShape[^1] : 32;
+
+    /// <summary>Colour channels of the prior's images (3, or 1 for grey).</summary>
+    public int ImageChannels(string priorId) => FindPrior(priorId) is { SampleShape.Length: 3 } prior ? (int)prior.SampleShape[0] : 3;
 
     /// <summary>The held-out gallery images of a prior's domain, or exact samples of a prior without a gallery.</summary>
     public virtual IReadOnlyList<ImageChoice> Images(string priorId)

@@ -52,7 +52,8 @@ public sealed class LabForm(LabCatalog catalog)
         Solver = spec.Solver;
         ResetSolverValues();
         foreach (var (key, value) in spec.SolverParameters) SolverValues[key] = value;
-        if (Catalog.FindPrior(Prior) is null && Catalog.Priors.Count > 0) Prior = Catalog.Priors[0].Id;
+        if (Catalog.FindPrior(Prior) is null && Catalog.Priors.Count > 0)
+            Prior = Catalog.FindPrior(Catalog.DefaultPriorId)?.Id ?? Catalog.Priors[0].Id;
         if (string.IsNullOrEmpty(Image)) Image = Catalog.Images(Prior).FirstOrDefault()?.Reference ?? "";
         Revalidate("all");
     }

@@ -10,7 +10,7 @@ public sealed record PreviewImages(byte[] GroundTruthPng, byte[] MeasurementPng)
 /// Builds the measurement y for a spec (without running a solver) so the page can show it while
 /// the corruption's parameters move. Cheap at the priors' sizes; the page debounces the calls.
 /// </summary>
-public sealed class MeasurementPreview(LabCatalog catalog, ILogger<MeasurementPreview> logger)
+public sealed class MeasurementPreview(LabCatalog catalog, Runner runner, ILogger<MeasurementPreview> logger)
 {
     public Task<(PreviewImages? Images, string? Error)> RenderAsync(ExperimentSpec spec, CancellationToken cancellation) =>
         Task.Run(() =>
@@ -19,8 +19,12 @@ public sealed class MeasurementPreview(LabCatalog catalog, ILogger<MeasurementPr
             if (spec.Validate(catalog.PriorIds).Count > 0) return ((PreviewImages?)null, (string?)null);
             try
             {
-                using var prepared = Runner.Prepare(spec);
+                using var prepared = runner.Prepare(spec);
                 return (new PreviewImages(FrameEncoder.Encode(prepared.GroundTruth), FrameEncoder.Encode(prepared.BackProjection)), null);
+            }
+            catch (SpecException e)
+            {
+                return (null, e.Message);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -12,7 +12,7 @@ namespace DiffusionLab.Web.Services;
 /// queue positions the page can show, and cancellation that takes effect at the next solver
 /// step (tens of milliseconds), after which the run's tensors are disposed.
 /// </summary>
-public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog, UploadedImages uploads, ILogger<RunService> logger) : BackgroundService
+public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog, UploadedImages uploads, Runner runner, ILogger<RunService> logger) : BackgroundService
 {
     readonly object gate = new();
     readonly LinkedList<LabRun> pending = new();
@@ -26,7 +26,7 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
     public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? ownerConnectionId = null)
     {
         var problems = spec.Validate(catalog.PriorIds).ToList();
-        if (spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image))
+        if (problems.Count == 0 && spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image))
             problems.Add(new SpecProblem("image", "That uploaded image is no longer on this server (uploads do not travel in links). Upload it again or pick a gallery image."));
         if (problems.Count > 0) return (null, problems);
         var run = new LabRun(Guid.NewGuid().ToString("N")[..12], spec, ownerConnectionId);
@@ -108,36 +108,30 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
             run.MarkStarted();
             var token = run.Cancellation.Token;
             token.ThrowIfCancellationRequested();
-            using var prepared = Runner.Prepare(run.Spec);
+            using var prepared = runner.Prepare(run.Spec);
             run.SetImages(FrameEncoder.Encode(prepared.GroundTruth), FrameEncoder.Encode(prepared.BackProjection));
             var keyframeStride = Math.Max(1, (int)Math.Ceiling(run.Spec.Steps / (double)Math.Max(1, settings.KeyframesPerRun)));
-            foreach (var progress in Runner.Run(prepared, token))
+            foreach (var progress in runner.Run(prepared, token))
             {
                 using (progress)
                 {
                     token.ThrowIfCancellationRequested();
-                    var encodeClock = Stopwatch.StartNew();
-                    var frame = new RunFrame
-                    {
-                        Step = progress.Index,
-                        Total = progress.Total,
-                        Timestep = progress.Timestep,
-                        Xt = FrameEncoder.Encode(progress.Xt),
-                        X0Hat = FrameEncoder.Encode(progress.X0Hat),
-                        Residual = progress.Residual,
-                        Psnr = progress.Psnr,
-                        Ssim = progress.Ssim,
-                        ElapsedMs = progress.Elapsed.TotalMilliseconds,
-                        IsFinal = progress.IsFinal,
-                    };
+                    var handoffClock = Stopwatch.StartNew();
                     var point = new MetricPoint(progress.Index, progress.Residual, progress.Psnr, progress.Ssim, progress.Elapsed.TotalSeconds);
-                    run.Publish(frame, point, progress.IsFinal || progress.Index % keyframeStride == 0, encodeClock.Elapsed);
+                    var raw = new RawFrame(progress.Index, progress.Total, progress.Timestep,
+                        CopyOut(progress.Xt), CopyOut(progress.X0Hat), point, progress.IsFinal);
+                    run.Offer(raw, progress.IsFinal || progress.Index % keyframeStride == 0, handoffClock.Elapsed);
                 }
             }
         }
         catch (OperationCanceledException)
         {
             status = RunStatus.Cancelled;
+        }
+        catch (SpecException e)
+        {
+            status = RunStatus.Failed;
+            error = e.Message;
         }
         catch (SolverException e)
         {
@@ -161,6 +155,15 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
         }
         run.Finish(status, error);
     }
+
+    /// <summary>
+    /// The runner's per-step tensors are already float32 CPU copies [C, H, W]: one read of their
+    /// data is all the solver's thread pays (a general conversion costs several native calls).
+    /// </summary>
+    static PixelImage CopyOut(TorchSharp.torch.Tensor image) =>
+        image is { dtype: TorchSharp.torch.ScalarType.Float32, device_type: TorchSharp.DeviceType.CPU } && image.dim() == 3 && image.is_contiguous()
+            ? new PixelImage((int)image.shape[0], (int)image.shape[1], (int)image.shape[2], image.data<float>().ToArray())
+            : PixelImage.FromTensor(image);
 
     /// <summary>Keeps the newest finished runs for the scrubber and downloads, forgetting the oldest.</summary>
     void Retire(LabRun run)

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using Microsoft.Extensions.Options;
+using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Imaging;
-using SkiaSharp;
+using Microsoft.Extensions.Options;
 
 namespace DiffusionLab.Web.Services;
 
@@ -10,39 +10,39 @@ namespace DiffusionLab.Web.Services;
 /// centre-cropped to a square and resized to the prior's size, then kept in this server's
 /// memory under an id "upload:…". They never travel in a shared link.
 /// </summary>
-public sealed class UploadedImages(IOptions<LabOptions> options)
+public sealed class UploadedImages(IOptions<LabOptions> options) : IUploadedImages
 {
     const int Kept = 200;
-    readonly ConcurrentDictionary<string, byte[]> images = new();
+    readonly ConcurrentDictionary<string, PixelImage> images = new();
     readonly ConcurrentQueue<string> order = new();
 
     public long MaxBytes => options.Value.MaxUploadBytes;
 
-    public bool Contains(string id) => images.ContainsKey(id);
+    /// <summary>Whether an image reference ("upload:…") names an upload this server still holds.</summary>
+    public bool Contains(string reference) =>
+        reference.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && images.ContainsKey(reference[LabForm.UploadPrefix.Length..]);
 
-    /// <summary>The stored square PNG at the prior's size.</summary>
-    public byte[]? Find(string id) => images.GetValueOrDefault(id);
+    /// <summary>The upload by its name (the part after "upload:"), as the engine's runner asks for it.</summary>
+    public PixelImage? Find(string id) => images.GetValueOrDefault(id);
 
-    /// <summary>Decodes, crops and resizes an upload; returns its id, or a message saying why not.</summary>
-    public (string? Id, string? Error) Add(byte[] bytes, int size)
+    /// <summary>Decodes, crops and resizes an upload; returns its image reference, or a message saying why not.</summary>
+    public (string? Reference, string? Error) Add(byte[] bytes, int size, int channels)
     {
         if (bytes.Length > MaxBytes) return (null, $"The file is {bytes.Length / 1048576.0:0.0} MB; the lab accepts images up to {MaxBytes / 1048576.0:0.#} MB.");
-        byte[] png;
+        PixelImage image;
         try
         {
-            using var decoded = ImageCodec.DecodeToBitmap(bytes);
-            using var square = ImageCodec.CropAndScaleOnWhite(decoded, size);
-            using var data = square.Encode(SKEncodedImageFormat.Png, 100);
-            png = data.ToArray();
+            using var tensor = ImageCodec.Decode(bytes, size, channels);
+            image = PixelImage.FromTensor(tensor);
         }
         catch (ImageDecodeException e)
         {
             return (null, "This image cannot be used: " + e.Message + ".");
         }
-        var id = LabForm.UploadPrefix + Guid.NewGuid().ToString("N")[..10];
-        images[id] = png;
-        order.Enqueue(id);
+        var name = Guid.NewGuid().ToString("N")[..12];
+        images[name] = image;
+        order.Enqueue(name);
         while (order.Count > Kept && order.TryDequeue(out var oldest)) images.TryRemove(oldest, out _);
-        return (id, null);
+        return (LabForm.UploadPrefix + name, null);
     }
 }
