@@ -11,11 +11,11 @@ window.toyLab = (() => {
     [0.78, [246, 122, 72]], [1.00, [252, 236, 160]],
   ]);
   const colours = {
-    background: '#0d1126', particle: 'rgba(255,255,255,0.9)', trail: 'rgba(170,220,255,0.22)',
+    background: '#0d1126', particle: 'rgba(255,255,255,0.9)', trail: 'rgba(170,220,255,0.10)',
     posterior: '#5ef2c4', arrow: 'rgba(255,255,255,0.55)', handle: '#ffffff', handleSelected: '#ffd166',
     line: 'rgba(94,242,196,0.85)', single: '#ffd166',
   };
-  const trailLength = 14;
+  const trailLength = 8;
 
   let connection = null, starting = null;
   let canvas = null, context = null, readout = null, dotnet = null;
@@ -212,10 +212,11 @@ window.toyLab = (() => {
     }
     drawAxes(g);
     if (spec && spec.measurement && spec.measurement.kind !== 'none') drawMeasurementLine(g);
-    if (options.posterior && contours) drawContours(g);
     if (options.arrows && arrows) drawArrows(g);
     if (options.trails && mode === 'run') drawTrails(g);
     drawParticles(g);
+    // The truth goes on top, so the particles can be judged against it.
+    if (options.posterior && contours) drawContours(g);
     drawHandles(g);
   }
 
@@ -258,9 +259,9 @@ window.toyLab = (() => {
   function drawContours(g) {
     g.save();
     g.strokeStyle = colours.posterior;
-    g.lineWidth = 1.6 * devicePixelRatio;
-    g.shadowColor = 'rgba(0,0,0,0.6)';
-    g.shadowBlur = 3;
+    g.lineWidth = 2 * devicePixelRatio;
+    g.shadowColor = 'rgba(0,0,0,0.8)';
+    g.shadowBlur = 4;
     g.beginPath();
     for (const [[ax, ay], [bx, by]] of contours) {
       const [sx, sy] = toScreen(ax, ay), [ex, ey] = toScreen(bx, by);
@@ -298,7 +299,7 @@ window.toyLab = (() => {
     const single = history[0].length <= 8;
     g.save();
     g.strokeStyle = single ? colours.single : colours.trail;
-    g.lineWidth = (single ? 2.2 : 1) * devicePixelRatio;
+    g.lineWidth = (single ? 2.2 : 0.8) * devicePixelRatio;
     g.beginPath();
     const count = history[history.length - 1].length;
     for (let i = 0; i < count; i += 2) {
