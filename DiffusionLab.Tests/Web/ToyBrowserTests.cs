@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
 namespace DiffusionLab.Tests.Web;
@@ -15,7 +16,7 @@ public sealed class ToyBrowserTests(BrowserFixture browser) : IClassFixture<Brow
         await page.GotoAsync("/toy");
         var canvas = page.Locator("[data-testid=toy-canvas]");
         // The scene (exact densities) has been drawn once the script asked the hub for it.
-        await Assertions.Expect(canvas).ToHaveAttributeAsync("data-scenes", new System.Text.RegularExpressions.Regex("^[1-9]"), new() { Timeout = 30_000 });
+        await Assertions.Expect(canvas).ToHaveAttributeAsync("data-scenes", new Regex("^[1-9]"), new() { Timeout = 30_000 });
 
         await page.ClickAsync("[data-preset=grid]");
         await page.ClickAsync("[data-preset=ring]");
@@ -29,6 +30,7 @@ public sealed class ToyBrowserTests(BrowserFixture browser) : IClassFixture<Brow
         var distances = new HashSet<string>();
         var deadline = DateTime.UtcNow + RunTimeout;
         string? status = null;
+        bool savedMidway = false;
         while (DateTime.UtcNow < deadline)
         {
             status = await page.GetAttributeAsync("[data-testid=toy-status]", "data-status");
@@ -36,6 +38,11 @@ public sealed class ToyBrowserTests(BrowserFixture browser) : IClassFixture<Brow
             {
                 pictures.Add(await canvas.EvaluateAsync<string>("c => c.toDataURL()"));
                 distances.Add(await page.InnerTextAsync("#toy-distance"));
+                if (!savedMidway && frames > 0 && int.TryParse(await canvas.GetAttributeAsync("data-step"), out var step) && step >= 90)
+                {
+                    savedMidway = true;
+                    await canvas.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "toy-ring-dps-midway.png") });
+                }
             }
             if (status is "finished" or "failed" or "stopped") break;
             await Task.Delay(60);
@@ -48,24 +55,35 @@ public sealed class ToyBrowserTests(BrowserFixture browser) : IClassFixture<Brow
         var final = double.Parse(await page.InnerTextAsync("#toy-distance"), CultureInfo.InvariantCulture);
         Assert.True(final > 0 && double.IsFinite(final), $"final distance {final}");
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "toy-ring-dps-observe-x1.png"), FullPage = true });
+        await canvas.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "toy-ring-dps-final.png") });
     }
 
     [Fact]
-    public async Task The_forward_process_slider_diffuses_the_data_and_shows_the_score()
+    public async Task The_forward_process_diffuses_the_data_and_the_plane_can_be_edited()
     {
         var page = await browser.NewPageAsync();
         await page.GotoAsync("/toy");
         var canvas = page.Locator("[data-testid=toy-canvas]");
-        await Assertions.Expect(canvas).ToHaveAttributeAsync("data-scenes", new System.Text.RegularExpressions.Regex("^[1-9]"), new() { Timeout = 30_000 });
+        await Assertions.Expect(canvas).ToHaveAttributeAsync("data-scenes", new Regex("^[1-9]"), new() { Timeout = 30_000 });
+
+        // Click on an empty spot adds a blob; right-click on its centre removes it again.
+        var box = (await canvas.BoundingBoxAsync())!;
+        await canvas.ClickAsync(new() { Position = new() { X = box.Width * 0.5f, Y = box.Height * 0.5f } });
+        await Assertions.Expect(page.Locator(".lab-controls")).ToContainTextAsync("9 of 32 components (edited)");
+        await canvas.ClickAsync(new() { Position = new() { X = box.Width * 0.5f, Y = box.Height * 0.5f }, Button = MouseButton.Right });
+        await Assertions.Expect(page.Locator(".lab-controls")).ToContainTextAsync("8 of 32 components (edited)");
+
         await page.ClickAsync("[data-preset=grid]");
-        await page.WaitForFunctionAsync("() => Number(document.querySelector('[data-testid=toy-canvas]').dataset.scenes) >= 2");
+        await Assertions.Expect(page.Locator(".lab-controls")).ToContainTextAsync("25 of 32 components.");
+        await page.WaitForTimeoutAsync(500);
         var before = await canvas.EvaluateAsync<string>("c => c.toDataURL()");
 
-        await page.EvaluateAsync("() => window.toyLab.setOptions({ arrows: true })");
-        await page.EvaluateAsync("() => window.toyLab.setTime(0.3)");
-        await page.WaitForTimeoutAsync(800);
-        var after = await canvas.EvaluateAsync<string>("c => c.toDataURL()");
-        Assert.NotEqual(before, after);
-        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "toy-grid-forward-t0.3.png"), FullPage = true });
+        await page.ClickAsync("text=Score arrows");
+        await page.ClickAsync("#toy-play-forward");
+        await page.WaitForTimeoutAsync(1300);
+        var during = await canvas.EvaluateAsync<string>("c => c.toDataURL()");
+        Assert.NotEqual(before, during);
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "toy-grid-forward-process.png"), FullPage = true });
+        await Assertions.Expect(page.Locator(".toy-time")).ToContainTextAsync("t = 1.00", new() { Timeout = 10_000 });
     }
 }

@@ -11,11 +11,13 @@ window.toyLab = (() => {
     [0.78, [246, 122, 72]], [1.00, [252, 236, 160]],
   ]);
   const colours = {
-    background: '#0d1126', particle: 'rgba(255,255,255,0.9)', trail: 'rgba(170,220,255,0.10)',
+    background: '#0d1126', particle: 'rgba(255,255,255,0.9)', trail: 'rgba(150,205,255,0.18)',
     posterior: '#5ef2c4', arrow: 'rgba(255,255,255,0.55)', handle: '#ffffff', handleSelected: '#ffd166',
     line: 'rgba(94,242,196,0.85)', single: '#ffd166',
   };
-  const trailLength = 8;
+  const trailLength = 10;
+  // Trails of every particle would paint the plane solid: a fixed sample of them reads better.
+  const trailedParticles = 200;
 
   let connection = null, starting = null;
   let canvas = null, context = null, readout = null, dotnet = null;
@@ -194,7 +196,8 @@ window.toyLab = (() => {
   function interpolate(now) {
     if (mode !== 'run' || !to) return;
     if (!from || from.length !== to.length) { shown = to; return; }
-    const f = Math.min(1, (now - arrivedAt) / Math.max(1, interval));
+    // The animation frame's timestamp can precede a frame's arrival: clamp, never extrapolate backwards.
+    const f = Math.max(0, Math.min(1, (now - arrivedAt) / Math.max(1, interval)));
     if (!shown || shown.length !== to.length || shown === to || shown === from) shown = new Float32Array(to.length);
     for (let i = 0; i < to.length; i++) shown[i] = from[i] + (to[i] - from[i]) * f;
     if (f < 1) dirty = true;
@@ -302,7 +305,8 @@ window.toyLab = (() => {
     g.lineWidth = (single ? 2.2 : 0.8) * devicePixelRatio;
     g.beginPath();
     const count = history[history.length - 1].length;
-    for (let i = 0; i < count; i += 2) {
+    const stride = Math.max(1, Math.floor(count / 2 / trailedParticles)) * 2;
+    for (let i = 0; i < count; i += stride) {
       let first = true;
       for (const positions of history) {
         if (positions.length !== count) continue;
@@ -331,7 +335,13 @@ window.toyLab = (() => {
       }
       return;
     }
-    const size = (shown.length > 2000 ? 2 : 2.6) * devicePixelRatio, half = size / 2;
+    // A dark rim under every particle keeps it visible over the bright heat map and the trails.
+    const size = (shown.length > 2000 ? 2.2 : 2.8) * devicePixelRatio, half = size / 2, rim = devicePixelRatio;
+    g.fillStyle = 'rgba(10,12,30,0.55)';
+    for (let i = 0; i < shown.length; i += 2) {
+      const [x, y] = toScreen(shown[i], shown[i + 1]);
+      g.fillRect(x - half - rim, y - half - rim, size + 2 * rim, size + 2 * rim);
+    }
     g.fillStyle = colours.particle;
     for (let i = 0; i < shown.length; i += 2) {
       const [x, y] = toScreen(shown[i], shown[i + 1]);
@@ -502,7 +512,7 @@ window.toyLab = (() => {
       }
       if (t >= 1) playing = null;
     }
-    interpolate(now);
+    interpolate(performance.now());
     if (dirty) {
       dirty = false;
       draw();
