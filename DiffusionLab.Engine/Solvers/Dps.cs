@@ -38,6 +38,9 @@ public sealed class Dps(double zeta, bool clipX0Hat) : ISolver
                 var norms = context.Noise.ResidualNorm(y, measurement.Forward(x0Hat)); // [B], one per run
                 var gradient = torch.autograd.grad([norms.sum()], [x])[0];
                 prior.CountBackwardPass();
+                // A residual of exactly zero (it happens in float32) has no gradient, only the subgradient 0; autograd's sqrt gives NaN there.
+                var atZero = Tweedie.PerSample(norms.detach() == 0, gradient).to(@bool);
+                gradient = gradient.masked_fill(atZero, 0);
                 if (!gradient.isfinite().all().item<bool>())
                     throw new SolverException($"DPS's guidance gradient became infinite or NaN at step {i + 1} (t = {t}). Try a smaller ζ (now {zeta}) or turn on x̂0 clipping.");
                 residual = norms.detach().to(float64).data<double>().ToArray();
