@@ -26,6 +26,7 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
         await Assertions.Expect(page.Locator("[data-testid=corruption-explanation]")).ToContainTextAsync("square hole");
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("op=box-inpainting.*solver=dps.*steps=60"));
 
+        await Assertions.Expect(page.Locator("input[data-testid=steps]")).ToHaveValueAsync("60");
         await page.ClickAsync("#run-button");
         var canvas = page.Locator("[data-testid=xt-canvas]");
         var pictures = new HashSet<string>();
@@ -43,6 +44,7 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
         var finalPsnr = page.Locator("#final-psnr");
         await Assertions.Expect(finalPsnr).ToHaveTextAsync(new Regex(@"^\d+\.\d\d dB$"), new() { Timeout = 30_000 });
         Assert.Equal("59", await canvas.GetAttributeAsync("data-step"));
+        await Assertions.Expect(page.Locator("input[data-testid=steps]")).ToHaveValueAsync("60");
         await Assertions.Expect(page.Locator("[data-testid=scrubber]")).ToBeVisibleAsync();
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "lab-box-inpainting-dps.png"), FullPage = true });
 
@@ -71,6 +73,25 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
         // The page writes its state back into the address bar: the same spec, so the link is stable.
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("op.sigma=2.5.*s.t0=0.3&steps=40&seed=7"));
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "lab-shared-link.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task Closing_the_tab_stops_its_run()
+    {
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync("/?prior=gmm-image&image=sample%3A0&op=box-inpainting&noise=gaussian&sigmaY=0.05&solver=dps&steps=1000&seed=1");
+        await WaitForInteractiveAsync(page);
+        await page.ClickAsync("#run-button");
+        await Assertions.Expect(page.Locator("[data-testid=xt-canvas]")).ToHaveAttributeAsync("data-frames", new Regex("[0-9]+"), new() { Timeout = 30_000 });
+        var runId = await page.GetAttributeAsync("[data-testid=run-status]", "data-run-id");
+        var run = browser.Server.Runs.Find(runId!)!;
+
+        await page.Context.CloseAsync();
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!run.IsOver) await Task.Delay(20, timeout.Token);
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.True(run.Latest is null || !run.Latest.IsFinal);
     }
 
     static async Task WaitForInteractiveAsync(IPage page)

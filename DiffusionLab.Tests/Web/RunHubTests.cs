@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Web.Services;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -37,6 +38,15 @@ public sealed class RunHubTests(LabServerFixture fixture) : IClassFixture<LabSer
         var keyframes = await hub.InvokeAsync<List<RunFrame>>("Keyframes", reply.RunId);
         Assert.Equal(last.Step, keyframes[^1].Step);
         Assert.Equal(RunStatus.Finished, Server.Runs.Find(reply.RunId!)!.Status);
+
+        using var http = new HttpClient { BaseAddress = Server.BaseAddress };
+        using var result = await http.GetAsync($"runs/{reply.RunId}/result.png");
+        Assert.Equal("image/png", result.Content.Headers.ContentType?.MediaType);
+        using (var picture = SkiaSharp.SKBitmap.Decode(await result.Content.ReadAsByteArrayAsync()))
+            Assert.Equal(32 * RunDownloads.Scale, picture.Width);
+        var trajectory = await http.GetByteArrayAsync($"runs/{reply.RunId}/trajectory.png");
+        Assert.Contains("acTL", System.Text.Encoding.ASCII.GetString(trajectory, 0, 200));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("runs/no-such-run/result.png")).StatusCode);
     }
 
     [Fact]
@@ -78,6 +88,23 @@ public sealed class RunHubTests(LabServerFixture fixture) : IClassFixture<LabSer
         var run = Server.Runs.Find(reply.RunId!)!;
 
         await hub.DisposeAsync();
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!run.IsOver) await Task.Delay(20, timeout.Token);
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+    }
+
+    [Fact]
+    public async Task A_page_run_claimed_with_its_owner_key_stops_when_that_connection_closes_and_a_wrong_key_is_refused()
+    {
+        var (run, problems) = Server.Runs.Start(ExperimentSpec.Parse(LabServer.QuickSpec.Replace("steps=20", "steps=1000")).Spec!);
+        Assert.Empty(problems);
+        var player = Server.HubConnection();
+        await player.StartAsync();
+
+        await Assert.ThrowsAsync<HubException>(() => player.InvokeAsync("ClaimRun", run!.Id, "not-the-key"));
+        await player.InvokeAsync("ClaimRun", run!.Id, run.OwnerKey);
+        await player.DisposeAsync();
 
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         while (!run.IsOver) await Task.Delay(20, timeout.Token);

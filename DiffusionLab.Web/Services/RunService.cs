@@ -23,13 +23,13 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
     int active;
 
     /// <summary>Queues a run, or returns the problems that keep it from starting.</summary>
-    public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? ownerConnectionId = null)
+    public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec)
     {
         var problems = spec.Validate(catalog.PriorIds).ToList();
         if (problems.Count == 0 && spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image))
             problems.Add(new SpecProblem("image", "That uploaded image is no longer on this server (uploads do not travel in links). Upload it again or pick a gallery image."));
         if (problems.Count > 0) return (null, problems);
-        var run = new LabRun(Guid.NewGuid().ToString("N")[..12], spec, ownerConnectionId);
+        var run = new LabRun(Guid.NewGuid().ToString("N")[..12], spec);
         lock (gate)
         {
             if (pending.Count >= settings.MaxQueuedRuns)
