@@ -41,6 +41,42 @@ public sealed class ToyHubTests(LabServerFixture fixture) : IClassFixture<LabSer
         Assert.True(last.PriorFloor > last.ExactFloor, $"ignoring y ({last.PriorFloor}) scores worse than exact samples ({last.ExactFloor})");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Stop_or_a_closed_tab_ends_the_run_on_the_server(bool closeTheConnection)
+    {
+        var runs = Server.Services.GetRequiredService<ToyRuns>();
+        runs.Paced = true; // 250 paced steps take seconds: the run is surely still going when it is stopped
+        var hub = Connect();
+        await hub.StartAsync();
+        var spec = ToySpec.ForPreset("grid", "ddpm", ToyMeasurement.None) with { Particles = 100 };
+        using var stop = new CancellationTokenSource();
+        int seen = 0;
+        var reading = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var _ in hub.StreamAsync<ToyRunFrame>("Run", spec.ToJson(), stop.Token))
+                    seen++;
+            }
+            catch (OperationCanceledException) { }
+        });
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (Volatile.Read(ref seen) < 3 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.True(seen >= 3, "frames arrive");
+        Assert.Equal(1, runs.ActiveCount);
+
+        if (closeTheConnection) await hub.DisposeAsync(); // what closing the tab does
+        else stop.Cancel();                                // what Stop does: the browser disposes the stream
+
+        while (runs.ActiveCount > 0 && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.Equal(0, runs.ActiveCount);
+        Assert.True(seen < 250, $"the run ended early ({seen} frames seen)");
+        await hub.DisposeAsync();
+        await reading.WaitAsync(TimeSpan.FromSeconds(10)).ContinueWith(_ => { });
+    }
+
     [Fact]
     public async Task A_spec_with_problems_is_refused_in_plain_words()
     {

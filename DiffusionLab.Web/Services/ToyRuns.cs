@@ -23,6 +23,10 @@ public sealed class ToyRuns(ILogger<ToyRuns> logger)
     static readonly TimeSpan MinInterval = TimeSpan.FromMilliseconds(16), MaxInterval = TimeSpan.FromMilliseconds(120);
 
     readonly SemaphoreSlim slots = new(MaxConcurrentRuns);
+    int active;
+
+    /// <summary>Runs whose thread has not ended yet (waiting for a slot or computing).</summary>
+    public int ActiveCount => Volatile.Read(ref active);
 
     /// <summary>When false (tests), steps follow each other as fast as they compute.</summary>
     public bool Paced { get; set; } = true;
@@ -77,6 +81,7 @@ public sealed class ToyRuns(ILogger<ToyRuns> logger)
             SingleReader = true,
             SingleWriter = true,
         });
+        Interlocked.Increment(ref active);
         new Thread(() => Execute(spec, channel.Writer, cancellation)) { IsBackground = true, Name = "toy-run" }.Start();
         return channel.Reader;
     }
@@ -133,6 +138,7 @@ public sealed class ToyRuns(ILogger<ToyRuns> logger)
         {
             if (holdsSlot) slots.Release();
             writer.TryComplete();
+            Interlocked.Decrement(ref active);
         }
     }
 
