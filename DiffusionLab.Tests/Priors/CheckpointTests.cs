@@ -54,6 +54,7 @@ public sealed class CheckpointTests : IDisposable
         SaveTiny(model, "first");
         SaveTiny(model, "second");
         File.WriteAllText(Path.Combine(folder, "broken.json"), "{ not json");
+        File.WriteAllText(Path.Combine(folder, "training-state.json"), "{\"step\": 3}"); // not a card: ignored
         var catalog = new ModelCatalog(folder);
         var entries = catalog.List();
         Assert.Equal(new[] { "broken", "first", "second" }, entries.Select(e => e.Name));
