@@ -31,6 +31,7 @@ builder.Services.AddSingleton<UploadedImages>();
 builder.Services.AddSingleton<MeasurementPreview>();
 builder.Services.AddSingleton<RunService>();
 builder.Services.AddHostedService(services => services.GetRequiredService<RunService>());
+builder.Services.AddSingleton<ToyRuns>();
 
 var app = builder.Build();
 
@@ -48,6 +49,7 @@ app.UseAntiforgery();
 app.MapStaticAssets();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapHub<RunHub>("/hubs/runs");
+app.MapHub<ToyHub>("/hubs/toy");
 RunDownloads.Map(app);
 
 app.Run();
