@@ -34,6 +34,9 @@ public sealed class LabRunDeliveryTests
 
         for (var step = 0; step < 300; step++) run.Offer(Raw(step, 300), isKeyframe: false, TimeSpan.Zero);
         run.Finish(RunStatus.Finished);
+        // Encoding happens on its own task: read only once it has sent everything, so the
+        // subscriber really has read nothing while frames were produced.
+        for (var waited = 0; !run.IsOver && waited < 10_000; waited += 5) await Task.Delay(5);
 
         var received = new List<RunFrame>();
         await foreach (var frame in frames.ReadAllAsync()) received.Add(frame);
