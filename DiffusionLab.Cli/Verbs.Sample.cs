@@ -10,12 +10,12 @@ namespace DiffusionLab.Cli;
 static partial class Verbs
 {
     static void Register_Sample() => Register("sample",
-        "draw samples from a bundled prior into a grid: --model pixel-faces-32 --n 64 --steps 50 --sampler ddim|ddpm --seed 0 --out FILE.png [--models DIR --scale 2]",
+        "draw samples from a bundled prior into a grid: --model pixel-faces-32 --n 64 --steps 50 --sampler ddim|ddpm --seed 0 --out FILE.png [--models DIR --scale 2 --no-clip]",
         SampleAsync);
 
     static Task<int> SampleAsync(string[] args)
     {
-        var o = new CliOptions(args);
+        var o = new CliOptions(args, "no-clip");
         var name = o.String("model", "pixel-faces-32");
         int n = o.Int("n", 64), steps = o.Int("steps", 50), seed = o.Int("seed", 0), scale = o.Int("scale", 2);
         var sampler = o.String("sampler", "ddim");
@@ -38,7 +38,9 @@ static partial class Verbs
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
             using var generator = new Generator((ulong)seed);
-            var context = new SolverContext(model, null, null, NoiseModel.Gaussian(0), steps, n, generator);
+            // Clipping x̂0 to the image range (ADM's default) is what makes a briefly trained prior's samples clean.
+            IDenoiser prior = o.Has("no-clip") ? model : new ClippedDenoiser(model);
+            var context = new SolverContext(prior, null, null, NoiseModel.Gaussian(0), steps, n, generator);
             Tensor? final = null;
             foreach (var step in solver.Solve(context))
                 if (step.IsFinal) final = step.Xt.clamp(-1, 1).clone();

@@ -103,3 +103,36 @@ public class UNetTests
         }
     }
 }
+
+public class ClippedDenoiserTests
+{
+    /// <summary>A stand-in prior whose ε is whatever the test sets, so the clipped result has a closed form.</summary>
+    sealed class FixedNoisePrior(Tensor eps) : IDenoiser
+    {
+        public string Name => "fixed";
+        public NoiseSchedule Schedule { get; } = NoiseSchedule.Linear(1000);
+        public long[] SampleShape => [1, 1, 2];
+        public Device Device => CPU;
+        public Tensor PredictNoise(Tensor xt, Tensor t) => eps.clone();
+    }
+
+    [Fact]
+    public void The_returned_noise_reproduces_the_clamped_tweedie_estimate()
+    {
+        using var scope = NewDisposeScope();
+        var prior = new FixedNoisePrior(tensor(new float[] { 0.5f, -0.2f }).reshape(1, 1, 1, 2));
+        var clipped = new ClippedDenoiser(prior);
+        var xt = tensor(new float[] { 0.3f, 0.1f }).reshape(1, 1, 1, 2);
+        var t = tensor(new long[] { 999 });
+        double a = prior.Schedule.AlphaBar(999);
+        // Unclipped x̂0 = (x − √(1−ᾱ) ε)/√ᾱ: (0.3 − 0.99998·0.5)/0.0063 ≈ −31.6 → −1, and (0.1 + 0.2)/0.0063 ≈ 47 → 1.
+        var eps = clipped.PredictNoise(xt, t);
+        double[] expectedX0 = [-1, 1], x = [0.3, 0.1];
+        for (int i = 0; i < 2; i++)
+            Assert.Equal((x[i] - Math.Sqrt(a) * expectedX0[i]) / Math.Sqrt(1 - a), eps[0, 0, 0, i].item<float>(), 4);
+        // Inside the range nothing changes.
+        var small = new ClippedDenoiser(new FixedNoisePrior(tensor(new float[] { 0.3f, 0.1f }).reshape(1, 1, 1, 2) / (float)Math.Sqrt(1 - a)));
+        var unchanged = small.PredictNoise(xt, t);
+        Assert.True((unchanged - xt / (float)Math.Sqrt(1 - a)).abs().max().item<float>() < 1e-3);
+    }
+}

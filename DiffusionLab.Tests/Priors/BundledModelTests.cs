@@ -1,0 +1,26 @@
+using DiffusionLab.Engine.Priors;
+using static TorchSharp.torch;
+
+namespace DiffusionLab.Tests.Priors;
+
+/// <summary>The models/ folder of the repository: the lab's default prior is there and loads through its card.</summary>
+public class BundledModelTests
+{
+    [Fact]
+    public void The_default_prior_loads_and_predicts_finite_noise()
+    {
+        var catalog = ModelCatalog.FindDefault();
+        var entry = catalog.List().SingleOrDefault(e => e.Name == "pixel-faces-32");
+        Assert.True(entry is not null, $"models/pixel-faces-32.json is missing from {catalog.Folder}");
+        Assert.Null(entry.Problem);
+        Assert.True(new FileInfo(Path.Combine(catalog.Folder, entry.Card!.WeightsFile)).Length <= 25L * 1024 * 1024, "a bundled model must stay within 25 MB");
+
+        using var scope = NewDisposeScope();
+        using var model = catalog.Load("pixel-faces-32");
+        Assert.Equal(new long[] { 3, 32, 32 }, model.SampleShape);
+        using var _ = no_grad();
+        var eps = model.PredictNoise(randn(2, 3, 32, 32, generator: new Generator(1)), tensor(new long[] { 100, 900 }));
+        Assert.True(eps.isfinite().all().item<bool>());
+        Assert.True(eps.abs().mean().item<float>() > 0.1, "a trained prior predicts noise of roughly unit size at large t");
+    }
+}
