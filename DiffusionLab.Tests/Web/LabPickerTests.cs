@@ -1,0 +1,118 @@
+using Bunit;
+using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Priors;
+using DiffusionLab.Web.Components.Lab;
+using DiffusionLab.Web.Services;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor.Services;
+
+namespace DiffusionLab.Tests.Web;
+
+/// <summary>The lab's pickers and parameter editors, rendered with bUnit over a small catalog of their own.</summary>
+public sealed class LabPickerTests : IAsyncLifetime
+{
+    static readonly ParameterDefinition BoxSize = new("size", "Box size", 2, 24, 12, "Side of the hidden square.", IsInteger: true, Unit: "pixels");
+    static readonly ParameterDefinition BlurWidth = new("sigma", "Blur width", 0.5, 8, 2, "Standard deviation of the blur.", Unit: "pixels");
+    static readonly ParameterDefinition Zeta = new("zeta", "ζ (guidance step)", 0, 20, 0.5, "How hard each step is pushed toward y.");
+
+    static OperatorDescriptor Operator(string id, string name, ParameterDefinition parameter) =>
+        new(id, name, $"{name} explained in plain words.", true, [parameter], (_, _, _) => throw new NotSupportedException());
+
+    static readonly SolverDescriptor Dps = new("dps", "DPS", "DPS explained in plain words.", SolverFamily.Posterior, false, 250, 1000, [Zeta],
+        corruption => corruption switch
+        {
+            "box-inpainting" => new Dictionary<string, double> { ["zeta"] = 1.0 },
+            "gaussian-blur" => new Dictionary<string, double> { ["zeta"] = 0.3 },
+            _ => new Dictionary<string, double>(),
+        },
+        _ => throw new NotSupportedException());
+
+    readonly BunitContext context = new();
+    readonly LabForm form;
+
+    public LabPickerTests()
+    {
+        context.Services.AddMudServices();
+        context.JSInterop.Mode = JSRuntimeMode.Loose;
+        var catalog = new LabCatalog(
+            [new PriorInfo("gmm-image", "Mixture", "test images", [3, 32, 32])],
+            [Operator("box-inpainting", "Box inpainting", BoxSize), Operator("gaussian-blur", "Gaussian blur", BlurWidth)],
+            [Dps]);
+        form = new LabForm(catalog);
+        form.Load(ExperimentSpec.Default with { Prior = "gmm-image", Image = "sample:0", Corruption = "box-inpainting", Solver = "dps" });
+    }
+
+    [Fact]
+    public void A_value_outside_its_bounds_shows_the_parameters_own_message_beside_the_field()
+    {
+        var value = 12.0;
+        var editor = context.Render<ParameterEditor>(p => p
+            .Add(e => e.Definition, BoxSize)
+            .Add(e => e.Field, "corruption.size")
+            .Add(e => e.Value, value)
+            .Add(e => e.ValueChanged, v => value = v));
+        Assert.Empty(editor.FindAll(".field-error"));
+
+        editor.Find("input[data-testid='corruption.size']").Input("40");
+
+        Assert.Equal(40, value);
+        editor.Render(p => p.Add(e => e.Value, value).Add(e => e.Error, BoxSize.Validate(value)));
+        Assert.Contains("Box size must be between 2 and 24 pixels.", editor.Find(".field-error").TextContent);
+    }
+
+    [Fact]
+    public void The_corruption_picker_shows_a_message_when_a_parameter_is_typed_out_of_range()
+    {
+        var picker = context.Render<CorruptionPicker>(p => p.Add(c => c.Form, form));
+        Assert.Contains("Box inpainting explained", picker.Find("[data-testid=corruption-explanation]").TextContent);
+
+        picker.Find("input[data-testid='corruption.size']").Input("1");
+
+        Assert.Equal("Box size must be between 2 and 24 pixels.", form.ErrorFor("corruption.size"));
+        Assert.Contains(picker.FindAll(".field-error"), e => e.TextContent.Contains("Box size must be between 2 and 24 pixels."));
+    }
+
+    [Fact]
+    public void A_negative_sigma_y_is_refused_next_to_its_field()
+    {
+        var picker = context.Render<CorruptionPicker>(p => p.Add(c => c.Form, form));
+
+        picker.Find("input[data-testid=sigmaY]").Input("-0.5");
+
+        Assert.NotNull(form.ErrorFor("sigmaY"));
+        Assert.Contains(picker.FindAll(".field-error"), e => e.TextContent.Contains("between 0 and 1"));
+        Assert.Contains("[-1, 1] scale", picker.Markup);
+    }
+
+    [Fact]
+    public void Choosing_another_corruption_resets_the_solver_to_that_tasks_defaults()
+    {
+        var solverPicker = context.Render<SolverPicker>(p => p.Add(c => c.Form, form));
+        Assert.Equal("1", solverPicker.Find("input[data-testid='solver.zeta']").GetAttribute("value"));
+
+        form.SelectCorruption("gaussian-blur");
+        solverPicker.Render();
+
+        Assert.Equal(0.3, form.SolverValues["zeta"]);
+        Assert.Equal("0.3", solverPicker.Find("input[data-testid='solver.zeta']").GetAttribute("value"));
+        Assert.Equal(BlurWidth.Default, form.CorruptionValues["sigma"]);
+        Assert.False(form.CorruptionValues.ContainsKey("size"));
+    }
+
+    [Fact]
+    public void The_solver_picker_explains_the_solver_and_refuses_too_many_steps()
+    {
+        var picker = context.Render<SolverPicker>(p => p.Add(c => c.Form, form));
+        Assert.Contains("DPS explained in plain words.", picker.Find("[data-testid=solver-explanation]").TextContent);
+
+        picker.Find("input[data-testid=steps]").Input("5000");
+
+        Assert.Equal("Steps must be between 1 and 1000 for DPS.", form.ErrorFor("steps"));
+        Assert.Contains(picker.FindAll(".field-error"), e => e.TextContent.Contains("Steps must be between 1 and 1000 for DPS."));
+    }
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // MudBlazor's services are only asynchronously disposable.
+    public Task DisposeAsync() => context.DisposeAsync().AsTask();
+}

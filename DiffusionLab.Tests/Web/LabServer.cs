@@ -1,0 +1,43 @@
+using DiffusionLab.Web.Services;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace DiffusionLab.Tests.Web;
+
+/// <summary>
+/// The lab web app on Kestrel at a free localhost port (not the in-memory test server), so the
+/// SignalR client and a real browser talk to it over real sockets.
+/// </summary>
+public sealed class LabServer : WebApplicationFactory<Program>
+{
+    /// <summary>A short, fast run: the exact mixture prior, box inpainting, DPS, few steps.</summary>
+    public const string QuickSpec = "prior=gmm-image&image=sample%3A0&op=box-inpainting&noise=gaussian&sigmaY=0.05&solver=dps&steps=20&seed=3";
+
+    public LabServer()
+    {
+        UseKestrel(0);
+        StartServer();
+        var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        BaseAddress = new Uri(addresses.First(a => a.StartsWith("http://", StringComparison.Ordinal)).Replace("[::1]", "localhost").Replace("127.0.0.1", "localhost"));
+    }
+
+    public Uri BaseAddress { get; }
+
+    public RunService Runs => Services.GetRequiredService<RunService>();
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseEnvironment("Development");
+        builder.UseSetting("Lab:MaxConcurrentRuns", "2");
+    }
+
+    public HubConnection HubConnection() =>
+        new HubConnectionBuilder()
+            .WithUrl(new Uri(BaseAddress, "hubs/runs"))
+            .AddMessagePackProtocol()
+            .Build();
+}

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using DiffusionLab.Web.Services;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace DiffusionLab.Tests.Web;
+
+/// <summary>The frame hub over MessagePack, driven by the SignalR .NET client against the app on Kestrel.</summary>
+public sealed class RunHubTests(LabServerFixture fixture) : IClassFixture<LabServerFixture>
+{
+    LabServer Server => fixture.Server;
+
+    [Fact]
+    public async Task A_run_streams_ordered_frames_that_end_with_the_final_step()
+    {
+        await using var hub = Server.HubConnection();
+        await hub.StartAsync();
+
+        var reply = await hub.InvokeAsync<StartRunReply>("StartRun", LabServer.QuickSpec);
+        Assert.Empty(reply.Problems);
+        Assert.NotNull(reply.RunId);
+
+        var frames = new List<RunFrame>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await foreach (var frame in hub.StreamAsync<RunFrame>("Frames", reply.RunId, timeout.Token))
+            frames.Add(frame);
+
+        Assert.NotEmpty(frames);
+        Assert.True(frames.Select(f => f.Step).SequenceEqual(frames.Select(f => f.Step).Order().Distinct()), "steps arrive in increasing order, none twice");
+        var last = frames[^1];
+        Assert.True(last.IsFinal);
+        Assert.Equal(20, last.Total);
+        Assert.Equal(last.Total - 1, last.Step);
+        Assert.All(frames, f => Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, f.X0Hat.Take(4)));
+        Assert.True(double.IsFinite(last.Psnr));
+
+        var keyframes = await hub.InvokeAsync<List<RunFrame>>("Keyframes", reply.RunId);
+        Assert.Equal(last.Step, keyframes[^1].Step);
+        Assert.Equal(RunStatus.Finished, Server.Runs.Find(reply.RunId!)!.Status);
+    }
+
+    [Fact]
+    public async Task Stop_cancels_a_running_run_within_a_second()
+    {
+        await using var hub = Server.HubConnection();
+        await hub.StartAsync();
+        var reply = await hub.InvokeAsync<StartRunReply>("StartRun", LabServer.QuickSpec.Replace("steps=20", "steps=1000"));
+        Assert.NotNull(reply.RunId);
+        var run = Server.Runs.Find(reply.RunId!)!;
+
+        var frames = new List<RunFrame>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var stopwatch = new Stopwatch();
+        await foreach (var frame in hub.StreamAsync<RunFrame>("Frames", reply.RunId, timeout.Token))
+        {
+            frames.Add(frame);
+            if (frames.Count == 3)
+            {
+                stopwatch.Start();
+                await hub.InvokeAsync("StopRun", reply.RunId);
+            }
+        }
+        stopwatch.Stop();
+
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.DoesNotContain(frames, f => f.IsFinal);
+        Assert.True(frames[^1].Step < 999);
+        // Not a timing assertion: the stream has ended, so the run thread let go of the run.
+        Assert.True(run.IsOver);
+    }
+
+    [Fact]
+    public async Task A_closed_connection_stops_the_runs_it_started()
+    {
+        var hub = Server.HubConnection();
+        await hub.StartAsync();
+        var reply = await hub.InvokeAsync<StartRunReply>("StartRun", LabServer.QuickSpec.Replace("steps=20", "steps=1000"));
+        var run = Server.Runs.Find(reply.RunId!)!;
+
+        await hub.DisposeAsync();
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!run.IsOver) await Task.Delay(20, timeout.Token);
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+    }
+
+    [Fact]
+    public async Task A_spec_with_problems_is_answered_with_the_problems_by_field()
+    {
+        await using var hub = Server.HubConnection();
+        await hub.StartAsync();
+
+        var reply = await hub.InvokeAsync<StartRunReply>("StartRun", LabServer.QuickSpec.Replace("steps=20", "steps=0").Replace("sigmaY=0.05", "sigmaY=3"));
+
+        Assert.Null(reply.RunId);
+        Assert.Contains("steps", reply.Problems.Keys);
+        Assert.Contains("sigmaY", reply.Problems.Keys);
+    }
+
+    [Fact]
+    public async Task Another_connection_cannot_stop_a_run_it_did_not_start()
+    {
+        await using var owner = Server.HubConnection();
+        await using var stranger = Server.HubConnection();
+        await owner.StartAsync();
+        await stranger.StartAsync();
+        var reply = await owner.InvokeAsync<StartRunReply>("StartRun", LabServer.QuickSpec);
+
+        await Assert.ThrowsAsync<HubException>(() => stranger.InvokeAsync("StopRun", reply.RunId));
+        await owner.InvokeAsync("StopRun", reply.RunId);
+    }
+}
+
+/// <summary>One Kestrel-hosted lab shared by a test class.</summary>
+public sealed class LabServerFixture : IDisposable
+{
+    public LabServer Server { get; } = new();
+
+    public void Dispose() => Server.Dispose();
+}

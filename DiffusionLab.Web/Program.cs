@@ -1,0 +1,49 @@
+using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Priors;
+using DiffusionLab.Web;
+using DiffusionLab.Web.Components;
+using DiffusionLab.Web.Hubs;
+using DiffusionLab.Web.Services;
+using MudBlazor.Services;
+
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+{
+    Args = args,
+    WebRootPath = WebRootLocator.Find(),
+});
+// Package assets (MudBlazor's css/js, blazor.web.js) come from static web assets; outside
+// Development they are only found when asked for explicitly (a no-op after publish).
+builder.WebHost.UseStaticWebAssets();
+
+builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+builder.Services.AddMudServices();
+builder.Services.AddSignalR(options =>
+{
+    options.MaximumReceiveMessageSize = 64 * 1024;
+    options.EnableDetailedErrors = builder.Environment.IsDevelopment();
+}).AddMessagePackProtocol();
+builder.Services.Configure<LabOptions>(builder.Configuration.GetSection("Lab"));
+builder.Services.AddSingleton(_ => PriorCatalog.ForContentRoot(ContentRoot.Find()));
+builder.Services.AddSingleton(services => new LabCatalog(services.GetRequiredService<PriorCatalog>()));
+builder.Services.AddSingleton(services => new Runner(services.GetRequiredService<PriorCatalog>(), services.GetRequiredService<UploadedImages>()));
+builder.Services.AddSingleton<UploadedImages>();
+builder.Services.AddSingleton<MeasurementPreview>();
+builder.Services.AddSingleton<RunService>();
+builder.Services.AddHostedService(services => services.GetRequiredService<RunService>());
+
+var app = builder.Build();
+
+if (!app.Environment.IsDevelopment())
+    app.UseExceptionHandler("/error", createScopeForErrors: true);
+
+app.UseStaticFiles();
+app.UseAntiforgery();
+app.MapStaticAssets();
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+app.MapHub<RunHub>("/hubs/runs");
+RunDownloads.Map(app);
+
+app.Run();
+
+/// <summary>Visible to the integration tests' WebApplicationFactory.</summary>
+public partial class Program;

@@ -1,0 +1,192 @@
+using System.Collections.Immutable;
+using DiffusionLab.Engine.Experiments;
+
+namespace DiffusionLab.Web.Services;
+
+/// <summary>
+/// The lab's controls as one editable value: every picker reads and writes it, it turns into
+/// an <see cref="ExperimentSpec"/> (and so a URL) and back, and it knows the per-task defaults
+/// (choosing a corruption resets the solver's parameters to what suits that task).
+/// </summary>
+public sealed class LabForm(LabCatalog catalog)
+{
+    public const string UploadPrefix = "upload:";
+
+    public LabCatalog Catalog { get; } = catalog;
+    public string Prior { get; private set; } = "";
+    public string Image { get; private set; } = "";
+    public string Corruption { get; private set; } = "";
+    public Dictionary<string, double> CorruptionValues { get; } = new();
+    public string Noise { get; private set; } = "gaussian";
+    public double SigmaY { get; private set; }
+    public string Solver { get; private set; } = "";
+    public Dictionary<string, double> SolverValues { get; } = new();
+    public int Steps { get; private set; }
+    public int Seed { get; private set; }
+
+    /// <summary>Problems by field ("corruption.size", "solver.zeta", "steps", "sigmaY", …).</summary>
+    public IReadOnlyDictionary<string, string> Errors { get; private set; } = new Dictionary<string, string>();
+
+    /// <summary>Raised after every change, with the field that changed.</summary>
+    public event Action<string>? Changed;
+
+    public OperatorDescriptor? CorruptionDescriptor => Catalog.FindOperator(Corruption);
+    public SolverDescriptor? SolverDescriptor => Catalog.FindSolver(Solver);
+    public bool IsUploadedImage => Image.StartsWith(UploadPrefix, StringComparison.Ordinal);
+    public bool HasErrors => Errors.Count > 0;
+
+    public string? ErrorFor(string field) => Errors.TryGetValue(field, out var message) ? message : null;
+
+    /// <summary>Fills every control from a spec (a shared link); parameters it omits take their defaults.</summary>
+    public void Load(ExperimentSpec spec)
+    {
+        Prior = spec.Prior;
+        Image = spec.Image;
+        Noise = spec.Noise;
+        SigmaY = spec.SigmaY;
+        Steps = spec.Steps;
+        Seed = spec.Seed;
+        Corruption = spec.Corruption;
+        ResetCorruptionValues();
+        foreach (var (key, value) in spec.CorruptionParameters) CorruptionValues[key] = value;
+        Solver = spec.Solver;
+        ResetSolverValues();
+        foreach (var (key, value) in spec.SolverParameters) SolverValues[key] = value;
+        if (Catalog.FindPrior(Prior) is null && Catalog.Priors.Count > 0)
+            Prior = Catalog.FindPrior(Catalog.DefaultPriorId)?.Id ?? Catalog.Priors[0].Id;
+        if (string.IsNullOrEmpty(Image)) Image = Catalog.Images(Prior).FirstOrDefault()?.Reference ?? "";
+        Revalidate("all");
+    }
+
+    public ExperimentSpec ToSpec() => ExperimentSpec.Default with
+    {
+        Prior = Prior,
+        Image = Image,
+        Corruption = Corruption,
+        CorruptionParameters = CorruptionValues.ToImmutableSortedDictionary(StringComparer.Ordinal),
+        Noise = Noise,
+        SigmaY = SigmaY,
+        Solver = Solver,
+        SolverParameters = SolverValues.ToImmutableSortedDictionary(StringComparer.Ordinal),
+        Steps = Steps,
+        Seed = Seed,
+    };
+
+    public void SelectPrior(string id)
+    {
+        if (id == Prior) return;
+        Prior = id;
+        Image = Catalog.Images(id).FirstOrDefault()?.Reference ?? "";
+        Revalidate("prior");
+    }
+
+    public void SelectImage(string id)
+    {
+        Image = id;
+        Revalidate("image");
+    }
+
+    public void SelectCorruption(string id)
+    {
+        if (id == Corruption) return;
+        Corruption = id;
+        ResetCorruptionValues();
+        ResetSolverValues();
+        Revalidate("corruption");
+    }
+
+    public void SelectSolver(string id)
+    {
+        if (id == Solver) return;
+        Solver = id;
+        ResetSolverValues();
+        if (SolverDescriptor is { } solver) Steps = solver.DefaultSteps;
+        Revalidate("solver");
+    }
+
+    public void SetCorruptionValue(string key, double value)
+    {
+        CorruptionValues[key] = value;
+        Revalidate("corruption." + key);
+    }
+
+    public void SetSolverValue(string key, double value)
+    {
+        SolverValues[key] = value;
+        Revalidate("solver." + key);
+    }
+
+    public void SetNoise(string noise)
+    {
+        Noise = noise;
+        Revalidate("noise");
+    }
+
+    public void SetSigmaY(double sigmaY)
+    {
+        SigmaY = sigmaY;
+        Revalidate("sigmaY");
+    }
+
+    public void SetSteps(int steps)
+    {
+        Steps = steps;
+        Revalidate("steps");
+    }
+
+    public void SetSeed(int seed)
+    {
+        Seed = seed;
+        Revalidate("seed");
+    }
+
+    void ResetCorruptionValues()
+    {
+        CorruptionValues.Clear();
+        if (CorruptionDescriptor is { } descriptor)
+            foreach (var parameter in descriptor.Parameters) CorruptionValues[parameter.Key] = parameter.Default;
+    }
+
+    void ResetSolverValues()
+    {
+        SolverValues.Clear();
+        if (SolverDescriptor is not { } descriptor) return;
+        foreach (var parameter in descriptor.Parameters) SolverValues[parameter.Key] = parameter.Default;
+        foreach (var (key, value) in descriptor.DefaultsFor(string.IsNullOrEmpty(Corruption) ? null : Corruption))
+            SolverValues[key] = value;
+    }
+
+    static bool IsFieldOf(string field, string prefix) =>
+        field == prefix || field.StartsWith(prefix + ".", StringComparison.Ordinal);
+
+    void Revalidate(string changedField)
+    {
+        var errors = new Dictionary<string, string>();
+        // Each parameter's own bounds first, so a message appears the moment a value leaves them.
+        if (CorruptionDescriptor is { } corruption)
+            foreach (var parameter in corruption.Parameters)
+                if (CorruptionValues.TryGetValue(parameter.Key, out var value) && parameter.Validate(value) is { } message)
+                    errors["corruption." + parameter.Key] = message;
+        if (SolverDescriptor is { } solver)
+            foreach (var parameter in solver.Parameters)
+                if (SolverValues.TryGetValue(parameter.Key, out var value) && parameter.Validate(value) is { } message)
+                    errors["solver." + parameter.Key] = message;
+        if (SolverDescriptor is { } chosen)
+        {
+            if (Steps < 1 || Steps > chosen.MaxSteps)
+                errors["steps"] = $"Steps must be between 1 and {chosen.MaxSteps} for {chosen.DisplayName}.";
+            if (chosen.NeedsLinearOperator && CorruptionDescriptor is { IsLinear: false } nonlinear)
+                errors["solver"] = $"{chosen.DisplayName} needs a linear corruption, and {nonlinear.DisplayName} is not linear. Try DPS.";
+        }
+        // The spec's own checks for the rest; the parameters of methods this form's catalog
+        // knows were checked above against that catalog.
+        foreach (var problem in ToSpec().Validate(Catalog.PriorIds))
+        {
+            if (CorruptionDescriptor is not null && IsFieldOf(problem.Field, "corruption")) continue;
+            if (SolverDescriptor is not null && (IsFieldOf(problem.Field, "solver") || problem.Field == "steps")) continue;
+            errors.TryAdd(problem.Field, problem.Message);
+        }
+        Errors = errors;
+        Changed?.Invoke(changedField);
+    }
+}

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Solvers;
+using Microsoft.Extensions.Options;
+
+namespace DiffusionLab.Web.Services;
+
+/// <summary>
+/// Runs experiments off the request threads: a queue, at most <see cref="LabOptions.MaxConcurrentRuns"/>
+/// runs computing at once (each on its own thread, since a solver step is synchronous CPU work),
+/// queue positions the page can show, and cancellation that takes effect at the next solver
+/// step (tens of milliseconds), after which the run's tensors are disposed.
+/// </summary>
+public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog, UploadedImages uploads, Runner runner, ILogger<RunService> logger) : BackgroundService
+{
+    readonly object gate = new();
+    readonly LinkedList<LabRun> pending = new();
+    readonly Dictionary<string, LabRun> runs = new();
+    readonly LinkedList<LabRun> finished = new();
+    readonly SemaphoreSlim wake = new(0);
+    readonly LabOptions settings = options.Value;
+    int active;
+
+    /// <summary>Queues a run, or returns the problems that keep it from starting.</summary>
+    public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? ownerConnectionId = null)
+    {
+        var problems = spec.Validate(catalog.PriorIds).ToList();
+        if (problems.Count == 0 && spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image))
+            problems.Add(new SpecProblem("image", "That uploaded image is no longer on this server (uploads do not travel in links). Upload it again or pick a gallery image."));
+        if (problems.Count > 0) return (null, problems);
+        var run = new LabRun(Guid.NewGuid().ToString("N")[..12], spec, ownerConnectionId);
+        lock (gate)
+        {
+            if (pending.Count >= settings.MaxQueuedRuns)
+                return (null, [new SpecProblem("run", $"The lab is busy: {pending.Count} runs are already waiting. Try again in a minute.")]);
+            runs[run.Id] = run;
+            pending.AddLast(run);
+            UpdateQueuePositions();
+        }
+        wake.Release();
+        return (run, []);
+    }
+
+    public LabRun? Find(string id)
+    {
+        lock (gate) return runs.GetValueOrDefault(id);
+    }
+
+    /// <summary>Stops a run: a queued one leaves the queue at once, a running one at its next step.</summary>
+    public void Stop(string id)
+    {
+        LabRun? run;
+        var wasPending = false;
+        lock (gate)
+        {
+            if (!runs.TryGetValue(id, out run)) return;
+            if (pending.Remove(run))
+            {
+                wasPending = true;
+                UpdateQueuePositions();
+                Retire(run);
+            }
+        }
+        run.Cancellation.Cancel();
+        if (wasPending) run.Finish(RunStatus.Cancelled);
+    }
+
+    /// <summary>Runs computing right now.</summary>
+    public int ActiveCount
+    {
+        get { lock (gate) return active; }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        stoppingToken.Register(CancelEverything);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await wake.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            lock (gate)
+            {
+                while (active < Math.Max(1, settings.MaxConcurrentRuns) && pending.First is { } next)
+                {
+                    pending.RemoveFirst();
+                    active++;
+                    var run = next.Value;
+                    new Thread(() => Execute(run)) { IsBackground = true, Name = "lab-run-" + run.Id }.Start();
+                }
+                UpdateQueuePositions();
+            }
+        }
+    }
+
+    void Execute(LabRun run)
+    {
+        var status = RunStatus.Finished;
+        string? error = null;
+        try
+        {
+            run.MarkStarted();
+            var token = run.Cancellation.Token;
+            token.ThrowIfCancellationRequested();
+            using var prepared = runner.Prepare(run.Spec);
+            run.SetImages(FrameEncoder.Encode(prepared.GroundTruth), FrameEncoder.Encode(prepared.BackProjection));
+            var keyframeStride = Math.Max(1, (int)Math.Ceiling(run.Spec.Steps / (double)Math.Max(1, settings.KeyframesPerRun)));
+            foreach (var progress in runner.Run(prepared, token))
+            {
+                using (progress)
+                {
+                    token.ThrowIfCancellationRequested();
+                    var encodeClock = Stopwatch.StartNew();
+                    var frame = new RunFrame
+                    {
+                        Step = progress.Index,
+                        Total = progress.Total,
+                        Timestep = progress.Timestep,
+                        Xt = FrameEncoder.Encode(progress.Xt),
+                        X0Hat = FrameEncoder.Encode(progress.X0Hat),
+                        Residual = progress.Residual,
+                        Psnr = progress.Psnr,
+                        Ssim = progress.Ssim,
+                        ElapsedMs = progress.Elapsed.TotalMilliseconds,
+                        IsFinal = progress.IsFinal,
+                    };
+                    var point = new MetricPoint(progress.Index, progress.Residual, progress.Psnr, progress.Ssim, progress.Elapsed.TotalSeconds);
+                    run.Publish(frame, point, progress.IsFinal || progress.Index % keyframeStride == 0, encodeClock.Elapsed);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            status = RunStatus.Cancelled;
+        }
+        catch (SpecException e)
+        {
+            status = RunStatus.Failed;
+            error = e.Message;
+        }
+        catch (SolverException e)
+        {
+            status = RunStatus.Failed;
+            error = e.Message;
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Run {RunId} failed", run.Id);
+            status = RunStatus.Failed;
+            error = $"The run stopped with an internal error ({e.GetType().Name}: {e.Message}).";
+        }
+        finally
+        {
+            lock (gate)
+            {
+                active--;
+                Retire(run);
+            }
+            wake.Release();
+        }
+        run.Finish(status, error);
+    }
+
+    /// <summary>Keeps the newest finished runs for the scrubber and downloads, forgetting the oldest.</summary>
+    void Retire(LabRun run)
+    {
+        finished.AddLast(run);
+        while (finished.Count > Math.Max(1, settings.FinishedRunsKept) && finished.First is { } oldest)
+        {
+            finished.RemoveFirst();
+            runs.Remove(oldest.Value.Id);
+        }
+    }
+
+    void UpdateQueuePositions()
+    {
+        var position = 1;
+        foreach (var run in pending) run.SetQueuePosition(position++);
+    }
+
+    void CancelEverything()
+    {
+        lock (gate)
+            foreach (var run in runs.Values) run.Cancellation.Cancel();
+    }
+}
