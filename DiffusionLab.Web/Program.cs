@@ -28,6 +28,7 @@ builder.Services.AddSingleton(services => new LabCatalog(services.GetRequiredSer
 builder.Services.AddSingleton(services => new Runner(services.GetRequiredService<PriorCatalog>(), services.GetRequiredService<UploadedImages>()));
 builder.Services.AddSingleton<UploadedImages>();
 builder.Services.AddSingleton<MeasurementPreview>();
+builder.Services.AddClassroom(builder.Configuration);
 builder.Services.AddSingleton<RunService>();
 builder.Services.AddHostedService(services => services.GetRequiredService<RunService>());
 
@@ -41,6 +42,7 @@ app.UseAntiforgery();
 app.MapStaticAssets();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapHub<RunHub>("/hubs/runs");
+app.MapClassroom();
 RunDownloads.Map(app);
 
 app.Run();

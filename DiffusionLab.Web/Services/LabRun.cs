@@ -35,6 +35,9 @@ public sealed class LabRun
     /// <summary>The hub connection that started the run (null when a lab page did): only it may stop the run over the hub.</summary>
     public string? OwnerConnectionId { get; }
 
+    /// <summary>Who asked for the run, for the scheduler's per-client share of batched network calls.</summary>
+    public string Client { get; init; } = "";
+
     public RunStatus Status { get; private set; } = RunStatus.Queued;
     public int QueuePosition { get; private set; }
     public string? Error { get; private set; }
