@@ -103,7 +103,9 @@ public sealed class RunScheduler : IDisposable
                 if (disposed) return;
                 // Give runs that are between steps a moment to join this batch, but only while
                 // some lane of that prior has yet to ask: a full house goes at once.
-                var deadline = DateTime.UtcNow + GatherWindow;
+                // The window grows with the network's cost: waiting a quarter of a batch's time for a
+                // straggler is cheaper than serving it alone in a batch of its own next.
+                var deadline = DateTime.UtcNow + Max(GatherWindow, lastServe / 4);
                 while (!disposed && !EveryLaneIsWaiting(pending[0].Lane.Inner) && pending.Count < MaxBatch)
                 {
                     var left = deadline - DateTime.UtcNow;
@@ -113,9 +115,16 @@ public sealed class RunScheduler : IDisposable
                 if (disposed) return;
                 batch = TakeBatch();
             }
-            if (batch.Count > 0) Serve(batch);
+            if (batch.Count == 0) continue;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Serve(batch);
+            lastServe = TimeSpan.FromTicks(Math.Min(clock.Elapsed.Ticks, TimeSpan.FromMilliseconds(800).Ticks));
         }
     }
+
+    TimeSpan lastServe;
+
+    static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 
     bool EveryLaneIsWaiting(IDenoiser prior)
     {
