@@ -19,6 +19,26 @@ public static class FrameEncoder
         return ImageCodec.Encode(image.dim() == 4 ? image[0] : image, ImageFormat.Png);
     }
 
+    /// <summary>
+    /// An image already copied out of libtorch as PNG bytes: what the web's encoder thread does,
+    /// so that the solver's thread only pays for the copy.
+    /// </summary>
+    public static byte[] Encode(PixelImage image)
+    {
+        if (image.Channels is not (1 or 3)) throw new ArgumentException($"expected 1 or 3 channels, got {image.Channels}", nameof(image));
+        var plane = image.Height * image.Width;
+        var rgba = new byte[plane * 4];
+        var values = image.Values;
+        for (var p = 0; p < plane; p++)
+        {
+            rgba[4 * p] = ToByte(values[p]);
+            rgba[4 * p + 1] = ToByte(values[image.Channels == 3 ? plane + p : p]);
+            rgba[4 * p + 2] = ToByte(values[image.Channels == 3 ? 2 * plane + p : p]);
+            rgba[4 * p + 3] = 255;
+        }
+        return EncodePng(rgba, image.Width, image.Height);
+    }
+
     /// <summary>Decodes an encoded frame to straight RGBA bytes, row-major.</summary>
     public static byte[] DecodeRgba(byte[] encoded, out int width, out int height)
     {
@@ -39,10 +59,20 @@ public static class FrameEncoder
         for (var y = 0; y < height * scale; y++)
             for (var x = 0; x < outWidth; x++)
                 Buffer.BlockCopy(rgba, ((y / scale) * width + x / scale) * 4, large, (y * outWidth + x) * 4, 4);
-        var info = new SKImageInfo(outWidth, height * scale, SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var bitmap = new SKBitmap(info);
-        System.Runtime.InteropServices.Marshal.Copy(large, 0, bitmap.GetPixels(), large.Length);
+        return EncodePng(large, outWidth, height * scale);
+    }
+
+    static byte[] EncodePng(byte[] rgba, int width, int height)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);
         using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100) ?? throw new InvalidOperationException("Skia could not encode PNG");
         return data.ToArray();
+    }
+
+    static byte ToByte(float v)
+    {
+        if (float.IsNaN(v)) return 0;
+        return (byte)Math.Clamp(MathF.Round((v + 1) * 127.5f), 0, 255);
     }
 }

@@ -1,58 +1,102 @@
 using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Web.Services;
 
 namespace DiffusionLab.Tests.Web;
 
-/// <summary>Latest-wins delivery of a run's frames to its subscribers.</summary>
+/// <summary>Latest-wins delivery of a run's frames to its subscribers, with encoding off the solver's thread.</summary>
 public sealed class LabRunDeliveryTests
 {
-    static RunFrame Frame(int step, int total) => new() { Step = step, Total = total, IsFinal = step == total - 1 };
-
-    static void PublishAll(LabRun run, int total)
+    static RawFrame Raw(int step, int total)
     {
-        for (var step = 0; step < total; step++)
-            run.Publish(Frame(step, total), new MetricPoint(step, 1, 20, 0.5, step), isKeyframe: false, TimeSpan.Zero);
+        var pixels = new PixelImage(3, 4, 4, Enumerable.Range(0, 48).Select(i => (i % 7) / 3.5f - 1).ToArray());
+        return new RawFrame(step, total, total - step, pixels, pixels, new MetricPoint(step, 1.0 / (step + 1), 20 + step, 0.5, step), step == total - 1);
+    }
+
+    static LabRun StartedRun()
+    {
+        var run = new LabRun("r", ExperimentSpec.Default, null);
+        run.MarkStarted();
+        return run;
+    }
+
+    static async Task WaitUntilOverAsync(LabRun run)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!run.IsOver) await Task.Delay(5, timeout.Token);
     }
 
     [Fact]
-    public async Task A_subscriber_that_reads_nothing_holds_one_frame_and_still_receives_the_final_step()
+    public async Task A_subscriber_that_reads_nothing_holds_one_frame_and_it_is_the_final_step()
     {
-        var run = new LabRun("r1", ExperimentSpec.Default, null);
+        var run = StartedRun();
         var frames = run.Subscribe(CancellationToken.None);
 
-        PublishAll(run, 500);
+        for (var step = 0; step < 300; step++) run.Offer(Raw(step, 300), isKeyframe: false, TimeSpan.Zero);
         run.Finish(RunStatus.Finished);
 
         var received = new List<RunFrame>();
         await foreach (var frame in frames.ReadAllAsync()) received.Add(frame);
         var only = Assert.Single(received);
         Assert.True(only.IsFinal);
-        Assert.Equal(499, only.Step);
+        Assert.Equal(299, only.Step);
+        Assert.Equal(RunStatus.Finished, run.Status);
     }
 
     [Fact]
-    public async Task A_late_subscriber_first_gets_the_latest_frame()
+    public async Task A_slow_subscriber_gets_increasing_steps_ending_with_the_final_one()
     {
-        var run = new LabRun("r2", ExperimentSpec.Default, null);
-        PublishAll(run, 10);
+        var run = StartedRun();
+        var frames = run.Subscribe(CancellationToken.None);
+        var reader = Task.Run(async () =>
+        {
+            var steps = new List<int>();
+            await foreach (var frame in frames.ReadAllAsync())
+            {
+                steps.Add(frame.Step);
+                await Task.Delay(3);
+            }
+            return steps;
+        });
+
+        for (var step = 0; step < 200; step++)
+        {
+            run.Offer(Raw(step, 200), isKeyframe: step % 50 == 0, TimeSpan.Zero);
+            if (step % 20 == 0) await Task.Delay(2);
+        }
+        run.Finish(RunStatus.Finished);
+        var steps = await reader;
+
+        Assert.Equal(steps.Order().Distinct(), steps);
+        Assert.Equal(199, steps[^1]);
+    }
+
+    [Fact]
+    public async Task After_the_run_a_new_subscriber_gets_the_final_frame_and_every_keyframe_is_stored_in_order()
+    {
+        var run = StartedRun();
+        for (var step = 0; step < 30; step++) run.Offer(Raw(step, 30), isKeyframe: step % 10 == 0 || step == 29, TimeSpan.Zero);
+        run.Finish(RunStatus.Finished);
+        await WaitUntilOverAsync(run);
 
         var frames = run.Subscribe(CancellationToken.None);
-
         Assert.True(frames.TryRead(out var first));
-        Assert.Equal(9, first!.Step);
-        run.Finish(RunStatus.Finished);
+        Assert.True(first!.IsFinal);
         await frames.Completion;
+        Assert.Equal([0, 10, 20, 29], run.KeyframesSnapshot().Select(f => f.Step));
+        Assert.Equal(Enumerable.Range(0, 30), run.MetricsSnapshot().Select(p => p.Step));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, first.Xt.Take(4));
     }
 
     [Fact]
-    public void Metrics_and_keyframes_keep_every_step_they_were_given()
+    public async Task A_run_stopped_before_it_started_ends_at_once()
     {
-        var run = new LabRun("r3", ExperimentSpec.Default, null);
-        for (var step = 0; step < 30; step++)
-            run.Publish(Frame(step, 30), new MetricPoint(step, 1, 20, 0.5, step), isKeyframe: step % 10 == 0 || step == 29, TimeSpan.FromMilliseconds(1));
+        var run = new LabRun("q", ExperimentSpec.Default, null);
+        var frames = run.Subscribe(CancellationToken.None);
 
-        Assert.Equal(Enumerable.Range(0, 30), run.MetricsSnapshot().Select(p => p.Step));
-        Assert.Equal([0, 10, 20, 29], run.KeyframesSnapshot().Select(f => f.Step));
-        Assert.Equal(30, run.Timings().FramesProduced);
+        run.Finish(RunStatus.Cancelled);
+
+        await frames.Completion;
+        Assert.Equal(RunStatus.Cancelled, run.Status);
     }
 }

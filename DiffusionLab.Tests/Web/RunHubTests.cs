@@ -37,6 +37,15 @@ public sealed class RunHubTests(LabServerFixture fixture) : IClassFixture<LabSer
         var keyframes = await hub.InvokeAsync<List<RunFrame>>("Keyframes", reply.RunId);
         Assert.Equal(last.Step, keyframes[^1].Step);
         Assert.Equal(RunStatus.Finished, Server.Runs.Find(reply.RunId!)!.Status);
+
+        using var http = new HttpClient { BaseAddress = Server.BaseAddress };
+        using var result = await http.GetAsync($"runs/{reply.RunId}/result.png");
+        Assert.Equal("image/png", result.Content.Headers.ContentType?.MediaType);
+        using (var picture = SkiaSharp.SKBitmap.Decode(await result.Content.ReadAsByteArrayAsync()))
+            Assert.Equal(32 * RunDownloads.Scale, picture.Width);
+        var trajectory = await http.GetByteArrayAsync($"runs/{reply.RunId}/trajectory.png");
+        Assert.Contains("acTL", System.Text.Encoding.ASCII.GetString(trajectory, 0, 200));
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("runs/no-such-run/result.png")).StatusCode);
     }
 
     [Fact]

@@ -25,16 +25,24 @@ public readonly record struct MetricPoint(int Step, double Residual, double Psnr
 public enum RunStatus { Queued, Preparing, Running, Finished, Cancelled, Failed }
 
 /// <summary>Where the time of a run went, for the README's figures.</summary>
+/// <param name="Handoff">Time the solver's thread spent handing steps over (copying them out of libtorch, recording metrics).</param>
+/// <param name="Encoding">Time the encoder task spent making PNGs (on another thread, alongside the solver).</param>
+/// <param name="Publishing">Time the encoder task spent giving frames to subscribers.</param>
 public sealed record RunTimings(
     TimeSpan QueueWait,
     TimeSpan? FirstFrameAfterStart,
     TimeSpan Total,
+    TimeSpan Handoff,
     TimeSpan Encoding,
     TimeSpan Publishing,
-    int FramesProduced)
+    int FramesProduced,
+    int FramesEncoded)
 {
-    /// <summary>Share of the run's time spent turning steps into frames and handing them to subscribers.</summary>
-    public double FramingFraction => Total > TimeSpan.Zero ? (Encoding + Publishing) / Total : 0;
+    /// <summary>Share of the run's time the solver's thread lost to frames.</summary>
+    public double SolverThreadFraction => Total > TimeSpan.Zero ? Handoff / Total : 0;
+
+    /// <summary>Encoding and sending, as a share of the run's time (spent on another thread).</summary>
+    public double EncodingFraction => Total > TimeSpan.Zero ? (Encoding + Publishing) / Total : 0;
 }
 
 /// <summary>What the hub answers when asked to start a run.</summary>

@@ -125,22 +125,11 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
                 using (progress)
                 {
                     token.ThrowIfCancellationRequested();
-                    var encodeClock = Stopwatch.StartNew();
-                    var frame = new RunFrame
-                    {
-                        Step = progress.Index,
-                        Total = progress.Total,
-                        Timestep = progress.Timestep,
-                        Xt = FrameEncoder.Encode(progress.Xt),
-                        X0Hat = FrameEncoder.Encode(progress.X0Hat),
-                        Residual = progress.Residual,
-                        Psnr = progress.Psnr,
-                        Ssim = progress.Ssim,
-                        ElapsedMs = progress.Elapsed.TotalMilliseconds,
-                        IsFinal = progress.IsFinal,
-                    };
+                    var handoffClock = Stopwatch.StartNew();
                     var point = new MetricPoint(progress.Index, progress.Residual, progress.Psnr, progress.Ssim, progress.Elapsed.TotalSeconds);
-                    run.Publish(frame, point, progress.IsFinal || progress.Index % keyframeStride == 0, encodeClock.Elapsed);
+                    var raw = new RawFrame(progress.Index, progress.Total, progress.Timestep,
+                        CopyOut(progress.Xt), CopyOut(progress.X0Hat), point, progress.IsFinal);
+                    run.Offer(raw, progress.IsFinal || progress.Index % keyframeStride == 0, handoffClock.Elapsed);
                 }
             }
         }
@@ -176,6 +165,15 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
         run.Finish(status, error);
         RunEnded?.Invoke(run);
     }
+
+    /// <summary>
+    /// The runner's per-step tensors are already float32 CPU copies [C, H, W]: one read of their
+    /// data is all the solver's thread pays (a general conversion costs several native calls).
+    /// </summary>
+    static PixelImage CopyOut(TorchSharp.torch.Tensor image) =>
+        image is { dtype: TorchSharp.torch.ScalarType.Float32, device_type: TorchSharp.DeviceType.CPU } && image.dim() == 3 && image.is_contiguous()
+            ? new PixelImage((int)image.shape[0], (int)image.shape[1], (int)image.shape[2], image.data<float>().ToArray())
+            : PixelImage.FromTensor(image);
 
     /// <summary>Keeps the newest finished runs for the scrubber and downloads, forgetting the oldest.</summary>
     void Retire(LabRun run)

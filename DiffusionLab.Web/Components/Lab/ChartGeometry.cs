@@ -66,7 +66,7 @@ public sealed class ChartGeometry
     static string Pow10Label(double exponent)
     {
         var value = Math.Pow(10, exponent);
-        return value >= 100 ? value.ToString("0", CultureInfo.InvariantCulture) : value.ToString("0.###", CultureInfo.InvariantCulture);
+        return value >= 100 ? value.ToString("0", CultureInfo.InvariantCulture) : value.ToString("G2", CultureInfo.InvariantCulture);
     }
 
     string Points(ChartSeries series)

@@ -1,0 +1,129 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using DiffusionLab.Web.Services;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace DiffusionLab.Tests.Web;
+
+/// <summary>The lab in a real browser (Debian's Chromium), against the app on Kestrel.</summary>
+public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper output) : IClassFixture<BrowserFixture>
+{
+    static readonly TimeSpan RunTimeout = TimeSpan.FromSeconds(90);
+
+    [Fact]
+    public async Task Box_inpainting_with_DPS_streams_frames_to_the_canvas_and_ends_with_the_final_PSNR()
+    {
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync("/?prior=gmm-image&image=sample%3A1&op=denoise&noise=gaussian&sigmaY=0.05&solver=ddim&steps=20&seed=5");
+        await WaitForInteractiveAsync(page);
+
+        await ChooseAsync(page, "corruption-select", "Box inpainting");
+        await ChooseAsync(page, "solver-select", "Diffusion posterior sampling (DPS)");
+        await page.FillAsync("input[data-testid=steps]", "60");
+        await page.Keyboard.PressAsync("Tab");
+        await Assertions.Expect(page.Locator("[data-testid=corruption-explanation]")).ToContainTextAsync("square hole");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("op=box-inpainting.*solver=dps.*steps=60"));
+
+        await Assertions.Expect(page.Locator("input[data-testid=steps]")).ToHaveValueAsync("60");
+        await page.ClickAsync("#run-button");
+        var canvas = page.Locator("[data-testid=xt-canvas]");
+        var pictures = new HashSet<string>();
+        var deadline = DateTime.UtcNow + RunTimeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            var status = await page.GetAttributeAsync("[data-testid=run-status]", "data-status");
+            if (await canvas.GetAttributeAsync("data-frames") is not null)
+                pictures.Add(await canvas.EvaluateAsync<string>("c => c.toDataURL()"));
+            if (status is "finished" or "failed" or "cancelled") break;
+            await Task.Delay(40);
+        }
+        Assert.True(pictures.Count >= 2, $"the x_t canvas should change while steps stream; saw {pictures.Count} distinct pictures");
+
+        var finalPsnr = page.Locator("#final-psnr");
+        await Assertions.Expect(finalPsnr).ToHaveTextAsync(new Regex(@"^\d+\.\d\d dB$"), new() { Timeout = 30_000 });
+        Assert.Equal("59", await canvas.GetAttributeAsync("data-step"));
+        await Assertions.Expect(page.Locator("input[data-testid=steps]")).ToHaveValueAsync("60");
+        await Assertions.Expect(page.Locator("[data-testid=scrubber]")).ToBeVisibleAsync();
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "lab-box-inpainting-dps.png"), FullPage = true });
+
+        await ReportMeasurementsAsync(page);
+    }
+
+    [Fact]
+    public async Task A_shared_link_restores_every_control()
+    {
+        const string link = "/?prior=gmm-image&image=sample%3A2&op=gaussian-blur&op.kernel-size=7&op.sigma=2.5&noise=gaussian&sigmaY=0.1&solver=sdedit&s.t0=0.3&steps=40&seed=7";
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync(link);
+        await WaitForInteractiveAsync(page);
+
+        await Assertions.Expect(page.Locator("input[data-testid='corruption.sigma']")).ToHaveValueAsync("2.5");
+        await Assertions.Expect(page.Locator("input[data-testid='corruption.kernel-size']")).ToHaveValueAsync("7");
+        await Assertions.Expect(page.Locator("input[data-testid=sigmaY]")).ToHaveValueAsync("0.1");
+        await Assertions.Expect(page.Locator("input[data-testid='solver.t0']")).ToHaveValueAsync("0.3");
+        await Assertions.Expect(page.Locator("input[data-testid=steps]")).ToHaveValueAsync("40");
+        await Assertions.Expect(page.Locator("input[data-testid=seed]")).ToHaveValueAsync("7");
+        // A MudSelect shows its choice as the text of its combobox element.
+        await Assertions.Expect(page.Locator("[data-testid=prior-select]")).ToHaveTextAsync(new Regex("Gaussian mixture"));
+        await Assertions.Expect(page.Locator("[data-testid=corruption-select]")).ToHaveTextAsync("Gaussian blur");
+        await Assertions.Expect(page.Locator("[data-testid=solver-select]")).ToHaveTextAsync("SDEdit");
+        await Assertions.Expect(page.Locator("[data-testid=image-select]")).ToHaveTextAsync(new Regex("sample 2"));
+        // The page writes its state back into the address bar: the same spec, so the link is stable.
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("op.sigma=2.5.*s.t0=0.3&steps=40&seed=7"));
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "lab-shared-link.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task Closing_the_tab_stops_its_run()
+    {
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync("/?prior=gmm-image&image=sample%3A0&op=box-inpainting&noise=gaussian&sigmaY=0.05&solver=dps&steps=1000&seed=1");
+        await WaitForInteractiveAsync(page);
+        await page.ClickAsync("#run-button");
+        await Assertions.Expect(page.Locator("[data-testid=xt-canvas]")).ToHaveAttributeAsync("data-frames", new Regex("[0-9]+"), new() { Timeout = 30_000 });
+        var runId = await page.GetAttributeAsync("[data-testid=run-status]", "data-run-id");
+        var run = browser.Server.Runs.Find(runId!)!;
+
+        await page.Context.CloseAsync();
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (!run.IsOver) await Task.Delay(20, timeout.Token);
+        Assert.Equal(RunStatus.Cancelled, run.Status);
+        Assert.True(run.Latest is null || !run.Latest.IsFinal);
+    }
+
+    static async Task WaitForInteractiveAsync(IPage page)
+    {
+        // The circuit is up once the player has been attached (OnAfterRender ran over the circuit).
+        await page.WaitForFunctionAsync("() => window.Blazor && window.diffusionLab && document.querySelector('[data-testid=run-status]')");
+        await Assertions.Expect(page.Locator("[data-testid=measurement]")).ToHaveAttributeAsync("src", new Regex("^data:image/png"), new() { Timeout = 30_000 });
+    }
+
+    static async Task ChooseAsync(IPage page, string testId, string option)
+    {
+        await page.Locator($"[data-testid={testId}]").Locator("xpath=ancestor-or-self::div[contains(@class,'mud-select')][1]").First.ClickAsync();
+        await page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = option }).First.ClickAsync();
+        await Assertions.Expect(page.Locator(".mud-popover-open .mud-list-item")).ToHaveCountAsync(0);
+    }
+
+    async Task ReportMeasurementsAsync(IPage page)
+    {
+        var stats = await page.EvaluateAsync<JsonElement>("() => window.diffusionLab.stats");
+        var runId = await page.GetAttributeAsync("[data-testid=run-status]", "data-run-id");
+        var timings = browser.Server.Runs.Find(runId!)!.Timings();
+        double clicked = stats.GetProperty("runClickedAt").GetDouble(), first = stats.GetProperty("firstFrameAt").GetDouble(),
+            last = stats.GetProperty("lastFrameAt").GetDouble();
+        var frames = stats.GetProperty("frames").GetInt32();
+        var lines = string.Join(Environment.NewLine,
+            $"run → first frame on the page: {(first - clicked).ToString("0", CultureInfo.InvariantCulture)} ms",
+            $"frames delivered: {frames} of {timings.FramesProduced} steps, {(frames / Math.Max(1e-3, (last - first) / 1000)).ToString("0.0", CultureInfo.InvariantCulture)} frames/s",
+            $"server: run {timings.Total.TotalSeconds.ToString("0.00", CultureInfo.InvariantCulture)} s, first frame {timings.FirstFrameAfterStart?.TotalMilliseconds.ToString("0", CultureInfo.InvariantCulture)} ms after start",
+            $"solver thread handing steps over: {timings.Handoff.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture)} ms = {(100 * timings.SolverThreadFraction).ToString("0.00", CultureInfo.InvariantCulture)} % of the run",
+            $"encoder thread: {timings.FramesEncoded} frames, encoding {timings.Encoding.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture)} ms + sending {timings.Publishing.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture)} ms = " +
+            $"{(100 * timings.EncodingFraction).ToString("0.00", CultureInfo.InvariantCulture)} % of the run's time");
+        output.WriteLine(lines);
+        await File.WriteAllTextAsync(Path.Combine(BrowserFixture.ScreenshotFolder, "lab-measurements.txt"), lines + Environment.NewLine);
+    }
+}
