@@ -6,7 +6,7 @@ using DiffusionLab.Engine.Imaging;
 namespace DiffusionLab.Web.Services;
 
 /// <summary>A step as the solver's thread hands it over: metrics and managed copies of x_t and x0Hat, not yet encoded.</summary>
-public sealed record RawFrame(int Step, int Total, int Timestep, PixelImage Xt, PixelImage X0Hat, MetricPoint Point, bool IsFinal);
+public sealed record RawFrame(int Step, int Total, int Timestep, PixelImage Xt, PixelImage X0Hat, MetricPoint Point, bool IsFinal, int NetworkEvaluations = 0);
 
 /// <summary>
 /// One run as the web sees it: its spec, status, queue position, the metrics so far, the
@@ -190,6 +190,7 @@ public sealed class LabRun
                     Ssim = raw.Point.Ssim,
                     ElapsedMs = raw.Point.ElapsedSeconds * 1000,
                     IsFinal = raw.IsFinal,
+                    NetworkEvaluations = raw.NetworkEvaluations,
                 };
                 var encoded = clock.Elapsed;
                 lock (gate)

@@ -128,7 +128,7 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
                     var handoffClock = Stopwatch.StartNew();
                     var point = new MetricPoint(progress.Index, progress.Residual, progress.Psnr, progress.Ssim, progress.Elapsed.TotalSeconds);
                     var raw = new RawFrame(progress.Index, progress.Total, progress.Timestep,
-                        CopyOut(progress.Xt), CopyOut(progress.X0Hat), point, progress.IsFinal);
+                        CopyOut(progress.Xt), CopyOut(progress.X0Hat), point, progress.IsFinal, progress.NetworkEvaluations);
                     run.Offer(raw, progress.IsFinal || progress.Index % keyframeStride == 0, handoffClock.Elapsed);
                 }
             }
