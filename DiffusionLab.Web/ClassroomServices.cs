@@ -24,6 +24,7 @@ public static class ClassroomServices
             provider.GetRequiredService<IWebHostEnvironment>().ContentRootPath));
         services.AddHostedService<RunArchive>();
         services.AddSingleton<WatchRelay>();
+        services.AddSingleton<Classroom.DiversityService>();
         return services;
     }
 
