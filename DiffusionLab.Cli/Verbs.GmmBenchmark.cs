@@ -35,23 +35,24 @@ static partial class Verbs
             {
                 rows.Add(row);
                 if (!options.Has("json"))
-                    AnsiConsole.MarkupLineInterpolated($"[grey]d_y = {dy}: {row.Solver} done in {row.Seconds:0.0} s[/]");
+                    AnsiConsole.MarkupLineInterpolated($"[grey]d_y = {dy}: {row.Solver} done in {row.Seconds:0.0} s{(row.Failure is null ? "" : " — " + row.Failure)}[/]");
             }
         }
 
         if (options.Has("json"))
         {
-            var json = rows.Select(r => new Dictionary<string, object>
+            var json = rows.Select(r => new Dictionary<string, object?>
             {
-                ["solver"] = r.Solver, ["dy"] = r.Dy, ["sw"] = Math.Round(r.Sw, 4), ["seconds"] = Math.Round(r.Seconds, 3),
-            });
+                ["solver"] = r.Solver, ["dy"] = r.Dy, ["sw"] = double.IsNaN(r.Sw) ? null : Math.Round(r.Sw, 4), ["seconds"] = Math.Round(r.Seconds, 3),
+                ["error"] = r.Failure,
+            }.Where(p => p.Key != "error" || p.Value is not null).ToDictionary());
             Console.WriteLine(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
             return Task.FromResult(0);
         }
 
         var table = new Table().AddColumns("solver", "d_y", "sliced W₂ to exact posterior", "seconds");
         foreach (var r in rows)
-            table.AddRow(r.Solver, r.Dy.ToString(CultureInfo.InvariantCulture), r.Sw.ToString("0.00", CultureInfo.InvariantCulture),
+            table.AddRow(r.Solver, r.Dy.ToString(CultureInfo.InvariantCulture), r.Failure is null ? r.Sw.ToString("0.00", CultureInfo.InvariantCulture) : "failed",
                 r.Seconds.ToString("0.0", CultureInfo.InvariantCulture));
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"d_x = {dx}, {samples} samples per solver, {steps} steps, 10 000 exact posterior samples, 100 projections. Lower is better; \"prior\" ignores y and is the floor to beat.");

@@ -4,6 +4,7 @@ using DiffusionLab.Web;
 using DiffusionLab.Web.Components;
 using DiffusionLab.Web.Hubs;
 using DiffusionLab.Web.Services;
+using Microsoft.Extensions.FileProviders;
 using MudBlazor.Services;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
@@ -33,6 +34,12 @@ builder.Services.AddSingleton<RunService>();
 builder.Services.AddHostedService(services => services.GetRequiredService<RunService>());
 
 var app = builder.Build();
+
+// A published app keeps the package assets (MudBlazor, blazor.web.js) in its own wwwroot/, apart
+// from the lab's web root: serve both.
+var publishedAssets = Path.Combine(AppContext.BaseDirectory, "wwwroot");
+if (Directory.Exists(publishedAssets) && !string.Equals(Path.GetFullPath(publishedAssets), app.Environment.WebRootPath, StringComparison.Ordinal))
+    app.Environment.WebRootFileProvider = new CompositeFileProvider(app.Environment.WebRootFileProvider, new PhysicalFileProvider(publishedAssets));
 
 if (!app.Environment.IsDevelopment())
     app.UseExceptionHandler("/error", createScopeForErrors: true);

@@ -42,3 +42,16 @@ echo "train/heldout counts:"
 for set in pixel-faces emoji; do
   echo "  $set: $(ls data/$set/train | wc -l) / $(ls data/$set/heldout | wc -l)"
 done
+
+# The lab's "pick an image" gallery: a dozen held-out images of each set, committed with their credits.
+for pair in pixel-faces:pixel-faces-32 emoji:emoji-32; do
+  set=${pair%%:*}; model=${pair##*:}
+  gallery=wwwroot-assets/gallery/$model
+  mkdir -p "$gallery"
+  # twelve spread evenly over the sorted held-out names (the first dozen emoji would all be flags)
+  total=$(ls data/$set/heldout | wc -l)
+  ls data/$set/heldout | sort | awk -v step=$((total / 12)) 'NR % step == 1 && n < 12 { print; n++ }' |
+    while read -r f; do cp "data/$set/heldout/$f" "$gallery/$f"; done
+done
+cp data/pixel-faces/LICENSE wwwroot-assets/gallery/pixel-faces-32/LICENSE
+cp data/emoji/LICENSE-emoji-datasource wwwroot-assets/gallery/emoji-32/LICENSE-emoji-datasource

@@ -14,7 +14,7 @@ BIN=${BIN:-/work/train/bin}
 dotnet publish DiffusionLab.Cli -c Release -o "$BIN" -v quiet -nologo >/dev/null
 mkdir -p "$STATE"
 nohup dotnet "$BIN/DiffusionLab.Cli.dll" train --data data/pixel-faces --out "$STATE" --model-name pixel-faces-32 \
-  --config small32 --steps "$STEPS" --batch 64 --lr 3e-4 --threads 1 \
+  --config small32 --steps "$STEPS" --batch 32 --lr 3e-4 --threads 1 \
   --sample-every 500 --checkpoint-every 150 --checkpoint-minutes 5 --log-every 10 --resume \
   >> "$STATE/train.log" 2>&1 < /dev/null &
 echo $! > "$STATE/train.pid"

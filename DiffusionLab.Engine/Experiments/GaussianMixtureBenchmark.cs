@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Experiments;
 
-/// <summary>One line of the benchmark: a solver's sliced Wasserstein distance to the exact posterior.</summary>
-public sealed record BenchmarkResult(string Solver, int Dy, double Sw, double Seconds);
+/// <summary>One line of the benchmark: a solver's sliced Wasserstein distance to the exact posterior (NaN with a reason when it could not run).</summary>
+public sealed record BenchmarkResult(string Solver, int Dy, double Sw, double Seconds, string? Failure = null);
 
 /// <summary>
 /// The exact-posterior benchmark of Cardoso et al. (MCGdiff, ICLR 2024), built from one seed: the
@@ -103,10 +103,19 @@ public sealed class GaussianMixtureBenchmark : IDisposable
         foreach (var descriptor in solvers)
         {
             clock.Restart();
-            var solver = descriptor.Create(descriptor.DefaultsFor(CorruptionId));
-            using var result = Solve(solver, samples, steps, Seed + 4);
-            double distance = SlicedWasserstein.Distance(result, reference, projectionSeed);
-            yield return new BenchmarkResult(descriptor.Id, Dy, distance, clock.Elapsed.TotalSeconds);
+            double distance = double.NaN;
+            string? failure = null;
+            try
+            {
+                var solver = descriptor.Create(descriptor.DefaultsFor(CorruptionId));
+                using var result = Solve(solver, samples, steps, Seed + 4);
+                distance = SlicedWasserstein.Distance(result, reference, projectionSeed);
+            }
+            catch (SolverException e)
+            {
+                failure = e.Message; // one solver that refuses the problem must not hide the others' results
+            }
+            yield return new BenchmarkResult(descriptor.Id, Dy, distance, clock.Elapsed.TotalSeconds, failure);
         }
     }
 

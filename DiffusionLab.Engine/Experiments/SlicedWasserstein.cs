@@ -50,7 +50,8 @@ public static class SlicedWasserstein
             // Both quantile functions are constant up to the next breakpoint (i+1)/n or (j+1)/m.
             double nextX = (i + 1.0) / n, nextY = (j + 1.0) / m;
             double next = Math.Min(nextX, nextY);
-            sum += (next - position) * Math.Pow(Math.Abs(sortedX[i] - sortedY[j]), p);
+            double gap = Math.Abs(sortedX[i] - sortedY[j]);
+            sum += (next - position) * (p == 2 ? gap * gap : p == 1 ? gap : Math.Pow(gap, p));
             position = next;
             if (nextX <= next) i++;
             if (nextY <= next) j++;

@@ -33,7 +33,12 @@ public sealed class MatrixMeasurement : IMeasurement, IDisposable
     /// <summary>The matrix itself, [m, d] (owned by this operator).</summary>
     public Tensor Matrix => matrix;
 
-    public Tensor Forward(Tensor x) => x.flatten(1).matmul(matrix.t());
+    public Tensor Forward(Tensor x)
+    {
+        using var flat = x.flatten(1);
+        using var transposed = matrix.t();
+        return flat.matmul(transposed);
+    }
 
     public Tensor Adjoint(Tensor y)
     {
@@ -44,7 +49,8 @@ public sealed class MatrixMeasurement : IMeasurement, IDisposable
     /// <summary>The minimum-norm solution A⁺y.</summary>
     public Tensor BackProject(Tensor y)
     {
-        using var flat = y.matmul(pseudoInverse.t());
+        using var transposed = pseudoInverse.t();
+        using var flat = y.matmul(transposed);
         return flat.reshape([y.shape[0], .. InputShape]);
     }
 

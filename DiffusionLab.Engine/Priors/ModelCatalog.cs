@@ -29,6 +29,7 @@ public sealed class ModelCatalog(string folder)
         foreach (var cardPath in Directory.EnumerateFiles(Folder, "*.json").OrderBy(p => p, StringComparer.Ordinal))
         {
             var name = Path.GetFileNameWithoutExtension(cardPath);
+            if (!LooksLikeModelCard(cardPath)) continue;
             try
             {
                 var card = Checkpoints.ReadCard(cardPath);
@@ -38,6 +39,17 @@ public sealed class ModelCatalog(string folder)
             catch (CheckpointException e) { entries.Add(new Entry(name, cardPath, null, e.Message)); }
         }
         return entries;
+    }
+
+    /// <summary>Other JSON files (a trainer's state, notes) may share the folder: a card is one that names its weights file. Unreadable JSON still counts, so it is reported.</summary>
+    static bool LooksLikeModelCard(string path)
+    {
+        try
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
+            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && document.RootElement.TryGetProperty("weightsFile", out _);
+        }
+        catch (System.Text.Json.JsonException) { return true; }
     }
 
     /// <summary>Loads a model by name; an unknown name or a bad file is a <see cref="CheckpointException"/> saying which.</summary>

@@ -103,19 +103,19 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor>, IDenoiser
         if (x.dim() != 4 || x.shape[1] != Config.Channels || x.shape[2] != Config.ImageSize || x.shape[3] != Config.ImageSize)
             throw new ArgumentException($"the UNet takes [B, {Config.Channels}, {Config.ImageSize}, {Config.ImageSize}], got [{string.Join(", ", x.shape)}]", nameof(x));
         using var scope = NewDisposeScope();
-        var embedding = time_out.forward(functional.silu(time_in.forward(TimestepEmbedding(t, Config.BaseChannels).to(x.device))));
-        var h = conv_in.forward(x);
+        var embedding = time_out.call(functional.silu(time_in.call(TimestepEmbedding(t, Config.BaseChannels).to(x.device))));
+        var h = conv_in.call(x);
         var skips = new Stack<Tensor>();
         skips.Push(h);
         foreach (var block in down)
         {
-            h = block.forward(h, embedding);
+            h = block.call(h, embedding);
             skips.Push(h);
         }
-        h = middle.forward(h, embedding);
+        h = middle.call(h, embedding);
         foreach (var block in up)
-            h = block.forward(cat([h, skips.Pop()], 1), embedding);
-        h = conv_out.forward(functional.silu(norm_out.forward(h)));
+            h = block.call(cat([h, skips.Pop()], 1), embedding);
+        h = conv_out.call(functional.silu(norm_out.call(h)));
         return h.MoveToOuterDisposeScope();
     }
 
@@ -184,12 +184,12 @@ public sealed class UNetBlock : Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = x;
-        if (downsample is not null) h = downsample.forward(h);
-        if (res is not null) h = res.forward(h, embedding);
-        if (attn is not null) h = attn.forward(h);
-        if (res2 is not null) h = res2.forward(h, embedding);
+        if (downsample is not null) h = downsample.call(h);
+        if (res is not null) h = res.call(h, embedding);
+        if (attn is not null) h = attn.call(h);
+        if (res2 is not null) h = res2.call(h, embedding);
         if (upsample is not null)
-            h = upsample.forward(functional.interpolate(h, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest));
+            h = upsample.call(functional.interpolate(h, scale_factor: [2.0, 2.0], mode: InterpolationMode.Nearest));
         return h.MoveToOuterDisposeScope();
     }
 }
@@ -232,10 +232,10 @@ public sealed class ResidualBlock : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor x, Tensor embedding)
     {
         using var scope = NewDisposeScope();
-        var h = conv1.forward(functional.silu(norm1.forward(x)));
-        h = h + time.forward(functional.silu(embedding)).unsqueeze(-1).unsqueeze(-1);
-        h = conv2.forward(dropout.forward(functional.silu(norm2.forward(h))));
-        var shortcut = skip is null ? x : skip.forward(x);
+        var h = conv1.call(functional.silu(norm1.call(x)));
+        h = h + time.call(functional.silu(embedding)).unsqueeze(-1).unsqueeze(-1);
+        h = conv2.call(dropout.call(functional.silu(norm2.call(h))));
+        var shortcut = skip is null ? x : skip.call(x);
         return (shortcut + h).MoveToOuterDisposeScope();
     }
 }
@@ -266,10 +266,10 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         long b = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3];
         long headChannels = c / heads;
-        var q_k_v = qkv.forward(norm.forward(x)).reshape(b * heads, 3 * headChannels, h * w).chunk(3, 1);
+        var q_k_v = qkv.call(norm.call(x)).reshape(b * heads, 3 * headChannels, h * w).chunk(3, 1);
         Tensor q = q_k_v[0], k = q_k_v[1], v = q_k_v[2];
         var weights = softmax(matmul(q.transpose(1, 2), k) / Math.Sqrt(headChannels), -1); // [B·heads, HW, HW]
         var attended = matmul(v, weights.transpose(1, 2)).reshape(b, c, h, w);
-        return (x + proj.forward(attended)).MoveToOuterDisposeScope();
+        return (x + proj.call(attended)).MoveToOuterDisposeScope();
     }
 }

@@ -13,31 +13,22 @@ namespace DiffusionLab.Engine.Solvers;
 /// minimiser for any ρ &gt; 0 (ρ only sets the speed); x − z → 0 as it does. Deterministic: it
 /// starts from the back-projection of y with u = 0.
 /// </summary>
-public sealed class Admm : ISolver
+public sealed class Admm : SplittingSolver
 {
-    readonly Func<IDenoiser, IRegularizer> makeRegularizer;
-
-    /// <param name="makeRegularizer">Builds the run's regulariser (plug-and-play needs the run's prior).</param>
-    public Admm(Func<IDenoiser, IRegularizer> makeRegularizer, double lambda, double rho, int cgIterations)
+    public Admm(Func<IDenoiser, IRegularizer> makeRegularizer, double lambda, double rho, int cgIterations,
+        double cgTolerance = ConjugateGradient.DefaultTolerance)
+        : base(makeRegularizer, lambda, cgIterations, cgTolerance)
     {
-        if (!(lambda >= 0)) throw new ArgumentOutOfRangeException(nameof(lambda), "λ must be non-negative");
         if (!(rho > 0)) throw new ArgumentOutOfRangeException(nameof(rho), "ρ must be positive");
-        if (cgIterations < 1) throw new ArgumentOutOfRangeException(nameof(cgIterations), "at least one CG iteration");
-        this.makeRegularizer = makeRegularizer;
-        Lambda = lambda;
         Rho = rho;
-        CgIterations = cgIterations;
     }
 
-    public string Id => "admm";
-    public double Lambda { get; }
+    public override string Id => "admm";
     public double Rho { get; }
-    public int CgIterations { get; }
 
-    public IEnumerable<SolverStep> Solve(SolverContext context)
+    public override IEnumerable<SolverStep> Solve(SolverContext context)
     {
-        if (context.Steps < 1) throw new SolverException("ADMM needs at least one iteration.");
-        using var problem = new MapProblem(context, "ADMM", makeRegularizer(context.Prior), Lambda, CgIterations);
+        using var problem = StartProblem(context, "ADMM");
         var x = problem.InitialEstimate();
         var z = x.clone().DetachFromDisposeScope();
         var u = zeros_like(x).DetachFromDisposeScope();
@@ -47,8 +38,8 @@ public sealed class Admm : ISolver
             {
                 using (var scope = NewDisposeScope())
                 {
-                    Hqs.Replace(ref x, problem.DataStep(Rho, z - u, x));
-                    Hqs.Replace(ref z, problem.PriorStep(Rho, x + u));
+                    Replace(ref x, problem.DataStep(Rho, z - u, x));
+                    Replace(ref z, problem.PriorStep(Rho, x + u));
                     u.add_(x).sub_(z);
                 }
                 yield return problem.Report(k, context.Steps, x, z);

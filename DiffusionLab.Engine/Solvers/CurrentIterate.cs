@@ -19,8 +19,8 @@ sealed class CurrentIterate(Tensor x) : IDisposable
         using (var scope = NewDisposeScope())
         {
             var (x, x0Hat) = step();
-            nextX = x.detach().MoveToOuterDisposeScope();
-            nextX0Hat = x0Hat.detach().MoveToOuterDisposeScope();
+            nextX = x.detach().DetachFromDisposeScope();
+            nextX0Hat = x0Hat.detach().DetachFromDisposeScope();
         }
         X.Dispose();
         X0Hat?.Dispose();

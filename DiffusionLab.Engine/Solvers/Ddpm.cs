@@ -13,9 +13,16 @@ public sealed class Ddpm : ISolver
 
     public IEnumerable<SolverStep> Solve(SolverContext context)
     {
-        var prior = new CountedPrior(context.Prior);
-        var timesteps = Timesteps.Respace(prior.Schedule.TrainingSteps, context.Steps);
-        using var iterate = new CurrentIterate(randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device));
+        var timesteps = Timesteps.Respace(context.Prior.Schedule.TrainingSteps, context.Steps);
+        var start = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
+        foreach (var step in Reverse(context, new CountedPrior(context.Prior), start, timesteps))
+            yield return step;
+    }
+
+    /// <summary>The reverse process from x at timesteps[0] down to the clean end; SDEdit starts it part-way.</summary>
+    internal static IEnumerable<SolverStep> Reverse(SolverContext context, CountedPrior prior, Tensor start, int[] timesteps)
+    {
+        using var iterate = new CurrentIterate(start);
         for (int i = 0; i < timesteps.Length; i++)
         {
             int t = timesteps[i], s = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;

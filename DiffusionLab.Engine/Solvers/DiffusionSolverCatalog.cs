@@ -23,8 +23,8 @@ static class DiffusionSolverCatalog
     static readonly ParameterDefinition StepsPerLevel = new("stepsPerLevel", "Steps per level K", 1, 10, 3,
         "Langevin steps taken at each noise level (the run takes L × K steps in all).", IsInteger: true);
 
-    static readonly ParameterDefinition StepScale = new("epsilon", "Step scale ε", 1e-7, 1e-3, 2e-5,
-        "Langevin step size at the last (smallest) noise level; larger levels take steps scaled by σ_i²/σ_L². Too large and the chain explodes.");
+    static readonly ParameterDefinition StepScale = new("epsilon", "Step scale ε", 1e-7, 1e-3, 5e-5,
+        "Langevin step size at the last (smallest) noise level; larger levels take steps scaled by σ_i²/σ_L². Too large and the chain explodes: keep it below σ_L² (1e-4 for the usual linear schedule).");
 
     static readonly ParameterDefinition Zeta = new("zeta", "ζ (guidance step)", 0, 20, 0.5,
         "How hard each step is pushed toward agreeing with y: ζ times the gradient of ‖y − A(x̂0)‖. Too small ignores y; too large overshoots and makes artefacts.");
@@ -68,7 +68,7 @@ static class DiffusionSolverCatalog
         new("score-ald", "Score-based annealed Langevin (ScoreALD)",
             "Walks down a ladder of noise levels; at each level it takes a few noisy steps that follow the prior's score plus a pull toward agreeing with y, the pull softened by the current noise level. Needs a linear corruption (it uses Aᵀ).",
             SolverFamily.Posterior, true, 300, MaxSteps * 10, [Levels, StepsPerLevel, StepScale],
-            _ => Defaults(Levels, StepsPerLevel, StepScale),
+            ScoreAldDefaults,
             p => new ScoreAld((int)p.GetValueOrDefault("levels", Levels.Default), (int)p.GetValueOrDefault("stepsPerLevel", StepsPerLevel.Default),
                 p.GetValueOrDefault("epsilon", StepScale.Default))),
 
@@ -81,6 +81,18 @@ static class DiffusionSolverCatalog
 
     static Dictionary<string, double> Defaults(params ParameterDefinition[] parameters) =>
         parameters.ToDictionary(p => p.Key, p => p.Default);
+
+    /// <summary>
+    /// ScoreALD: 100 levels × 3 steps (csgm-mri-langevin's 3 per level) with ε = 5e-5, half the
+    /// stability limit σ_L² (the prior's and the likelihood's curvature add up at large σ). The
+    /// explicit-matrix benchmark is cheap per step, so it walks down twice as many levels.
+    /// </summary>
+    static Dictionary<string, double> ScoreAldDefaults(string? corruption)
+    {
+        var defaults = Defaults(Levels, StepsPerLevel, StepScale);
+        if (corruption == "matrix") defaults["levels"] = 200;
+        return defaults;
+    }
 
     /// <summary>
     /// ζ per corruption. The official values (MATH.md §9: 0.3 blur and super-resolution, 0.5 inpainting,

@@ -1,6 +1,5 @@
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers.Regularizers;
-using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Solvers;
 
@@ -18,37 +17,28 @@ namespace DiffusionLab.Engine.Solvers;
 /// geometric growth it lands close to, not exactly on, the minimiser (within a fraction of
 /// order growth − 1). ADMM converges to it exactly.
 /// </remarks>
-public sealed class Hqs : ISolver
+public sealed class Hqs : SplittingSolver
 {
-    readonly Func<IDenoiser, IRegularizer> makeRegularizer;
-
-    /// <param name="makeRegularizer">Builds the run's regulariser (plug-and-play needs the run's prior).</param>
-    public Hqs(Func<IDenoiser, IRegularizer> makeRegularizer, double lambda, double mu0, double growth, int cgIterations)
+    public Hqs(Func<IDenoiser, IRegularizer> makeRegularizer, double lambda, double mu0, double growth, int cgIterations,
+        double cgTolerance = ConjugateGradient.DefaultTolerance)
+        : base(makeRegularizer, lambda, cgIterations, cgTolerance)
     {
-        if (!(lambda >= 0)) throw new ArgumentOutOfRangeException(nameof(lambda), "λ must be non-negative");
         if (!(mu0 > 0)) throw new ArgumentOutOfRangeException(nameof(mu0), "μ0 must be positive");
         if (!(growth >= 1)) throw new ArgumentOutOfRangeException(nameof(growth), "the growth factor must be at least 1");
-        if (cgIterations < 1) throw new ArgumentOutOfRangeException(nameof(cgIterations), "at least one CG iteration");
-        this.makeRegularizer = makeRegularizer;
-        Lambda = lambda;
         Mu0 = mu0;
         Growth = growth;
-        CgIterations = cgIterations;
     }
 
-    public string Id => "hqs";
-    public double Lambda { get; }
+    public override string Id => "hqs";
     public double Mu0 { get; }
     public double Growth { get; }
-    public int CgIterations { get; }
 
     /// <summary>μ_k, the penalty of iteration k (0-based).</summary>
     public double Penalty(int k) => Mu0 * Math.Pow(Growth, k);
 
-    public IEnumerable<SolverStep> Solve(SolverContext context)
+    public override IEnumerable<SolverStep> Solve(SolverContext context)
     {
-        if (context.Steps < 1) throw new SolverException("HQS needs at least one iteration.");
-        using var problem = new MapProblem(context, "HQS", makeRegularizer(context.Prior), Lambda, CgIterations);
+        using var problem = StartProblem(context, "HQS");
         var x = problem.InitialEstimate();
         var z = x.clone().DetachFromDisposeScope();
         try
@@ -66,11 +56,5 @@ public sealed class Hqs : ISolver
             x.Dispose();
             z.Dispose();
         }
-    }
-
-    internal static void Replace(ref Tensor current, Tensor next)
-    {
-        current.Dispose();
-        current = next;
     }
 }

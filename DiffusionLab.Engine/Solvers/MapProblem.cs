@@ -22,8 +22,9 @@ sealed class MapProblem : IDisposable
     readonly Tensor y;
     readonly Tensor adjointOfYOverVariance; // Aᵀy / sigmaY², the fixed part of every data step's right-hand side
     readonly int cgIterations;
+    readonly double cgTolerance;
 
-    public MapProblem(SolverContext context, string solverName, IRegularizer regularizer, double lambda, int cgIterations)
+    public MapProblem(SolverContext context, string solverName, IRegularizer regularizer, double lambda, int cgIterations, double cgTolerance)
     {
         a = context.RequireLinear(solverName);
         y = context.Y ?? throw new SolverException($"{solverName} needs the measurement y: choose a corruption first.");
@@ -33,6 +34,7 @@ sealed class MapProblem : IDisposable
         Lambda = lambda;
         SigmaY = Math.Max(context.Noise.SigmaY, MinimumSigmaY);
         this.cgIterations = cgIterations;
+        this.cgTolerance = cgTolerance;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         adjointOfYOverVariance = (a.Adjoint(y) / (SigmaY * SigmaY)).DetachFromDisposeScope();
@@ -45,6 +47,7 @@ sealed class MapProblem : IDisposable
     /// <summary>Where both splittings start: the operator's back-projection of y (A⁺y for a matrix), deterministic.</summary>
     public Tensor InitialEstimate()
     {
+        using var scope = NewDisposeScope(); // operators may make temporaries (A⁺'s transpose) that only a scope collects
         using var noGrad = no_grad();
         return a.BackProject(y).DetachFromDisposeScope();
     }
@@ -54,7 +57,7 @@ sealed class MapProblem : IDisposable
     {
         using var scope = NewDisposeScope();
         var rhs = adjointOfYOverVariance + penalty * anchor;
-        var solved = ConjugateGradient.SolveDataStep(a, SigmaY, penalty, rhs, warmStart, cgIterations);
+        var solved = ConjugateGradient.SolveDataStep(a, SigmaY, penalty, rhs, warmStart, cgIterations, cgTolerance);
         return solved.Solution.DetachFromDisposeScope();
     }
 

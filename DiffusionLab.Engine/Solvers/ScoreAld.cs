@@ -47,6 +47,8 @@ public sealed class ScoreAld(int levels, int stepsPerLevel, double epsilon) : IS
                     var likelihood = measurement.Adjoint(y - measurement.Forward(x)) / (noiseVariance + sigma * sigma);
                     var z = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
                     var next = x + stepSize * (score + likelihood) + Math.Sqrt(2 * stepSize) * z;
+                    if (!next.isfinite().all().item<bool>())
+                        throw new SolverException($"ScoreALD diverged at noise level σ = {sigma:0.###} (step {index + 1}): the step scale ε = {epsilon:g3} is too large for this problem. Try a smaller ε.");
                     return (next, x - sigma * eps); // Tweedie in VE coordinates: x̂0 = x̃ + σ² s
                 });
                 using var reported = Math.Sqrt(alphaBar) * iterate.X;

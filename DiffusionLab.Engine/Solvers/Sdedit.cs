@@ -31,17 +31,7 @@ public sealed class Sdedit(double strength) : ISolver
             double a = prior.AlphaBar(start);
             startingPoint = (Math.Sqrt(a) * guide + Math.Sqrt(1 - a) * z).MoveToOuterDisposeScope();
         }
-        using var iterate = new CurrentIterate(startingPoint);
-        for (int i = 0; i < timesteps.Length; i++)
-        {
-            int t = timesteps[i], s = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
-            iterate.Advance(() =>
-            {
-                var (_, x0Hat) = prior.Denoise(iterate.X, t);
-                var z = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
-                return (ReverseUpdate.Ancestral(iterate.X, x0Hat, prior.AlphaBar(t), prior.AlphaBar(s), z), x0Hat);
-            });
-            yield return iterate.Report(context, i, timesteps.Length, s, prior.Evaluations);
-        }
+        foreach (var step in Ddpm.Reverse(context, prior, startingPoint, timesteps))
+            yield return step;
     }
 }

@@ -100,6 +100,19 @@ public sealed class LabPickerTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_link_naming_a_prior_this_server_lacks_falls_back_to_the_default_prior_and_one_of_its_images()
+    {
+        var fresh = new LabForm(form.Catalog);
+
+        fresh.Load(ExperimentSpec.Default with { Prior = "no-such-model", Image = "gallery:0", Corruption = "box-inpainting", Solver = "dps" });
+
+        Assert.Equal("gmm-image", fresh.Prior);
+        Assert.Equal("sample:0", fresh.Image);
+        Assert.Null(fresh.ErrorFor("image"));
+        Assert.Null(fresh.ErrorFor("prior"));
+    }
+
+    [Fact]
     public void The_solver_picker_explains_the_solver_and_refuses_too_many_steps()
     {
         var picker = context.Render<SolverPicker>(p => p.Add(c => c.Form, form));

@@ -15,7 +15,7 @@ public sealed class LabRunDeliveryTests
 
     static LabRun StartedRun()
     {
-        var run = new LabRun("r", ExperimentSpec.Default, null);
+        var run = new LabRun("r", ExperimentSpec.Default);
         run.MarkStarted();
         return run;
     }
@@ -91,7 +91,7 @@ public sealed class LabRunDeliveryTests
     [Fact]
     public async Task A_run_stopped_before_it_started_ends_at_once()
     {
-        var run = new LabRun("q", ExperimentSpec.Default, null);
+        var run = new LabRun("q", ExperimentSpec.Default);
         var frames = run.Subscribe(CancellationToken.None);
 
         run.Finish(RunStatus.Cancelled);

@@ -8,8 +8,10 @@ namespace DiffusionLab.Web.Hubs;
 
 /// <summary>
 /// /hubs/runs (MessagePack): streams a run's frames to the browser's canvas player, and lets a
-/// client (a script, a test, later the compare page) start and stop runs of its own. A run
-/// started here is stopped when its connection closes.
+/// client (a script, a test, later the compare page) start and stop runs of its own. A
+/// connection owns the runs it started and those it claimed with their owner key (the lab
+/// page's player does, so that closing the tab, which closes this connection at once, stops
+/// the page's run); owned runs stop when the connection closes.
 /// </summary>
 public sealed class RunHub(RunService runs) : Hub
 {
@@ -20,10 +22,20 @@ public sealed class RunHub(RunService runs) : Hub
         var parsed = ExperimentSpec.Parse(specQuery);
         if (parsed.Spec is null || parsed.Problems.Count > 0)
             return new StartRunReply { Problems = ToDictionary(parsed.Problems) };
-        var (run, problems) = runs.Start(parsed.Spec, Context.ConnectionId);
+        var (run, problems) = runs.Start(parsed.Spec, client: Context.ConnectionId);
         if (run is null) return new StartRunReply { Problems = ToDictionary(problems) };
-        RunsByConnection.GetOrAdd(Context.ConnectionId, _ => []).Add(run.Id);
+        Own(run.Id);
         return new StartRunReply { RunId = run.Id, QueuePosition = run.QueuePosition };
+    }
+
+    /// <summary>Takes ownership of a run whose owner key this client was given (the lab page's own run).</summary>
+    public void ClaimRun(string runId, string ownerKey)
+    {
+        var run = runs.Find(runId);
+        if (run is null || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+                System.Text.Encoding.UTF8.GetBytes(run.OwnerKey), System.Text.Encoding.UTF8.GetBytes(ownerKey ?? "")))
+            throw new HubException("This run cannot be claimed with that key.");
+        Own(run.Id);
     }
 
     /// <summary>The run's frames from the latest one on, fewest-but-newest for a slow client; always ends with the final step.</summary>
@@ -41,7 +53,7 @@ public sealed class RunHub(RunService runs) : Hub
     {
         var run = runs.Find(runId);
         if (run is null) return;
-        if (run.OwnerConnectionId != Context.ConnectionId)
+        if (!RunsByConnection.TryGetValue(Context.ConnectionId, out var owned) || !owned.Contains(runId))
             throw new HubException("Only the connection that started a run can stop it.");
         runs.Stop(runId);
     }
@@ -52,6 +64,8 @@ public sealed class RunHub(RunService runs) : Hub
             foreach (var runId in owned) runs.Stop(runId);
         return base.OnDisconnectedAsync(exception);
     }
+
+    void Own(string runId) => RunsByConnection.GetOrAdd(Context.ConnectionId, _ => []).Add(runId);
 
     static Dictionary<string, string> ToDictionary(IEnumerable<SpecProblem> problems) =>
         problems.GroupBy(p => p.Field).ToDictionary(g => g.Key, g => string.Join(" ", g.Select(p => p.Message)));

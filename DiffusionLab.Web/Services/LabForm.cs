@@ -53,7 +53,11 @@ public sealed class LabForm(LabCatalog catalog)
         ResetSolverValues();
         foreach (var (key, value) in spec.SolverParameters) SolverValues[key] = value;
         if (Catalog.FindPrior(Prior) is null && Catalog.Priors.Count > 0)
+        {
+            // A prior this server lacks (e.g. no trained model yet): fall back, with an image of the fallback's own.
             Prior = Catalog.FindPrior(Catalog.DefaultPriorId)?.Id ?? Catalog.Priors[0].Id;
+            Image = "";
+        }
         if (string.IsNullOrEmpty(Image)) Image = Catalog.Images(Prior).FirstOrDefault()?.Reference ?? "";
         Revalidate("all");
     }

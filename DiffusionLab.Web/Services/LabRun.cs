@@ -36,18 +36,21 @@ public sealed class LabRun
     TimeSpan handoff, encoding, publishing;
     int framesProduced, framesEncoded;
 
-    internal LabRun(string id, ExperimentSpec spec, string? ownerConnectionId)
+    internal LabRun(string id, ExperimentSpec spec)
     {
         Id = id;
         Spec = spec;
-        OwnerConnectionId = ownerConnectionId;
     }
 
     public string Id { get; }
     public ExperimentSpec Spec { get; }
 
-    /// <summary>The hub connection that started the run (null when a lab page did): only it may stop the run over the hub.</summary>
-    public string? OwnerConnectionId { get; }
+    /// <summary>
+    /// A secret only the starter of the run knows. A hub connection that presents it owns the
+    /// run: it may stop it, and the run stops when that connection closes (a closed tab). The
+    /// run id alone, which watchers have, gives neither.
+    /// </summary>
+    public string OwnerKey { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
     /// <summary>Who asked for the run, for the scheduler's per-client share of batched network calls.</summary>
     public string Client { get; init; } = "";

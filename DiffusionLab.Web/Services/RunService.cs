@@ -24,14 +24,14 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
 
     /// <summary>Queues a run, or returns the problems that keep it from starting.</summary>
     /// <param name="client">Who asked (a browser circuit, a hub connection), for the scheduler's per-client share of batches.</param>
-    public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? ownerConnectionId = null, string? client = null)
+    public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? client = null)
     {
         var problems = spec.Validate(catalog.PriorIds).ToList();
         if (problems.Count == 0 && spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image))
             problems.Add(new SpecProblem("image", "That uploaded image is no longer on this server (uploads do not travel in links). Upload it again or pick a gallery image."));
         if (problems.Count > 0) return (null, problems);
         var id = Guid.NewGuid().ToString("N")[..12];
-        var run = new LabRun(id, spec, ownerConnectionId) { Client = client ?? ownerConnectionId ?? id };
+        var run = new LabRun(id, spec) { Client = client ?? id };
         lock (gate)
         {
             if (pending.Count >= settings.MaxQueuedRuns)

@@ -95,13 +95,16 @@ window.diffusionLab = (() => {
       canvases = { xt, x0Hat, result };
     },
 
-    async watch(runId) {
+    // ownerKey (optional) makes this connection the run's owner: closing the tab closes the
+    // connection, and the server stops the run at once.
+    async watch(runId, ownerKey) {
       unsubscribe();
       watchedRun = runId;
       keyframes = [];
       Object.assign(stats, { watchAt: performance.now(), firstFrameAt: null, lastFrameAt: null, frames: 0, lastStep: -1, finalStep: -1, steps: [] });
       const hub = await connect();
       if (watchedRun !== runId) return;
+      if (ownerKey) await hub.invoke('ClaimRun', runId, ownerKey);
       subscription = hub.stream('Frames', runId).subscribe({
         next: onFrame,
         complete: () => { subscription = null; },

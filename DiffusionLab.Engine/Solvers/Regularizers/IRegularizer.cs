@@ -47,6 +47,9 @@ public static class RegularizerFactory
         _ => throw new SolverException($"unknown regulariser {(int)kind}: choose one of {string.Join(", ", ChoiceNames)}."),
     };
 
+    /// <summary>The factory a solver takes: a fresh regulariser of this kind for each run.</summary>
+    public static Func<IDenoiser, IRegularizer> For(RegularizerKind kind) => prior => Create(kind, prior);
+
     /// <summary>The kind named by a choice parameter's value, or a plain-words refusal.</summary>
     public static RegularizerKind FromChoice(double value)
     {

@@ -18,6 +18,7 @@ public sealed class ChartGeometry
     {
         LogScale = logScale;
         var values = series.SelectMany(s => s.Values).Where(v => double.IsFinite(v) && (!logScale || v > 0)).Select(Transform).ToList();
+        HasData = values.Count > 0;
         double low = values.Count > 0 ? values.Min() : 0, high = values.Count > 0 ? values.Max() : 1;
         if (high - low < 1e-9) { low -= 0.5; high += 0.5; }
         var pad = (high - low) * 0.05;
@@ -28,6 +29,9 @@ public sealed class ChartGeometry
     }
 
     public bool LogScale { get; }
+
+    /// <summary>False before the first step (or when every value is missing): the chart shows a note instead of axes.</summary>
+    public bool HasData { get; }
     public double YMin { get; }
     public double YMax { get; }
     public double XMax { get; }

@@ -165,7 +165,7 @@ public partial class Lab
         keyframeCount = 0;
         scrubIndex = 0;
         run.Changed += OnRunChanged;
-        await JS.InvokeVoidAsync("diffusionLab.watch", run.Id);
+        await JS.InvokeVoidAsync("diffusionLab.watch", run.Id, run.OwnerKey);
     }
 
     async Task StopAsync()

@@ -1,0 +1,118 @@
+using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Priors;
+using DiffusionLab.Engine.Training;
+using static TorchSharp.torch;
+
+namespace DiffusionLab.Tests.Training;
+
+public sealed class DdpmTrainerTests : IDisposable
+{
+    readonly string folder = Directory.CreateTempSubdirectory("diffusionlab-training-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    /// <summary>A tiny data set written as PNG files: 8×8 images, each a flat colour on its left half and white on its right.</summary>
+    string WriteTinyDataset()
+    {
+        var images = Path.Combine(folder, "images");
+        Directory.CreateDirectory(images);
+        var random = new Random(3);
+        for (int i = 0; i < 24; i++)
+        {
+            using var scope = NewDisposeScope();
+            var image = ones(3, 8, 8);
+            var colour = tensor(new[] { random.NextSingle() * 2 - 1, random.NextSingle() * 2 - 1, random.NextSingle() * 2 - 1 }).reshape(3, 1, 1);
+            image[TensorIndex.Colon, TensorIndex.Colon, TensorIndex.Slice(0, 4)] = colour.expand(3, 8, 4);
+            ImageCodec.WriteFile(Path.Combine(images, $"{i:D2}.png"), image);
+        }
+        return images;
+    }
+
+    static TrainingOptions TinyOptions() => new()
+    {
+        ModelName = "tiny",
+        Config = UNetConfig.Tiny(),
+        BatchSize = 16,
+        LearningRate = 3e-3,
+        WarmupSteps = 5,
+        EmaRate = 0.9,
+        Seed = 7,
+    };
+
+    static double FixedLoss(UNet network, ImageFolderDataset data)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x0 = data.Images;
+        var t = arange(0, x0.shape[0], dtype: int64) * 40 + 20; // spread over 20 … 940
+        var noise = randn(x0.shape, generator: new Generator(99));
+        return DdpmTrainer.Loss(network, x0, t, noise).item<float>();
+    }
+
+    [Fact]
+    public void A_few_steps_lower_the_loss_on_a_tiny_dataset()
+    {
+        using var data = ImageFolderDataset.Load(WriteTinyDataset(), 8);
+        Assert.Equal(24, data.Count);
+        using var trainer = new DdpmTrainer(TinyOptions());
+        double before = FixedLoss(trainer.Model, data);
+        for (int i = 0; i < 40; i++) Assert.False(trainer.TrainStep(data).Skipped);
+        double after = FixedLoss(trainer.Model, data);
+        Assert.Equal(40, trainer.Step);
+        Assert.True(after < 0.8 * before, $"loss went from {before:F4} to only {after:F4}");
+    }
+
+    [Fact]
+    public void Resume_restores_weights_average_and_step()
+    {
+        using var data = ImageFolderDataset.Load(WriteTinyDataset(), 8);
+        var state = Path.Combine(folder, "state");
+        using var trainer = new DdpmTrainer(TinyOptions());
+        for (int i = 0; i < 3; i++) trainer.TrainStep(data);
+        trainer.SaveState(state);
+        using var resumed = DdpmTrainer.Resume(state);
+        Assert.Equal(3, resumed.Step);
+        foreach (var (name, tensor) in trainer.Model.state_dict()) Assert.True(tensor.eq(resumed.Model.state_dict()[name]).all().item<bool>(), name);
+        foreach (var (name, tensor) in trainer.Average.state_dict()) Assert.True(tensor.eq(resumed.Average.state_dict()[name]).all().item<bool>(), name);
+        Assert.False(resumed.TrainStep(data).Skipped);
+        Assert.Equal(4, resumed.Step);
+    }
+
+    [Fact]
+    public void Export_writes_a_card_with_heldout_losses_that_loads()
+    {
+        using var data = ImageFolderDataset.Load(WriteTinyDataset(), 8);
+        using var trainer = new DdpmTrainer(TinyOptions());
+        trainer.TrainStep(data);
+        var losses = trainer.HeldoutLoss(data);
+        Assert.Equal(new[] { "50", "250", "500", "750" }, losses.Keys);
+        Assert.All(losses.Values, v => Assert.True(double.IsFinite(v) && v > 0));
+        var card = trainer.Export(Path.Combine(folder, "models"), losses);
+        Assert.Equal(1, card.TrainingSteps);
+        using var loaded = Checkpoints.Load(Path.Combine(folder, "models", "tiny.json"));
+        foreach (var (name, tensor) in trainer.Average.state_dict()) Assert.True(tensor.eq(loaded.state_dict()[name]).all().item<bool>(), name);
+    }
+
+    [Fact]
+    public void A_non_finite_loss_stops_training_with_a_clear_message()
+    {
+        using var scope = NewDisposeScope();
+        var images = ones(4, 3, 8, 8);
+        images[1, 0, 0, 0] = tensor(float.NaN);
+        using var data = new ImageFolderDataset(images, "made-in-test");
+        using var trainer = new DdpmTrainer(TinyOptions() with { BatchSize = 8 });
+        var e = Assert.Throws<TrainingException>(() => trainer.TrainStep(data));
+        Assert.Contains("NaN", e.Message);
+        Assert.Contains("step 0", e.Message);
+    }
+
+    [Fact]
+    public void Learning_rate_warms_up_linearly()
+    {
+        using var trainer = new DdpmTrainer(TinyOptions() with { WarmupSteps = 10, LearningRate = 1e-3 });
+        Assert.Equal(1e-4, trainer.LearningRateAt(0), 12);
+        Assert.Equal(5e-4, trainer.LearningRateAt(4), 12);
+        Assert.Equal(1e-3, trainer.LearningRateAt(9), 12);
+        Assert.Equal(1e-3, trainer.LearningRateAt(500), 12);
+    }
+}

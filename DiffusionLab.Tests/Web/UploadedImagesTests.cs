@@ -1,0 +1,51 @@
+using DiffusionLab.Web;
+using DiffusionLab.Web.Services;
+using Microsoft.Extensions.Options;
+using SkiaSharp;
+
+namespace DiffusionLab.Tests.Web;
+
+/// <summary>Uploads: cropped and resized to the prior's size, refused in plain words when unusable.</summary>
+public sealed class UploadedImagesTests
+{
+    readonly UploadedImages uploads = new(Options.Create(new LabOptions { MaxUploadBytes = 200_000 }));
+
+    static byte[] Png(int width, int height, SKColor left, SKColor right)
+    {
+        using var bitmap = new SKBitmap(width, height);
+        for (var y = 0; y < height; y++)
+            for (var x = 0; x < width; x++)
+                bitmap.SetPixel(x, y, x < width / 2 ? left : right);
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        return data.ToArray();
+    }
+
+    [Fact]
+    public void A_wide_picture_is_centre_cropped_to_a_square_of_the_priors_size()
+    {
+        // 300×100: the centre square spans x = 100..200, half black and half white.
+        var (reference, error) = uploads.Add(Png(300, 100, SKColors.Black, SKColors.White), size: 32, channels: 3);
+
+        Assert.Null(error);
+        Assert.StartsWith("upload:", reference);
+        Assert.True(uploads.Contains(reference!));
+        var image = uploads.Find(reference!["upload:".Length..])!;
+        Assert.Equal((3, 32, 32), (image.Channels, image.Height, image.Width));
+        Assert.Equal(-1f, image.Values[0], 2);       // left edge of the crop: black
+        Assert.Equal(1f, image.Values[31], 2);       // right edge: white
+    }
+
+    [Fact]
+    public void Unusable_files_are_refused_with_a_message()
+    {
+        var (reference, error) = uploads.Add("this is not a picture"u8.ToArray(), 32, 3);
+        Assert.Null(reference);
+        Assert.Contains("cannot be used", error);
+
+        (reference, error) = uploads.Add(new byte[300_000], 32, 3);
+        Assert.Null(reference);
+        Assert.Contains("up to 0.2 MB", error);
+
+        Assert.False(uploads.Contains("upload:nothing-here"));
+    }
+}
