@@ -121,6 +121,11 @@ public sealed class ClassroomHubTests : IDisposable
         var replay = restarted.Store.Get(id)!;
         Assert.Equal(20, replay.Metrics.Count);
         Assert.True(replay.Keyframes[^1].IsFinal);
+        // The pages read the same store: /runs lists the run, /runs/{id} replays it, a bad id is a plain page.
+        using var http = new HttpClient { BaseAddress = restarted.BaseAddress };
+        Assert.Contains($"href=\"/runs/{id}\"", await http.GetStringAsync("/runs"));
+        Assert.Contains("replay-scrubber", await http.GetStringAsync($"/runs/{id}"));
+        Assert.Contains("No saved run here", await http.GetStringAsync("/runs/%27%3B--"));
     }
 
     public void Dispose()

@@ -246,7 +246,11 @@ public sealed class LabRun
             subscribers.Clear();
         }
         Changed?.Invoke(this);
+        Ended?.Invoke(this);
     }
+
+    /// <summary>Raised once, after the last frame has been encoded and the status is final.</summary>
+    public event Action<LabRun>? Ended;
 
     void SetStatus(RunStatus status)
     {

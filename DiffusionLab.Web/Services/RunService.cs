@@ -32,6 +32,7 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
         if (problems.Count > 0) return (null, problems);
         var id = Guid.NewGuid().ToString("N")[..12];
         var run = new LabRun(id, spec) { Client = client ?? id };
+        run.Ended += ended => RunEnded?.Invoke(ended);
         lock (gate)
         {
             if (pending.Count >= settings.MaxQueuedRuns)
@@ -65,11 +66,7 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
             }
         }
         run.Cancellation.Cancel();
-        if (wasPending)
-        {
-            run.Finish(RunStatus.Cancelled);
-            RunEnded?.Invoke(run);
-        }
+        if (wasPending) run.Finish(RunStatus.Cancelled);
     }
 
     /// <summary>Raised once per run after it has finished, failed or been cancelled (the run store saves it).</summary>
@@ -163,7 +160,6 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
             wake.Release();
         }
         run.Finish(status, error);
-        RunEnded?.Invoke(run);
     }
 
     /// <summary>
