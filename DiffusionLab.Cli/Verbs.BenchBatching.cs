@@ -28,8 +28,9 @@ static partial class Verbs
         int steps = options.Int("steps", 50);
         int memoryRuns = options.Int("memory-runs", 1000);
         int memorySteps = options.Int("memory-steps", 2);
-        if (runs < 1 || steps < 1 || memoryRuns < 10 || memorySteps < 1)
-            throw new CliUsageException("--concurrency and --steps must be at least 1, --memory-runs at least 10");
+        int rounds = options.Int("rounds", 3);
+        if (runs < 1 || steps < 1 || rounds < 1 || memoryRuns < 10 || memorySteps < 1)
+            throw new CliUsageException("--concurrency, --steps and --rounds must be at least 1, --memory-runs at least 10");
 
         var (catalog, priorId) = BenchPrior();
         var runner = new Runner(catalog);
@@ -56,27 +57,36 @@ static partial class Verbs
         Log($"prior {priorId}; warming up");
         RunOne(runner, Spec(99, 3), null, out _);
 
-        Log($"{runs} DPS runs of {steps} steps, one after another");
-        var clock = Stopwatch.StartNew();
-        for (int i = 0; i < runs; i++) RunOne(runner, Spec(i, steps), null, out _);
-        var sequential = runs * steps / clock.Elapsed.TotalSeconds;
-
-        Log($"{runs} DPS runs of {steps} steps at once, batched");
+        // Other jobs share this machine and their load comes and goes: measure sequential and
+        // concurrent in alternating rounds so both see the same weather, and report the median.
         using var scheduler = new RunScheduler();
-        var firstFrames = new double[runs];
-        clock.Restart();
-        var threads = Enumerable.Range(0, runs).Select(i => new Thread(() =>
+        var sequentialRates = new List<double>();
+        var concurrentRates = new List<double>();
+        var firstFrames = new List<double>();
+        for (int round = 0; round < rounds; round++)
         {
-            RunOne(runner, Spec(i, steps), scheduler, out firstFrames[i]);
-        })).ToArray();
-        foreach (var thread in threads) thread.Start();
-        foreach (var thread in threads) thread.Join();
-        var concurrent = runs * steps / clock.Elapsed.TotalSeconds;
+            Log($"round {round + 1}: {runs} DPS runs of {steps} steps, one after another");
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < runs; i++) RunOne(runner, Spec(i, steps), null, out _);
+            sequentialRates.Add(runs * steps / clock.Elapsed.TotalSeconds);
+
+            Log($"round {round + 1}: the same {runs} runs at once, batched");
+            var roundFirstFrames = new double[runs];
+            clock.Restart();
+            var threads = Enumerable.Range(0, runs).Select(i => new Thread(() => RunOne(runner, Spec(i, steps), scheduler, out roundFirstFrames[i]))).ToArray();
+            foreach (var thread in threads) thread.Start();
+            foreach (var thread in threads) thread.Join();
+            concurrentRates.Add(runs * steps / clock.Elapsed.TotalSeconds);
+            firstFrames.AddRange(roundFirstFrames);
+        }
+        var speedups = sequentialRates.Zip(concurrentRates, (a, b) => b / a).ToList();
+        double sequential = Median(sequentialRates), concurrent = Median(concurrentRates);
         var (calls, samples) = scheduler.Served;
 
         Log($"memory: {memoryRuns} short runs ({memorySteps} steps), {runs} at a time");
         double early = 0;
-        int finished = 0;
+        int finished = 0, nextCheckpoint = 100;
+        var checkpoints = new List<(int Runs, double Megabytes)>();
         while (finished < memoryRuns)
         {
             var wave = Enumerable.Range(finished, Math.Min(runs, memoryRuns - finished))
@@ -84,11 +94,17 @@ static partial class Verbs
             foreach (var thread in wave) thread.Start();
             foreach (var thread in wave) thread.Join();
             finished += wave.Length;
-            if (early == 0 && finished >= 10) early = SettledMegabytes();
+            if (early == 0 && finished >= 10) checkpoints.Add((finished, early = SettledMegabytes()));
+            if (finished >= nextCheckpoint && finished < memoryRuns)
+            {
+                checkpoints.Add((finished, SettledMegabytes()));
+                nextCheckpoint *= 2;
+            }
         }
         var late = SettledMegabytes();
+        checkpoints.Add((memoryRuns, late));
 
-        var figures = new BatchingFigures(priorId, runs, steps, sequential, concurrent, concurrent / sequential,
+        var figures = new BatchingFigures(priorId, runs, steps, sequential, concurrent, Median(speedups),
             calls > 0 ? samples / (double)calls : 0, firstFrames.Average(), firstFrames.Max(), 10, early, memoryRuns, late);
         if (options.Has("json")) Console.WriteLine(JsonSerializer.Serialize(figures));
         else
@@ -96,11 +112,12 @@ static partial class Verbs
             var table = new Table().AddColumns("measure", "value");
             table.AddRow("sequential steps/s", $"{sequential:0.0}");
             table.AddRow($"{runs} concurrent steps/s (batched)", $"{concurrent:0.0}");
-            table.AddRow("speed-up", $"{figures.Speedup:0.00}×");
+            table.AddRow("speed-up (median of rounds)", $"{figures.Speedup:0.00}× (rounds: {string.Join(", ", speedups.Select(x => x.ToString("0.00")))})");
             table.AddRow("mean samples per network call", $"{figures.MeanBatch:0.0}");
             table.AddRow("first frame, mean / worst", $"{figures.FirstFrameMeanMs:0} ms / {figures.FirstFrameWorstMs:0} ms");
             table.AddRow("resident memory after 10 runs", $"{early:0} MB");
             table.AddRow($"resident memory after {memoryRuns} runs", $"{late:0} MB ({late - early:+0;-0} MB)");
+            table.AddRow("resident memory along the way", string.Join(", ", checkpoints.Select(c => $"{c.Runs}: {c.Megabytes:0} MB")));
             AnsiConsole.Write(table);
         }
         return Task.FromResult(0);
@@ -129,6 +146,12 @@ static partial class Verbs
                 FrameEncoder.Encode(progress.X0Hat);
                 if (double.IsNaN(firstFrameMs)) firstFrameMs = clock.Elapsed.TotalMilliseconds;
             }
+    }
+
+    static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     static double SettledMegabytes()
