@@ -29,6 +29,7 @@ builder.Services.AddSingleton(services => new LabCatalog(services.GetRequiredSer
 builder.Services.AddSingleton(services => new Runner(services.GetRequiredService<PriorCatalog>(), services.GetRequiredService<UploadedImages>()));
 builder.Services.AddSingleton<UploadedImages>();
 builder.Services.AddSingleton<MeasurementPreview>();
+builder.Services.AddClassroom(builder.Configuration);
 builder.Services.AddSingleton<RunService>();
 builder.Services.AddHostedService(services => services.GetRequiredService<RunService>());
 builder.Services.AddSingleton<ToyRuns>();
@@ -50,6 +51,7 @@ app.MapStaticAssets();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 app.MapHub<RunHub>("/hubs/runs");
 app.MapHub<ToyHub>("/hubs/toy");
+app.MapClassroom();
 RunDownloads.Map(app);
 
 app.Run();

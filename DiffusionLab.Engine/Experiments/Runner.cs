@@ -90,13 +90,16 @@ public sealed class Runner(PriorCatalog priors, IUploadedImages? uploads = null)
     /// Runs the solver and reports every step. Stops between steps when <paramref name="cancellation"/>
     /// fires. The tensors in each <see cref="RunProgress"/> are copies the caller owns.
     /// </summary>
-    public IEnumerable<RunProgress> Run(PreparedRun run, CancellationToken cancellation = default)
+    /// <param name="scheduler">When given, the run's network calls are batched with other runs' on the same prior.</param>
+    /// <param name="client">Who started the run, for the scheduler's per-client share.</param>
+    public IEnumerable<RunProgress> Run(PreparedRun run, CancellationToken cancellation = default, RunScheduler? scheduler = null, string client = "")
     {
         var spec = run.Spec;
         var descriptor = SolverCatalog.Find(spec.Solver)!;
         var solver = descriptor.Create(spec.SolverParameters);
         using var solverStream = new Generator((ulong)spec.Seed * 2 + 2);
-        var context = new SolverContext(run.Prior, run.Measurement, run.Y, spec.NoiseModel, spec.Steps, 1, solverStream);
+        using var batched = scheduler?.Join(run.Prior, client);
+        var context = new SolverContext((IDenoiser?)batched ?? run.Prior, run.Measurement, run.Y, spec.NoiseModel, spec.Steps, 1, solverStream);
         var clock = Stopwatch.StartNew();
         foreach (var step in solver.Solve(context))
         {

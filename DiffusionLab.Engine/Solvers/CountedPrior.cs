@@ -28,9 +28,27 @@ sealed class CountedPrior(IDenoiser prior)
     public (Tensor Eps, Tensor X0Hat) Denoise(Tensor xt, int t)
     {
         var eps = Epsilon(xt, t);
-        double a = AlphaBar(t);
-        return (eps, (xt - Math.Sqrt(1 - a) * eps) / Math.Sqrt(a));
+        return (eps, X0Hat(xt, eps, t));
     }
 
-    public void CountBackwardPass() => Evaluations++;
+    /// <summary>Tweedie's x̂0 from x_t and its ε at one timestep.</summary>
+    public Tensor X0Hat(Tensor xt, Tensor eps, int t)
+    {
+        double a = AlphaBar(t);
+        return (xt - Math.Sqrt(1 - a) * eps) / Math.Sqrt(a);
+    }
+
+    /// <summary>
+    /// ε at x_t and ∇_{x_t} of a per-sample loss through the network (a forward and a backward pass:
+    /// two evaluations). A prior shared by several runs batches this with their steps.
+    /// </summary>
+    public GuidedPrediction EpsilonWithGradient(Tensor xt, int t, Func<Tensor, Tensor, Tensor> perSampleLoss)
+    {
+        Evaluations += 2;
+        using var timesteps = full(xt.shape[0], (long)t, int64, device: xt.device);
+        return prior is IGuidedDenoiser guided
+            ? guided.PredictNoiseWithGradient(xt, timesteps, perSampleLoss)
+            : GuidedPrediction.Direct(prior, xt, timesteps, perSampleLoss);
+    }
+
 }

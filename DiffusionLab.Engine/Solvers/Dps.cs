@@ -1,5 +1,4 @@
 using DiffusionLab.Engine.Diffusion;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Solvers;
@@ -10,7 +9,9 @@ namespace DiffusionLab.Engine.Solvers;
 /// ζ multiplies the gradient of the residual norm itself (not its square), as the official code
 /// does; Algorithm 1's ζ_i = ζ'/‖y − A(x̂0)‖ on the squared norm is the same step with ζ' = ζ/2.
 /// Each sample's norm is its own (the noise model's per-sample norm), so a batch of independent
-/// runs gets exactly the guidance each would get alone. A may be nonlinear: only its autograd is used.
+/// runs gets exactly the guidance each would get alone; a prior shared by several runs (the run
+/// scheduler's) computes the gradient of all their norms in one backward pass for that reason.
+/// A may be nonlinear: only its autograd is used.
 /// </summary>
 public sealed class Dps(double zeta, bool clipX0Hat) : ISolver
 {
@@ -31,21 +32,22 @@ public sealed class Dps(double zeta, bool clipX0Hat) : ISolver
             double[] residual = [];
             iterate.Advance(() =>
             {
-                using var withGradients = enable_grad();
-                var x = iterate.X.detach().requires_grad_(true);
-                var (_, x0Hat) = prior.Denoise(x, t);
-                if (clipX0Hat) x0Hat = x0Hat.clamp(-1, 1);
-                var norms = context.Noise.ResidualNorm(y, measurement.Forward(x0Hat)); // [B], one per run
-                var gradient = torch.autograd.grad([norms.sum()], [x])[0];
-                prior.CountBackwardPass();
+                var guided = prior.EpsilonWithGradient(iterate.X, t, (x, eps) =>
+                {
+                    var estimate = prior.X0Hat(x, eps, t);
+                    if (clipX0Hat) estimate = estimate.clamp(-1, 1);
+                    return context.Noise.ResidualNorm(y, measurement.Forward(estimate)); // [B], one per run
+                });
                 // A residual of exactly zero (it happens in float32) has no gradient, only the subgradient 0; autograd's sqrt gives NaN there.
-                var atZero = Tweedie.PerSample(norms.detach() == 0, gradient).to(@bool);
-                gradient = gradient.masked_fill(atZero, 0);
+                var atZero = Tweedie.PerSample(guided.Loss == 0, guided.Gradient).to(@bool);
+                var gradient = guided.Gradient.masked_fill(atZero, 0);
                 if (!gradient.isfinite().all().item<bool>())
                     throw new SolverException($"DPS's guidance gradient became infinite or NaN at step {i + 1} (t = {t}). Try a smaller ζ (now {zeta}) or turn on x̂0 clipping.");
-                residual = norms.detach().to(float64).data<double>().ToArray();
+                residual = guided.Loss.to(float64).data<double>().ToArray();
+                var x0Hat = prior.X0Hat(iterate.X, guided.Epsilon, t);
+                if (clipX0Hat) x0Hat = x0Hat.clamp(-1, 1);
                 var z = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
-                var next = ReverseUpdate.Ancestral(x.detach(), x0Hat.detach(), prior.AlphaBar(t), prior.AlphaBar(s), z);
+                var next = ReverseUpdate.Ancestral(iterate.X, x0Hat, prior.AlphaBar(t), prior.AlphaBar(s), z);
                 return (next - zeta * gradient, x0Hat);
             });
             yield return iterate.Report(context, i, timesteps.Length, s, prior.Evaluations, residual);

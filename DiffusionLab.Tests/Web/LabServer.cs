@@ -33,6 +33,7 @@ public sealed class LabServer : WebApplicationFactory<Program>
     {
         builder.UseEnvironment("Development");
         builder.UseSetting("Lab:MaxConcurrentRuns", "2");
+        builder.UseSetting("RunStore:Path", ""); // saved runs in memory: tests leave no files behind
     }
 
     public HubConnection HubConnection() =>

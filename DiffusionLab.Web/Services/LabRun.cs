@@ -6,7 +6,7 @@ using DiffusionLab.Engine.Imaging;
 namespace DiffusionLab.Web.Services;
 
 /// <summary>A step as the solver's thread hands it over: metrics and managed copies of x_t and x0Hat, not yet encoded.</summary>
-public sealed record RawFrame(int Step, int Total, int Timestep, PixelImage Xt, PixelImage X0Hat, MetricPoint Point, bool IsFinal);
+public sealed record RawFrame(int Step, int Total, int Timestep, PixelImage Xt, PixelImage X0Hat, MetricPoint Point, bool IsFinal, int NetworkEvaluations = 0);
 
 /// <summary>
 /// One run as the web sees it: its spec, status, queue position, the metrics so far, the
@@ -51,6 +51,9 @@ public sealed class LabRun
     /// run id alone, which watchers have, gives neither.
     /// </summary>
     public string OwnerKey { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>Who asked for the run, for the scheduler's per-client share of batched network calls.</summary>
+    public string Client { get; init; } = "";
 
     public RunStatus Status { get; private set; } = RunStatus.Queued;
     public int QueuePosition { get; private set; }
@@ -190,6 +193,7 @@ public sealed class LabRun
                     Ssim = raw.Point.Ssim,
                     ElapsedMs = raw.Point.ElapsedSeconds * 1000,
                     IsFinal = raw.IsFinal,
+                    NetworkEvaluations = raw.NetworkEvaluations,
                 };
                 var encoded = clock.Elapsed;
                 lock (gate)
@@ -242,7 +246,11 @@ public sealed class LabRun
             subscribers.Clear();
         }
         Changed?.Invoke(this);
+        Ended?.Invoke(this);
     }
+
+    /// <summary>Raised once, after the last frame has been encoded and the status is final.</summary>
+    public event Action<LabRun>? Ended;
 
     void SetStatus(RunStatus status)
     {

@@ -17,6 +17,8 @@ public sealed class RunFrame
     public double Ssim { get; init; }
     public double ElapsedMs { get; init; }
     public bool IsFinal { get; init; }
+    /// <summary>Network evaluations so far (a backward pass counts as one more).</summary>
+    public int NetworkEvaluations { get; init; }
 }
 
 /// <summary>One point of the charts: the metrics of one step.</summary>

@@ -12,7 +12,7 @@ namespace DiffusionLab.Web.Services;
 /// queue positions the page can show, and cancellation that takes effect at the next solver
 /// step (tens of milliseconds), after which the run's tensors are disposed.
 /// </summary>
-public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog, UploadedImages uploads, Runner runner, ILogger<RunService> logger) : BackgroundService
+public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog, UploadedImages uploads, Runner runner, ILogger<RunService> logger, RunScheduler? scheduler = null) : BackgroundService
 {
     readonly object gate = new();
     readonly LinkedList<LabRun> pending = new();
@@ -23,13 +23,16 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
     int active;
 
     /// <summary>Queues a run, or returns the problems that keep it from starting.</summary>
-    public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec)
+    /// <param name="client">Who asked (a browser circuit, a hub connection), for the scheduler's per-client share of batches.</param>
+    public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? client = null)
     {
         var problems = spec.Validate(catalog.PriorIds).ToList();
         if (problems.Count == 0 && spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image))
             problems.Add(new SpecProblem("image", "That uploaded image is no longer on this server (uploads do not travel in links). Upload it again or pick a gallery image."));
         if (problems.Count > 0) return (null, problems);
-        var run = new LabRun(Guid.NewGuid().ToString("N")[..12], spec);
+        var id = Guid.NewGuid().ToString("N")[..12];
+        var run = new LabRun(id, spec) { Client = client ?? id };
+        run.Ended += ended => RunEnded?.Invoke(ended);
         lock (gate)
         {
             if (pending.Count >= settings.MaxQueuedRuns)
@@ -65,6 +68,9 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
         run.Cancellation.Cancel();
         if (wasPending) run.Finish(RunStatus.Cancelled);
     }
+
+    /// <summary>Raised once per run after it has finished, failed or been cancelled (the run store saves it).</summary>
+    public event Action<LabRun>? RunEnded;
 
     /// <summary>Runs computing right now.</summary>
     public int ActiveCount
@@ -111,7 +117,7 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
             using var prepared = runner.Prepare(run.Spec);
             run.SetImages(FrameEncoder.Encode(prepared.GroundTruth), FrameEncoder.Encode(prepared.BackProjection));
             var keyframeStride = Math.Max(1, (int)Math.Ceiling(run.Spec.Steps / (double)Math.Max(1, settings.KeyframesPerRun)));
-            foreach (var progress in runner.Run(prepared, token))
+            foreach (var progress in runner.Run(prepared, token, scheduler, run.Client))
             {
                 using (progress)
                 {
@@ -119,7 +125,7 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
                     var handoffClock = Stopwatch.StartNew();
                     var point = new MetricPoint(progress.Index, progress.Residual, progress.Psnr, progress.Ssim, progress.Elapsed.TotalSeconds);
                     var raw = new RawFrame(progress.Index, progress.Total, progress.Timestep,
-                        CopyOut(progress.Xt), CopyOut(progress.X0Hat), point, progress.IsFinal);
+                        CopyOut(progress.Xt), CopyOut(progress.X0Hat), point, progress.IsFinal, progress.NetworkEvaluations);
                     run.Offer(raw, progress.IsFinal || progress.Index % keyframeStride == 0, handoffClock.Elapsed);
                 }
             }

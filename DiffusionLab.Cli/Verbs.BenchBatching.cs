@@ -1,0 +1,190 @@
+using System.Diagnostics;
+using System.Text.Json;
+using DiffusionLab.Engine.Diffusion;
+using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Priors;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace DiffusionLab.Cli;
+
+static partial class Verbs
+{
+    static void Register_BenchBatching() => Register("bench-batching",
+        "one prior, many runs: aggregate steps/s of N concurrent DPS runs through the batching scheduler vs the same runs one after another, first-frame latency, and memory after many finished runs",
+        RunBenchBatchingAsync);
+
+    sealed record BatchingFigures(
+        string Prior, int Runs, int Steps,
+        double SequentialStepsPerSecond, double ConcurrentStepsPerSecond, double Speedup,
+        double MeanBatch, double FirstFrameMeanMs, double FirstFrameWorstMs,
+        int MemoryRunsEarly, double MemoryEarlyMb, int MemoryRunsLate, double MemoryLateMb);
+
+    static Task<int> RunBenchBatchingAsync(string[] args)
+    {
+        var options = new CliOptions(args, "json", "network-only");
+        int runs = options.Int("concurrency", 8);
+        int steps = options.Int("steps", 50);
+        int memoryRuns = options.Int("memory-runs", 1000);
+        int memorySteps = options.Int("memory-steps", 2);
+        int rounds = options.Int("rounds", 3);
+        if (runs < 1 || steps < 1 || rounds < 1 || memoryRuns < 10 || memorySteps < 1)
+            throw new CliUsageException("--concurrency, --steps and --rounds must be at least 1, --memory-runs at least 10");
+
+        var (catalog, priorId) = BenchPrior();
+        var runner = new Runner(catalog);
+        if (options.Has("network-only"))
+        {
+            // The guided call alone (forward + backward to x_t) at growing batch sizes: what batching can buy at most.
+            var prior = catalog.Load(priorId);
+            foreach (var batch in new[] { 1, 2, 4, 8, 16 })
+            {
+                var watch = new Stopwatch();
+                for (int repeat = 0; repeat < 6; repeat++)
+                {
+                    using var scope = NewDisposeScope();
+                    var x = randn(batch, 3, 32, 32);
+                    var t = full(batch, 500L, int64);
+                    if (repeat == 1) watch.Start(); // the first call warms up
+                    GuidedPrediction.Direct(prior, x, t, (xt, eps) => (xt - eps).square().sum([1, 2, 3]));
+                }
+                Console.WriteLine($"batch {batch,2}: {watch.Elapsed.TotalMilliseconds / 5:0} ms per guided call, {watch.Elapsed.TotalMilliseconds / 5 / batch:0} ms per sample");
+            }
+            return Task.FromResult(0);
+        }
+        ExperimentSpec Spec(int seed, int n) => new() { Prior = priorId, Image = "gallery:0", Corruption = "box-inpainting", Solver = "dps", Steps = n, Seed = seed };
+        Log($"prior {priorId}; warming up");
+        RunOne(runner, Spec(99, 3), null, out _);
+
+        // Other jobs share this machine and their load comes and goes: measure sequential and
+        // concurrent in alternating rounds so both see the same weather, and report the median.
+        using var scheduler = new RunScheduler();
+        var sequentialRates = new List<double>();
+        var concurrentRates = new List<double>();
+        var firstFrames = new List<double>();
+        for (int round = 0; round < rounds; round++)
+        {
+            Log($"round {round + 1}: {runs} DPS runs of {steps} steps, one after another");
+            var clock = Stopwatch.StartNew();
+            for (int i = 0; i < runs; i++) RunOne(runner, Spec(i, steps), null, out _);
+            sequentialRates.Add(runs * steps / clock.Elapsed.TotalSeconds);
+
+            Log($"round {round + 1}: the same {runs} runs at once, batched");
+            var roundFirstFrames = new double[runs];
+            clock.Restart();
+            var threads = Enumerable.Range(0, runs).Select(i => new Thread(() => RunOne(runner, Spec(i, steps), scheduler, out roundFirstFrames[i]))).ToArray();
+            foreach (var thread in threads) thread.Start();
+            foreach (var thread in threads) thread.Join();
+            concurrentRates.Add(runs * steps / clock.Elapsed.TotalSeconds);
+            firstFrames.AddRange(roundFirstFrames);
+        }
+        var speedups = sequentialRates.Zip(concurrentRates, (a, b) => b / a).ToList();
+        double sequential = Median(sequentialRates), concurrent = Median(concurrentRates);
+        var (calls, samples) = scheduler.Served;
+
+        Log($"memory: {memoryRuns} short runs ({memorySteps} steps), {runs} at a time");
+        double early = 0;
+        int finished = 0, nextCheckpoint = 100;
+        var checkpoints = new List<(int Runs, double Megabytes)>();
+        while (finished < memoryRuns)
+        {
+            var wave = Enumerable.Range(finished, Math.Min(runs, memoryRuns - finished))
+                .Select(i => new Thread(() => RunOne(runner, Spec(1000 + i, memorySteps), scheduler, out _))).ToArray();
+            foreach (var thread in wave) thread.Start();
+            foreach (var thread in wave) thread.Join();
+            finished += wave.Length;
+            if (early == 0 && finished >= 10) checkpoints.Add((finished, early = SettledMegabytes()));
+            if (finished >= nextCheckpoint && finished < memoryRuns)
+            {
+                checkpoints.Add((finished, SettledMegabytes()));
+                nextCheckpoint *= 2;
+            }
+        }
+        var late = SettledMegabytes();
+        checkpoints.Add((memoryRuns, late));
+
+        var figures = new BatchingFigures(priorId, runs, steps, sequential, concurrent, Median(speedups),
+            calls > 0 ? samples / (double)calls : 0, firstFrames.Average(), firstFrames.Max(), 10, early, memoryRuns, late);
+        if (options.Has("json")) Console.WriteLine(JsonSerializer.Serialize(figures));
+        else
+        {
+            var table = new Table().AddColumns("measure", "value");
+            table.AddRow("sequential steps/s", $"{sequential:0.0}");
+            table.AddRow($"{runs} concurrent steps/s (batched)", $"{concurrent:0.0}");
+            table.AddRow("speed-up (median of rounds)", $"{figures.Speedup:0.00}× (rounds: {string.Join(", ", speedups.Select(x => x.ToString("0.00")))})");
+            table.AddRow("mean samples per network call", $"{figures.MeanBatch:0.0}");
+            table.AddRow("first frame, mean / worst", $"{figures.FirstFrameMeanMs:0} ms / {figures.FirstFrameWorstMs:0} ms");
+            table.AddRow("resident memory after 10 runs", $"{early:0} MB");
+            table.AddRow($"resident memory after {memoryRuns} runs", $"{late:0} MB ({late - early:+0;-0} MB)");
+            table.AddRow("resident memory along the way", string.Join(", ", checkpoints.Select(c => $"{c.Runs}: {c.Megabytes:0} MB")));
+            AnsiConsole.Write(table);
+        }
+        return Task.FromResult(0);
+
+        void Log(string message)
+        {
+            if (!options.Has("json")) AnsiConsole.MarkupLineInterpolated($"[grey]{message}[/]");
+        }
+    }
+
+    /// <summary>
+    /// One run as the web lab does it: prepare, then every step becomes a frame (two PNGs). Returns
+    /// the time from starting to the first frame.
+    /// </summary>
+    static void RunOne(Runner runner, ExperimentSpec spec, RunScheduler? scheduler, out double firstFrameMs)
+    {
+        var clock = Stopwatch.StartNew();
+        firstFrameMs = double.NaN;
+        using var prepared = runner.Prepare(spec);
+        FrameEncoder.Encode(prepared.GroundTruth);
+        FrameEncoder.Encode(prepared.BackProjection);
+        foreach (var progress in runner.Run(prepared, default, scheduler, "bench-" + spec.Seed))
+            using (progress)
+            {
+                FrameEncoder.Encode(progress.Xt);
+                FrameEncoder.Encode(progress.X0Hat);
+                if (double.IsNaN(firstFrameMs)) firstFrameMs = clock.Elapsed.TotalMilliseconds;
+            }
+    }
+
+    static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    static double SettledMegabytes()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        using var self = Process.GetCurrentProcess();
+        return self.WorkingSet64 / 1024.0 / 1024.0;
+    }
+
+    /// <summary>
+    /// The default prior when its checkpoint is in models/; otherwise a UNet of the same
+    /// architecture with untrained weights (the arithmetic, and so the timing, is the same).
+    /// </summary>
+    static (PriorCatalog Catalog, string PriorId) BenchPrior()
+    {
+        var root = ContentRoot.Find();
+        var catalog = PriorCatalog.ForContentRoot(root);
+        if (catalog.Find(ExperimentSpec.DefaultPrior) is not null && catalog.GalleryFile(ExperimentSpec.DefaultPrior, "0") is not null)
+            return (catalog, ExperimentSpec.DefaultPrior);
+        var gallery = Directory.CreateTempSubdirectory("bench-gallery-").FullName;
+        const string id = "untrained-small32";
+        Directory.CreateDirectory(Path.Combine(gallery, id));
+        using (var image = (rand([3, 32, 32], generator: new Generator(7)) * 2 - 1))
+            File.WriteAllBytes(Path.Combine(gallery, id, "0.png"), FrameEncoder.Encode(image));
+        var standIn = new PriorCatalog(gallery);
+        standIn.Register(new PriorInfo(id, id, "untrained UNet, Small32 architecture", [3, 32, 32]), () =>
+        {
+            var net = new UNet(UNetConfig.Small32, NoiseSchedule.Linear(1000), id);
+            net.eval();
+            return net;
+        });
+        return (standIn, id);
+    }
+}

@@ -1,0 +1,354 @@
+using DiffusionLab.Engine.Diffusion;
+using DiffusionLab.Engine.Priors;
+using static TorchSharp.torch;
+
+namespace DiffusionLab.Engine.Experiments;
+
+/// <summary>
+/// One prior, many runs: gathers the pending network calls of every active run on the same prior
+/// into one batched call (each sample at its own t) on a single worker thread, then hands each run
+/// its slice. On a CPU a 32×32 UNet at batch 1 is bound by per-operation overhead, so a batch of
+/// eight costs little more than one; this is how one server serves a class.
+/// </summary>
+/// <remarks>
+/// A run joins through <see cref="Join"/>, which returns the prior it hands its solver: a stand-in
+/// whose calls block the run's thread until the worker has served them. Guided calls (DPS) carry
+/// their per-sample loss; the worker sums the losses of the whole batch and runs one backward
+/// pass, which gives every run exactly its own gradient because no run's loss depends on another
+/// run's samples. Fairness: requests are served oldest first and every request pending when a
+/// batch is formed is in it unless the batch is full, so no run waits more than
+/// ⌈pending / <see cref="MaxBatch"/>⌉ batches. Under contention one client gets at most
+/// <see cref="MaxPerClient"/> samples of a batch; its other requests fill what the other clients
+/// leave free.
+/// </remarks>
+public sealed class RunScheduler : IDisposable
+{
+    readonly object gate = new();
+    readonly List<Request> pending = [];
+    readonly Dictionary<IDenoiser, int> lanesWaitingOn = new(ReferenceEqualityComparer.Instance);
+    readonly Thread? worker;
+    bool disposed;
+    long arrivals;
+
+    /// <param name="maxBatch">Most samples in one network call.</param>
+    /// <param name="maxPerClient">Most samples of one client in a batch while others wait.</param>
+    /// <param name="gatherWindow">How long a batch waits for runs that are between steps (finishing their own
+    /// arithmetic, encoding frames) before it goes with the requests it has.</param>
+    /// <param name="startWorker">False leaves batching to <see cref="ServeOneBatch"/> (tests drive it step by step).</param>
+    public RunScheduler(int maxBatch = 32, int maxPerClient = 8, TimeSpan? gatherWindow = null, bool startWorker = true)
+    {
+        MaxBatch = Math.Max(1, maxBatch);
+        MaxPerClient = Math.Max(1, maxPerClient);
+        GatherWindow = gatherWindow ?? TimeSpan.FromMilliseconds(15);
+        if (startWorker)
+        {
+            worker = new Thread(Work) { IsBackground = true, Name = "run-scheduler" };
+            worker.Start();
+        }
+    }
+
+    public int MaxBatch { get; }
+    public int MaxPerClient { get; }
+    public TimeSpan GatherWindow { get; }
+
+    /// <summary>Network calls made so far, and samples they carried (their ratio is the mean batch size).</summary>
+    public (long Calls, long Samples) Served
+    {
+        get { lock (gate) return (calls, samples); }
+    }
+    long calls, samples;
+
+    /// <summary>Requests waiting now (tests use it to know when every run has asked).</summary>
+    public int PendingCount
+    {
+        get { lock (gate) return pending.Count; }
+    }
+
+    /// <summary>The prior a run's solver should use; dispose it when the run ends.</summary>
+    public BatchedPrior Join(IDenoiser prior, string client) => new(this, prior, client);
+
+    /// <summary>Waits for requests, forms one batch and serves it. Returns false when there was nothing to do.</summary>
+    public bool ServeOneBatch()
+    {
+        List<Request> batch;
+        lock (gate)
+        {
+            batch = TakeBatch();
+            if (batch.Count == 0) return false;
+        }
+        Serve(batch);
+        return true;
+    }
+
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            disposed = true;
+            foreach (var request in pending) request.Fail(new ObjectDisposedException(nameof(RunScheduler), "The server is shutting down."));
+            pending.Clear();
+            Monitor.PulseAll(gate);
+        }
+        worker?.Join();
+    }
+
+    void Work()
+    {
+        while (true)
+        {
+            List<Request> batch;
+            lock (gate)
+            {
+                while (!disposed && pending.Count == 0) Monitor.Wait(gate);
+                if (disposed) return;
+                // Give runs that are between steps a moment to join this batch, but only while
+                // some lane of that prior has yet to ask: a full house goes at once.
+                // The window grows with the network's cost: waiting a quarter of a batch's time for a
+                // straggler is cheaper than serving it alone in a batch of its own next.
+                var deadline = DateTime.UtcNow + Max(GatherWindow, lastServe / 4);
+                while (!disposed && !EveryLaneIsWaiting(pending[0].Lane.Inner) && pending.Count < MaxBatch)
+                {
+                    var left = deadline - DateTime.UtcNow;
+                    if (left <= TimeSpan.Zero) break;
+                    Monitor.Wait(gate, left);
+                }
+                if (disposed) return;
+                batch = TakeBatch();
+            }
+            if (batch.Count == 0) continue;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Serve(batch);
+            lastServe = TimeSpan.FromTicks(Math.Min(clock.Elapsed.Ticks, TimeSpan.FromMilliseconds(800).Ticks));
+        }
+    }
+
+    TimeSpan lastServe;
+
+    static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    bool EveryLaneIsWaiting(IDenoiser prior)
+    {
+        var asking = 0;
+        foreach (var request in pending) if (ReferenceEquals(request.Lane.Inner, prior)) asking++;
+        return asking >= lanesWaitingOn.GetValueOrDefault(prior);
+    }
+
+    /// <summary>
+    /// Oldest request first; the batch holds requests of that request's prior and kind (plain or
+    /// guided) only. Clients over their share wait for a second pass that fills the free places.
+    /// </summary>
+    List<Request> TakeBatch()
+    {
+        var batch = new List<Request>();
+        if (pending.Count == 0) return batch;
+        var first = pending[0];
+        var perClient = new Dictionary<string, long>(StringComparer.Ordinal);
+        long size = 0;
+        for (int pass = 0; pass < 2; pass++)
+            foreach (var request in pending)
+            {
+                if (batch.Contains(request) || !ReferenceEquals(request.Lane.Inner, first.Lane.Inner) || request.IsGuided != first.IsGuided) continue;
+                if (size > 0 && size + request.Samples > MaxBatch) continue;
+                var mine = perClient.GetValueOrDefault(request.Lane.Client);
+                if (pass == 0 && mine > 0 && mine + request.Samples > MaxPerClient) continue;
+                batch.Add(request);
+                perClient[request.Lane.Client] = mine + request.Samples;
+                size += request.Samples;
+            }
+        foreach (var request in batch) pending.Remove(request);
+        return batch;
+    }
+
+    void Serve(List<Request> batch)
+    {
+        var prior = batch[0].Lane.Inner;
+        try
+        {
+            using var scope = NewDisposeScope();
+            var sizes = batch.Select(r => r.Samples).ToArray();
+            var xt = cat(batch.Select(r => r.Xt).ToArray(), 0);
+            var t = cat(batch.Select(r => r.T).ToArray(), 0);
+            if (batch[0].IsGuided) ServeGuided(prior, batch, sizes, xt, t);
+            else
+            {
+                Tensor eps;
+                using (no_grad()) eps = prior.PredictNoise(xt, t);
+                var slices = eps.split(sizes, 0);
+                for (int i = 0; i < batch.Count; i++)
+                    batch[i].Complete(slices[i].DetachFromDisposeScope(), null, null);
+            }
+            lock (gate)
+            {
+                calls++;
+                samples += sizes.Sum();
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (var request in batch) request.Fail(e);
+        }
+    }
+
+    static void ServeGuided(IDenoiser prior, List<Request> batch, long[] sizes, Tensor xt, Tensor t)
+    {
+        using var withGradients = enable_grad();
+        var x = xt.detach().requires_grad_(true);
+        var eps = prior.PredictNoise(x, t);
+        var xs = x.split(sizes, 0);
+        var epss = eps.split(sizes, 0);
+        var losses = new Tensor?[batch.Count];
+        for (int i = 0; i < batch.Count; i++)
+        {
+            try
+            {
+                var loss = batch[i].Loss!(xs[i], epss[i]);
+                if (loss.shape.Length != 1 || loss.shape[0] != sizes[i])
+                    throw new InvalidOperationException($"A per-sample loss must have shape [{sizes[i]}], not [{string.Join(", ", loss.shape)}].");
+                losses[i] = loss;
+            }
+            catch (Exception e)
+            {
+                batch[i].Fail(e);
+            }
+        }
+        var served = Enumerable.Range(0, batch.Count).Where(i => losses[i] is not null).ToArray();
+        if (served.Length == 0) return;
+        var total = stack(served.Select(i => losses[i]!.sum()).ToArray()).sum();
+        var gradient = TorchSharp.torch.autograd.grad([total], [x])[0];
+        var gradients = gradient.split(sizes, 0);
+        foreach (var i in served)
+            batch[i].Complete(epss[i].detach().DetachFromDisposeScope(), gradients[i].DetachFromDisposeScope(),
+                losses[i]!.detach().DetachFromDisposeScope());
+    }
+
+    void Submit(Request request)
+    {
+        lock (gate)
+        {
+            if (disposed) throw new ObjectDisposedException(nameof(RunScheduler), "The server is shutting down.");
+            request.Arrival = arrivals++;
+            pending.Add(request);
+            Monitor.PulseAll(gate);
+        }
+    }
+
+    internal void AddLane(IDenoiser prior)
+    {
+        lock (gate) lanesWaitingOn[prior] = lanesWaitingOn.GetValueOrDefault(prior) + 1;
+    }
+
+    internal void RemoveLane(IDenoiser prior)
+    {
+        lock (gate)
+        {
+            if (--lanesWaitingOn[prior] == 0) lanesWaitingOn.Remove(prior);
+            Monitor.PulseAll(gate); // a batch may have been waiting for this run
+        }
+    }
+
+    /// <summary>A network call waiting for its batch. Its tensors stay owned by the run, which is blocked until served.</summary>
+    sealed class Request(BatchedPrior lane, Tensor xt, Tensor t, Func<Tensor, Tensor, Tensor>? loss)
+    {
+        readonly ManualResetEventSlim done = new();
+        (Tensor Eps, Tensor? Gradient, Tensor? Loss)? result;
+        Exception? error;
+
+        public BatchedPrior Lane => lane;
+        public Tensor Xt => xt;
+        public Tensor T => t;
+        public Func<Tensor, Tensor, Tensor>? Loss => loss;
+        public bool IsGuided => loss is not null;
+        public long Samples => xt.shape[0];
+        public long Arrival { get; set; }
+
+        /// <summary>Hands the run its slices: tensors made on the worker thread and in none of its dispose scopes.</summary>
+        public void Complete(Tensor eps, Tensor? gradient, Tensor? loss)
+        {
+            result = (eps, gradient, loss);
+            done.Set();
+        }
+
+        public void Fail(Exception e)
+        {
+            error ??= e;
+            done.Set();
+        }
+
+        /// <summary>Blocks the run's thread until served; the tensors handed back join the caller's dispose scope.</summary>
+        public GuidedPrediction Wait()
+        {
+            done.Wait();
+            if (result is not { } served)
+                throw error is ObjectDisposedException or Solvers.SolverException
+                    ? error
+                    : new InvalidOperationException("The batched network call failed: " + error?.Message, error);
+            return new GuidedPrediction(Adopt(served.Eps), Adopt(served.Gradient), Adopt(served.Loss));
+        }
+
+        /// <summary>A handle in the caller's dispose scope for a tensor the worker made (plain calls get no gradient or loss).</summary>
+        static Tensor Adopt(Tensor? fromWorker)
+        {
+            if (fromWorker is null) return empty(0);
+            var mine = fromWorker.detach();
+            fromWorker.Dispose();
+            return mine;
+        }
+    }
+
+    /// <summary>
+    /// The prior as one run's solver sees it while the scheduler batches its calls with other runs'.
+    /// Calls that need gradients through the network other than the guided kind go straight to the
+    /// prior on the run's thread, unbatched.
+    /// </summary>
+    public sealed class BatchedPrior : IGuidedDenoiser, IDisposable
+    {
+        readonly RunScheduler scheduler;
+        bool joined, left;
+
+        internal BatchedPrior(RunScheduler scheduler, IDenoiser inner, string client)
+        {
+            this.scheduler = scheduler;
+            Inner = inner;
+            Client = client;
+        }
+
+        public IDenoiser Inner { get; }
+        public string Client { get; }
+        public string Name => Inner.Name;
+        public NoiseSchedule Schedule => Inner.Schedule;
+        public long[] SampleShape => Inner.SampleShape;
+        public Device Device => Inner.Device;
+
+        public Tensor PredictNoise(Tensor xt, Tensor t)
+        {
+            if (xt.requires_grad && is_grad_enabled()) return Inner.PredictNoise(xt, t);
+            return Ask(xt, t, null).Epsilon;
+        }
+
+        public GuidedPrediction PredictNoiseWithGradient(Tensor xt, Tensor t, Func<Tensor, Tensor, Tensor> perSampleLoss) =>
+            Ask(xt, t, perSampleLoss);
+
+        GuidedPrediction Ask(Tensor xt, Tensor t, Func<Tensor, Tensor, Tensor>? loss)
+        {
+            ObjectDisposedException.ThrowIf(left, this);
+            // A lane counts as waiting on the prior from its first call on, so runs that never
+            // call the network (classical solvers) never hold a batch back.
+            if (!joined)
+            {
+                joined = true;
+                scheduler.AddLane(Inner);
+            }
+            using var detached = xt.detach();
+            var request = new Request(this, detached, t, loss);
+            scheduler.Submit(request);
+            return request.Wait();
+        }
+
+        public void Dispose()
+        {
+            if (left) return;
+            left = true;
+            if (joined) scheduler.RemoveLane(Inner);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+using DiffusionLab.Engine.Diffusion;
+using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Operators;
+using DiffusionLab.Engine.Priors;
+using DiffusionLab.Engine.Solvers;
+using static TorchSharp.torch;
+
+namespace DiffusionLab.Tests.Experiments;
+
+public class RunSchedulerTests
+{
+    const int Steps = 10;
+
+    static UNet TinyUNet()
+    {
+        var net = new UNet(UNetConfig.Tiny(8), NoiseSchedule.Linear(1000), "tiny");
+        net.eval();
+        return net;
+    }
+
+    /// <summary>One run on the tiny UNet (noisy denoising, seeded like the Runner): its final x̂0 as floats.</summary>
+    static float[] Solve(IDenoiser prior, string solverId, int seed, RunScheduler? scheduler, string client = "class")
+    {
+        using var scope = NewDisposeScope();
+        var spec = new ExperimentSpec { Corruption = "denoise", Solver = solverId, Steps = Steps, Seed = seed }.WithDefaults();
+        var measurement = OperatorCatalog.Find("denoise")!.Create(spec.CorruptionParameters, prior.SampleShape, seed);
+        using var imageStream = new Generator(1234);
+        var x0 = (rand([1, .. prior.SampleShape], generator: imageStream) * 2 - 1);
+        using var noiseStream = new Generator((ulong)seed * 2 + 1);
+        var y = spec.NoiseModel.Apply(measurement.Forward(x0), noiseStream);
+        var solver = SolverCatalog.Find(solverId)!.Create(spec.SolverParameters);
+        using var solverStream = new Generator((ulong)seed * 2 + 2);
+        using var lane = scheduler?.Join(prior, client);
+        var context = new SolverContext((IDenoiser?)lane ?? prior, measurement, y, spec.NoiseModel, Steps, 1, solverStream);
+        float[] last = [];
+        foreach (var step in solver.Solve(context))
+            if (step.IsFinal) last = step.X0Hat.detach().cpu().data<float>().ToArray();
+        return last;
+    }
+
+    [Fact]
+    public void ConcurrentRunsBatchedTogetherMatchEachRunAlone()
+    {
+        var prior = TinyUNet();
+        var cases = new (string Solver, int Seed)[] { ("dps", 1), ("dps", 2), ("ddpm", 3) };
+        var alone = cases.Select(c => Solve(prior, c.Solver, c.Seed, scheduler: null)).ToArray();
+
+        using var scheduler = new RunScheduler(gatherWindow: TimeSpan.FromMilliseconds(200));
+        var together = new float[cases.Length][];
+        var failures = new Exception?[cases.Length];
+        var threads = cases.Select((c, i) => new Thread(() =>
+        {
+            try { together[i] = Solve(prior, c.Solver, c.Seed, scheduler); }
+            catch (Exception e) { failures[i] = e; }
+        })).ToArray();
+        foreach (var thread in threads) thread.Start();
+        foreach (var thread in threads) thread.Join();
+        Assert.All(failures, Assert.Null);
+
+        for (int i = 0; i < cases.Length; i++)
+        {
+            Assert.Equal(alone[i].Length, together[i].Length);
+            var worst = alone[i].Zip(together[i], (a, b) => Math.Abs(a - b)).Max();
+            // Float tolerance, not bitwise: a batch of three runs the convolutions with another
+            // blocking than a batch of one, which changes the last bits of each step.
+            Assert.True(worst < 1e-4, $"{cases[i].Solver} seed {cases[i].Seed} differs from its run alone by {worst}");
+        }
+        // The two DPS runs shared their guided calls: fewer network calls than steps taken.
+        var (calls, samples) = scheduler.Served;
+        Assert.Equal(3 * Steps, samples);
+        Assert.True(calls < samples, $"{calls} calls for {samples} samples: nothing was batched");
+        // Different seeds really give different results (the comparison above is not vacuous).
+        Assert.NotEqual(alone[0], alone[1]);
+    }
+
+    [Fact]
+    public void DpsThroughTheSchedulerGetsTheSameGradientAsTheDirectPath()
+    {
+        var prior = TinyUNet();
+        using var scheduler = new RunScheduler();
+        Assert.Equal(Solve(prior, "dps", 5, null), Solve(prior, "dps", 5, scheduler)); // batch of one: same arithmetic, bitwise equal
+    }
+
+    /// <summary>Returns ε = 0 and records, per call, the marker value (first element) of every sample in the batch.</summary>
+    sealed class RecordingPrior : IDenoiser
+    {
+        public List<float[]> Batches { get; } = [];
+        public string Name => "recording";
+        public NoiseSchedule Schedule { get; } = NoiseSchedule.Linear(1000);
+        public long[] SampleShape => [2];
+        public Device Device => CPU;
+
+        public Tensor PredictNoise(Tensor xt, Tensor t)
+        {
+            lock (Batches) Batches.Add(xt[.., 0].data<float>().ToArray());
+            return zeros_like(xt);
+        }
+    }
+
+    [Fact]
+    public void OneClientsManyRunsCannotCrowdOutAnotherClient()
+    {
+        var prior = new RecordingPrior();
+        using var scheduler = new RunScheduler(maxBatch: 4, maxPerClient: 2, startWorker: false);
+        var callers = new List<Thread>();
+        void Ask(string client, float marker)
+        {
+            var thread = new Thread(() =>
+            {
+                using var lane = scheduler.Join(prior, client);
+                using var x = full([1, 2], marker);
+                using var t = zeros(1, int64);
+                lane.PredictNoise(x, t).Dispose();
+            });
+            thread.Start();
+            callers.Add(thread);
+            SpinWait.SpinUntil(() => scheduler.PendingCount == callers.Count, TimeSpan.FromSeconds(10));
+        }
+        for (int i = 0; i < 6; i++) Ask("crowd", i);
+        Ask("student", 100);
+
+        Assert.True(scheduler.ServeOneBatch());
+        Assert.True(scheduler.ServeOneBatch());
+        Assert.False(scheduler.ServeOneBatch());
+        foreach (var thread in callers) Assert.True(thread.Join(TimeSpan.FromSeconds(10)));
+
+        // First batch: the crowd's two oldest (its share), the student although it came last, and
+        // the crowd's next oldest to fill the free place. Second batch: the rest, oldest first.
+        Assert.Equal([0f, 1f, 100f, 2f], prior.Batches[0]);
+        Assert.Equal([3f, 4f, 5f], prior.Batches[1]);
+    }
+
+    [Fact]
+    public void AFailingLossFailsOnlyItsOwnRun()
+    {
+        var prior = TinyUNet();
+        using var scheduler = new RunScheduler(startWorker: false);
+        Exception? failure = null;
+        Tensor? good = null;
+        var bad = new Thread(() =>
+        {
+            using var lane = scheduler.Join(prior, "a");
+            using var x = randn(1, 3, 8, 8);
+            using var t = full(1, 500L, int64);
+            try { lane.PredictNoiseWithGradient(x, t, (_, _) => throw new InvalidOperationException("broken loss")); }
+            catch (Exception e) { failure = e; }
+        });
+        var fine = new Thread(() =>
+        {
+            using var lane = scheduler.Join(prior, "b");
+            using var x = randn(1, 3, 8, 8);
+            using var t = full(1, 500L, int64);
+            var result = lane.PredictNoiseWithGradient(x, t, (xt, eps) => (xt - eps).square().sum([1, 2, 3]));
+            good = result.Gradient.clone().DetachFromDisposeScope();
+        });
+        bad.Start();
+        SpinWait.SpinUntil(() => scheduler.PendingCount == 1, TimeSpan.FromSeconds(10));
+        fine.Start();
+        SpinWait.SpinUntil(() => scheduler.PendingCount == 2, TimeSpan.FromSeconds(10));
+        Assert.True(scheduler.ServeOneBatch());
+        bad.Join();
+        fine.Join();
+        Assert.Contains("broken loss", failure?.InnerException?.Message ?? failure?.Message);
+        Assert.NotNull(good);
+        Assert.True(good!.isfinite().all().item<bool>() && good.abs().sum().item<float>() > 0);
+    }
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Playwright;
+
+namespace DiffusionLab.Tests.Web;
+
+/// <summary>Compare, diversity and watch links in a real browser (Debian's Chromium), against the app on Kestrel.</summary>
+public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixture<BrowserFixture>
+{
+    const string Measurement = "prior=gmm-image&image=sample%3A1&op=box-inpainting&noise=gaussian&sigmaY=0.05&seed=5";
+
+    static async Task OpenAsync(IPage page, string url)
+    {
+        await page.GotoAsync(url);
+        await Assertions.Expect(page.Locator(".classroom[data-ready=true]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+    }
+
+    [Fact]
+    public async Task Comparing_three_solvers_shows_three_results_and_the_table()
+    {
+        var page = await browser.NewPageAsync();
+        await OpenAsync(page, $"/compare?{Measurement}&solver=dps&steps=25&solvers=sdedit,dps,hqs");
+        await page.ClickAsync("#compare-run");
+
+        var finished = page.Locator("[data-testid=compare-result][data-status=Finished]");
+        await Assertions.Expect(finished).ToHaveCountAsync(3, new() { Timeout = 120_000 });
+        var rows = page.Locator("[data-testid=compare-table] tbody tr");
+        await Assertions.Expect(rows).ToHaveCountAsync(3);
+        foreach (var solver in new[] { "sdedit", "dps", "hqs" })
+        {
+            var cells = await rows.Locator($"xpath=self::tr[@data-solver='{solver}']/td").AllInnerTextsAsync();
+            Assert.Matches(@"^\d+\.\d\d$", cells[1]); // PSNR
+            Assert.Matches(@"^\d\.\d{3}$", cells[2]); // SSIM
+            Assert.Matches(@"^\d+$", cells[4]); // network evaluations
+        }
+        await Assertions.Expect(page.Locator("[data-testid=compare-result] img").First).ToHaveAttributeAsync("src", new Regex("^data:image/png"));
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "compare-three-solvers.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task Diversity_with_four_seeds_shows_the_samples_and_a_std_map()
+    {
+        var page = await browser.NewPageAsync();
+        await OpenAsync(page, $"/diversity?{Measurement}&solver=dps&steps=25&n=4");
+        await page.ClickAsync("#diversity-run");
+
+        var std = page.Locator("[data-testid=diversity-std]");
+        await Assertions.Expect(std).ToBeVisibleAsync(new() { Timeout = 120_000 });
+        await Assertions.Expect(page.Locator("[data-testid=diversity-samples] img")).ToHaveCountAsync(4);
+        var stdMax = double.Parse((await std.GetAttributeAsync("data-std-max"))!, CultureInfo.InvariantCulture);
+        Assert.True(stdMax > 0, "DPS samples of one measurement should disagree somewhere");
+        await Assertions.Expect(page.Locator("[data-testid=diversity-metrics]")).ToContainTextAsync("4 samples");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "diversity-dps-4-seeds.png"), FullPage = true });
+    }
+
+    [Fact]
+    public async Task A_watch_link_in_a_second_browser_context_sees_frames_arrive()
+    {
+        var presenterPage = await browser.NewPageAsync();
+        await OpenAsync(presenterPage, $"/compare?{Measurement}&solver=dps&steps=600&solvers=dps");
+        await presenterPage.ClickAsync("#compare-run");
+        var link = presenterPage.Locator("[data-testid=compare-result] a[href^='/watch/']");
+        await Assertions.Expect(link).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        var href = (await link.GetAttributeAsync("href"))!;
+
+        var watcher = await browser.NewPageAsync(); // a new context: no cookies, no circuit shared with the first
+        await watcher.GotoAsync(href + "?presenter=1");
+        var status = watcher.Locator("[data-testid=watch-status]");
+        await Assertions.Expect(status).ToHaveAttributeAsync("data-step", new Regex(@"^\d+$"), new() { Timeout = 30_000 });
+        var first = int.Parse((await status.GetAttributeAsync("data-step"))!, CultureInfo.InvariantCulture);
+        await watcher.WaitForFunctionAsync($"() => Number(document.querySelector('[data-testid=watch-status]').dataset.step) > {first}", null, new() { Timeout = 60_000 });
+        await Assertions.Expect(watcher.Locator("img[data-panel=x0hat]")).ToHaveAttributeAsync("src", new Regex("^blob:"));
+        await watcher.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "watch-presenter.png"), FullPage = true });
+        await presenterPage.ClickAsync("#compare-stop");
+    }
+}

@@ -1,0 +1,136 @@
+using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Priors;
+using DiffusionLab.Web.Hubs;
+using DiffusionLab.Web.Services;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Data.Sqlite;
+
+namespace DiffusionLab.Tests.Web;
+
+/// <summary>Several clients on one server: batched runs, watch links and saved runs across a restart.</summary>
+public sealed class ClassroomHubTests : IDisposable
+{
+    readonly string folder = Directory.CreateTempSubdirectory("classroom-").FullName;
+
+    static string Spec(int seed, int steps = 20) => LabServer.QuickSpec.Replace("seed=3", $"seed={seed}").Replace("steps=20", $"steps={steps}");
+
+    static async Task<List<RunFrame>> RunToTheEnd(HubConnection hub, string spec)
+    {
+        var reply = await hub.InvokeAsync<StartRunReply>("StartRun", spec);
+        Assert.Empty(reply.Problems);
+        var frames = new List<RunFrame>();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        await foreach (var frame in hub.StreamAsync<RunFrame>("Frames", reply.RunId, timeout.Token)) frames.Add(frame);
+        return frames;
+    }
+
+    /// <summary>The final PSNR of a spec run alone, in this process, without the server or its scheduler.</summary>
+    static double AloneFinalPsnr(string spec)
+    {
+        var runner = new Runner(PriorCatalog.ForContentRoot(ContentRoot.Find()));
+        using var prepared = runner.Prepare(ExperimentSpec.Parse(spec).Spec!);
+        var psnr = double.NaN;
+        foreach (var progress in runner.Run(prepared))
+            using (progress) psnr = progress.Psnr;
+        return psnr;
+    }
+
+    [Fact]
+    public async Task Two_clients_at_once_each_get_their_own_frames_and_the_results_of_running_alone()
+    {
+        using var server = new ClassroomServer(Path.Combine(folder, "runs.db"));
+        await using var first = server.Hub();
+        await using var second = server.Hub();
+        await Task.WhenAll(first.StartAsync(), second.StartAsync());
+
+        var both = await Task.WhenAll(RunToTheEnd(first, Spec(11)), RunToTheEnd(second, Spec(12)));
+
+        var expected = new[] { AloneFinalPsnr(Spec(11)), AloneFinalPsnr(Spec(12)) };
+        Assert.NotEqual(expected[0], expected[1], 3); // different seeds, different answers: the check below can tell runs apart
+        for (int i = 0; i < 2; i++)
+        {
+            var frames = both[i];
+            Assert.True(frames[^1].IsFinal);
+            Assert.True(frames.Select(f => f.Step).SequenceEqual(frames.Select(f => f.Step).Order().Distinct()), "one run's steps, in order, none twice");
+            // Float tolerance: batched with the other run, the network sees a batch of two.
+            Assert.Equal(expected[i], frames[^1].Psnr, 3);
+        }
+    }
+
+    [Fact]
+    public async Task A_watcher_joining_midway_gets_the_earlier_frames_then_live_ones()
+    {
+        using var server = new ClassroomServer(Path.Combine(folder, "runs.db"));
+        await using var owner = server.Hub();
+        await owner.StartAsync();
+        var reply = await owner.InvokeAsync<StartRunReply>("StartRun", Spec(5, steps: 400));
+        var run = server.Runs.Find(reply.RunId!)!;
+        SpinWait.SpinUntil(() => run.Latest is { Step: >= 40 } || run.IsOver, TimeSpan.FromSeconds(60));
+
+        await using var watcher = server.Hub("hubs/watch");
+        var live = new List<RunFrame>();
+        var ended = new TaskCompletionSource<string>();
+        watcher.On<RunFrame>("Frame", frame => { lock (live) live.Add(frame); });
+        watcher.On<string, string?>("Ended", (status, _) => ended.TrySetResult(status));
+        await watcher.StartAsync();
+        var snapshot = await watcher.InvokeAsync<WatchSnapshot>("Watch", reply.RunId);
+        Assert.False(run.IsOver, "the run should still be going when the watcher joins (make it longer if this fails)");
+
+        Assert.Equal(0, snapshot.Frames[0].Step);
+        var seen = snapshot.Frames[^1].Step;
+        Assert.True(seen >= 40, $"the snapshot reaches the step the run had reached ({seen})");
+        Assert.Equal("Finished", await ended.Task.WaitAsync(TimeSpan.FromSeconds(120)));
+        lock (live)
+        {
+            Assert.Contains(live, f => f.Step > seen);
+            Assert.True(live[^1].IsFinal);
+        }
+        Assert.NotEmpty(snapshot.GroundTruth);
+
+        // The watch hub offers nothing that changes a run.
+        await Assert.ThrowsAnyAsync<Exception>(() => watcher.InvokeAsync("StopRun", reply.RunId));
+        await Assert.ThrowsAnyAsync<Exception>(() => watcher.InvokeAsync<StartRunReply>("StartRun", Spec(1)));
+    }
+
+    [Fact]
+    public async Task A_killed_and_restarted_server_still_lists_its_finished_runs()
+    {
+        var database = Path.Combine(folder, "runs.db");
+        var afterKill = Path.Combine(folder, "after-kill");
+        string id;
+        using (var server = new ClassroomServer(database))
+        {
+            await using var hub = server.Hub();
+            await hub.StartAsync();
+            var frames = await RunToTheEnd(hub, Spec(7));
+            Assert.True(frames[^1].IsFinal);
+            SpinWait.SpinUntil(() => server.Store.List().Count == 1, TimeSpan.FromSeconds(10));
+            id = server.Store.List()[0].Id;
+            // What a killed process leaves: the files as they are on disk right now, with the server
+            // still running (no clean shutdown, no checkpoint). A kill loses nothing the OS already has.
+            Directory.CreateDirectory(afterKill);
+            foreach (var file in Directory.GetFiles(folder, "runs.db*"))
+                using (var source = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+                using (var copy = File.Create(Path.Combine(afterKill, Path.GetFileName(file))))
+                    source.CopyTo(copy);
+        }
+
+        using var restarted = new ClassroomServer(Path.Combine(afterKill, "runs.db"));
+        var saved = Assert.Single(restarted.Store.List());
+        Assert.Equal(id, saved.Id);
+        var replay = restarted.Store.Get(id)!;
+        Assert.Equal(20, replay.Metrics.Count);
+        Assert.True(replay.Keyframes[^1].IsFinal);
+        // The pages read the same store: /runs lists the run, /runs/{id} replays it, a bad id is a plain page.
+        using var http = new HttpClient { BaseAddress = restarted.BaseAddress };
+        Assert.Contains($"href=\"/runs/{id}\"", await http.GetStringAsync("/runs"));
+        Assert.Contains("replay-scrubber", await http.GetStringAsync($"/runs/{id}"));
+        Assert.Contains("No saved run here", await http.GetStringAsync("/runs/%27%3B--"));
+    }
+
+    public void Dispose()
+    {
+        SqliteConnection.ClearAllPools();
+        try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
+    }
+}

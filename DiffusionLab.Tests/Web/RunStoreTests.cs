@@ -1,0 +1,105 @@
+using DiffusionLab.Web.Runs;
+using DiffusionLab.Web.Services;
+
+namespace DiffusionLab.Tests.Web;
+
+public sealed class RunStoreTests : IDisposable
+{
+    readonly string folder = Directory.CreateTempSubdirectory("runstore-").FullName;
+
+    string DatabaseFile => Path.Combine(folder, "runs.db");
+
+    RunStore Open(int maxRuns = 100, long maxBytes = 100_000_000) =>
+        new(new RunStoreOptions { Path = DatabaseFile, MaxRuns = maxRuns, MaxBytes = maxBytes });
+
+    static SavedRun Run(string id, int steps = 5, int imageBytes = 100) => new(
+        id, $"prior=gmm-image&solver=dps&steps={steps}&seed=1", "dps", "Finished", null,
+        DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), new SavedTimings(12.5, 40, 900, steps),
+        Enumerable.Range(0, steps).Select(i => new MetricPoint(i, 1.0 / (i + 1), 20 + i, 0.5 + i / 100.0, i * 0.1)).ToArray(),
+        Enumerable.Range(0, steps).Where(i => i % 2 == 0 || i == steps - 1).Select(i => new RunFrame
+        {
+            Step = i, Total = steps, Timestep = 999 - i, Xt = Bytes(imageBytes, i), X0Hat = Bytes(imageBytes, i + 1),
+            Residual = 1.0 / (i + 1), Psnr = 20 + i, Ssim = double.NaN, ElapsedMs = i * 100, IsFinal = i == steps - 1,
+        }).ToArray(),
+        Bytes(imageBytes, 7), Bytes(imageBytes, 8));
+
+    static byte[] Bytes(int count, int seed) => Enumerable.Range(0, count).Select(i => (byte)(i * 31 + seed)).ToArray();
+
+    [Fact]
+    public void ANewStoreOnTheSameFileStillHasEveryFinishedRun()
+    {
+        var original = Run("abc123", steps: 7);
+        using (var store = Open()) Assert.True(store.Save(original));
+
+        using var reopened = Open();
+        var summary = Assert.Single(reopened.List());
+        Assert.Equal(("abc123", original.SpecQuery, 7, 26.0), (summary.Id, summary.SpecQuery, summary.Steps, summary.FinalPsnr));
+        var back = reopened.Get("abc123")!;
+        Assert.Equal(original.Metrics, back.Metrics);
+        Assert.Equal(original.Timings, back.Timings);
+        Assert.Equal(original.GroundTruthPng, back.GroundTruthPng);
+        Assert.Equal(original.Keyframes.Select(k => (k.Step, k.Timestep, k.IsFinal)), back.Keyframes.Select(k => (k.Step, k.Timestep, k.IsFinal)));
+        Assert.Equal(original.Keyframes[^1].X0Hat, back.Keyframes[^1].X0Hat);
+        Assert.True(double.IsNaN(back.Keyframes[0].Ssim)); // NaN metrics survive as "not measured"
+    }
+
+    [Fact]
+    public void TheOldestRunsGoFirstWhenTheCountCapIsReached()
+    {
+        using var store = Open(maxRuns: 3);
+        foreach (var id in new[] { "r1", "r2", "r3", "r4", "r5" }) store.Save(Run(id));
+        Assert.Equal(["r5", "r4", "r3"], store.List().Select(r => r.Id));
+        Assert.Null(store.Get("r1"));
+    }
+
+    [Fact]
+    public void TheStoreStaysUnderItsByteCap()
+    {
+        var size = Run("x", imageBytes: 5_000).PayloadBytes;
+        using var store = Open(maxBytes: size * 4 + size / 2);
+        for (int i = 0; i < 12; i++)
+        {
+            Assert.True(store.Save(Run("run" + i, imageBytes: 5_000)));
+            Assert.True(store.Usage().PayloadBytes <= store.MaxBytes);
+        }
+        Assert.Equal(["run11", "run10", "run9", "run8"], store.List().Select(r => r.Id));
+        // A run larger than the whole cap is refused rather than emptying the store for nothing.
+        Assert.False(store.Save(Run("huge", imageBytes: (int)store.MaxBytes)));
+        Assert.Equal(4, store.Usage().Runs);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("no-such-run")]
+    [InlineData("'; DROP TABLE runs; --")]
+    [InlineData("%00\u0000\uFFFF")]
+    public void BadIdsAreNotFoundAndLeaveTheStoreAlone(string? id)
+    {
+        using var store = Open();
+        store.Save(Run("kept"));
+        Assert.Null(store.Get(id));
+        Assert.False(store.Delete(id));
+        Assert.Null(store.Get(new string('x', 100_000)));
+        Assert.Equal(["kept"], store.List().Select(r => r.Id));
+    }
+
+    [Fact]
+    public void DeleteRemovesARunAndItsKeyframes()
+    {
+        using var store = Open();
+        store.Save(Run("a"));
+        store.Save(Run("b"));
+        Assert.True(store.Delete("a"));
+        Assert.Null(store.Get("a"));
+        Assert.False(store.Delete("a"));
+        Assert.Equal(["b"], store.List().Select(r => r.Id));
+        Assert.Equal(Run("b").Keyframes.Count, store.Get("b")!.Keyframes.Count);
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
+    }
+}

@@ -1,0 +1,40 @@
+using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Web.Services;
+
+namespace DiffusionLab.Web.Classroom;
+
+/// <summary>
+/// The measurement a compare or diversity page starts from: the spec in its link (as the lab's
+/// "Copy link" writes it), or the lab's default prior with its first image.
+/// </summary>
+public static class ClassroomSpec
+{
+    /// <summary>Keys of these pages' own (the solvers to compare, the number of seeds), not part of a spec.</summary>
+    static readonly string[] PageKeys = ["solvers", "n"];
+
+    public static ExperimentSpec FromQuery(string? query, LabCatalog catalog)
+    {
+        if (!string.IsNullOrWhiteSpace(query))
+        {
+            var specOnly = string.Join('&', query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries)
+                .Where(part => !PageKeys.Contains(part.Split('=')[0], StringComparer.Ordinal)));
+            var parsed = ExperimentSpec.Parse(specOnly);
+            if (parsed.Spec is { } spec && catalog.FindPrior(spec.Prior) is not null) return spec;
+        }
+        var prior = catalog.DefaultPriorId;
+        var image = catalog.Images(prior).FirstOrDefault()?.Reference ?? "sample:0";
+        return new ExperimentSpec { Prior = prior, Image = image };
+    }
+
+    /// <summary>The base spec with another solver at its own defaults and default step count (capped by <paramref name="steps"/> when given).</summary>
+    public static ExperimentSpec WithSolver(ExperimentSpec spec, Engine.Experiments.SolverDescriptor solver, int? steps = null) =>
+        spec with
+        {
+            Solver = solver.Id,
+            SolverParameters = spec.Solver == solver.Id ? spec.SolverParameters : ExperimentSpec.Default.SolverParameters,
+            Steps = Math.Clamp(steps ?? solver.DefaultSteps, 1, solver.MaxSteps),
+        };
+
+    public static string DataUrl(byte[]? bytes, string mime = "image/png") =>
+        bytes is { Length: > 0 } ? $"data:{mime};base64,{Convert.ToBase64String(bytes)}" : "";
+}

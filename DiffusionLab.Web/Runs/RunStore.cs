@@ -1,0 +1,364 @@
+using System.Buffers.Binary;
+using DiffusionLab.Web.Services;
+using Microsoft.Data.Sqlite;
+
+namespace DiffusionLab.Web.Runs;
+
+/// <summary>What a finished run leaves behind: enough to list it and to replay it with the scrubber.</summary>
+/// <param name="SpecQuery">The spec's canonical query string (a link that reruns it).</param>
+/// <param name="Status">"Finished", "Cancelled" or "Failed".</param>
+/// <param name="Keyframes">The frames the scrubber steps through, oldest first.</param>
+public sealed record SavedRun(
+    string Id,
+    string SpecQuery,
+    string Solver,
+    string Status,
+    string? Error,
+    DateTimeOffset FinishedAt,
+    SavedTimings Timings,
+    IReadOnlyList<MetricPoint> Metrics,
+    IReadOnlyList<RunFrame> Keyframes,
+    byte[]? GroundTruthPng,
+    byte[]? MeasurementPng)
+{
+    /// <summary>Bytes this run holds in the store: images and series (what the size cap counts).</summary>
+    public long PayloadBytes =>
+        (GroundTruthPng?.Length ?? 0) + (MeasurementPng?.Length ?? 0) + Metrics.Count * MetricBytes
+        + Keyframes.Sum(k => (long)k.Xt.Length + k.X0Hat.Length + 64) + SpecQuery.Length + (Error?.Length ?? 0) + 128;
+
+    internal const int MetricBytes = 4 + 4 * 8;
+}
+
+/// <param name="QueueWaitMs">Time waiting for a free worker.</param>
+/// <param name="FirstFrameMs">From start to the first frame (null when no step ran).</param>
+/// <param name="TotalMs">From start to the end.</param>
+public sealed record SavedTimings(double QueueWaitMs, double? FirstFrameMs, double TotalMs, int FramesProduced);
+
+/// <summary>One line of the /runs list.</summary>
+public sealed record SavedRunSummary(
+    string Id, string SpecQuery, string Solver, string Status, DateTimeOffset FinishedAt,
+    int Steps, double FinalPsnr, double FinalSsim, double FinalResidual, double TotalMs, long PayloadBytes);
+
+/// <summary>
+/// Finished runs in SQLite: spec, status, timings, metric series and keyframes of each. A run is
+/// written in one transaction when it ends, in WAL mode, so a killed server keeps every run it
+/// had finished and never a half-written one. The store stays under a count and a byte cap by
+/// evicting the oldest runs in that same transaction. Unknown or malformed ids are simply not
+/// found: every query is parameterised and nothing here throws for what a visitor types.
+/// </summary>
+public sealed class RunStore : IDisposable
+{
+    readonly string connectionString;
+    readonly SqliteConnection? keepAlive; // an in-memory database lives as long as one connection to it
+    readonly object writeGate = new();
+
+    public RunStore(RunStoreOptions options, string? contentRoot = null)
+    {
+        MaxRuns = Math.Max(1, options.MaxRuns);
+        MaxBytes = Math.Max(1, options.MaxBytes);
+        if (string.IsNullOrWhiteSpace(options.Path))
+        {
+            connectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = "runs-" + Guid.NewGuid().ToString("N"),
+                Mode = SqliteOpenMode.Memory,
+                Cache = SqliteCacheMode.Shared,
+            }.ToString();
+            keepAlive = new SqliteConnection(connectionString);
+            keepAlive.Open();
+        }
+        else
+        {
+            var file = System.IO.Path.GetFullPath(options.Path, contentRoot ?? AppContext.BaseDirectory);
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
+            FilePath = file;
+            connectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = file,
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                DefaultTimeout = 30,
+            }.ToString();
+        }
+        using var connection = Open();
+        Execute(connection, """
+            PRAGMA auto_vacuum = INCREMENTAL;
+            PRAGMA journal_mode = WAL;
+            CREATE TABLE IF NOT EXISTS runs (
+                seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                id TEXT NOT NULL UNIQUE,
+                spec TEXT NOT NULL,
+                solver TEXT NOT NULL,
+                status TEXT NOT NULL,
+                error TEXT,
+                finished_utc INTEGER NOT NULL,
+                queue_ms REAL NOT NULL,
+                first_frame_ms REAL,
+                total_ms REAL NOT NULL,
+                frames_produced INTEGER NOT NULL,
+                steps INTEGER NOT NULL,
+                final_psnr REAL,
+                final_ssim REAL,
+                final_residual REAL,
+                ground_truth BLOB,
+                measurement BLOB,
+                metrics BLOB NOT NULL,
+                payload_bytes INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS keyframes (
+                run_seq INTEGER NOT NULL,
+                ordinal INTEGER NOT NULL,
+                step INTEGER NOT NULL,
+                total INTEGER NOT NULL,
+                timestep INTEGER NOT NULL,
+                mime TEXT NOT NULL,
+                xt BLOB NOT NULL,
+                x0hat BLOB NOT NULL,
+                residual REAL, psnr REAL, ssim REAL,
+                elapsed_ms REAL NOT NULL,
+                is_final INTEGER NOT NULL,
+                PRIMARY KEY (run_seq, ordinal));
+            """);
+    }
+
+    /// <summary>The database file (null for an in-memory store).</summary>
+    public string? FilePath { get; }
+    public int MaxRuns { get; }
+    public long MaxBytes { get; }
+
+    /// <summary>
+    /// Saves a finished run (replacing one with the same id) and evicts the oldest runs until the
+    /// store is under both caps. A run larger than the whole byte cap is not kept: returns false.
+    /// </summary>
+    public bool Save(SavedRun run)
+    {
+        var payload = run.PayloadBytes;
+        if (payload > MaxBytes) return false;
+        var last = run.Metrics.Count > 0 ? run.Metrics[^1] : default(MetricPoint?);
+        lock (writeGate)
+        {
+            using var connection = Open();
+            using var transaction = connection.BeginTransaction();
+            DeleteWhere(connection, transaction, "id = $id", ("$id", run.Id));
+            using (var insert = Command(connection, transaction, """
+                INSERT INTO runs (id, spec, solver, status, error, finished_utc, queue_ms, first_frame_ms, total_ms, frames_produced,
+                                  steps, final_psnr, final_ssim, final_residual, ground_truth, measurement, metrics, payload_bytes)
+                VALUES ($id, $spec, $solver, $status, $error, $finished, $queue, $first, $total, $frames,
+                        $steps, $psnr, $ssim, $residual, $truth, $measurement, $metrics, $payload);
+                SELECT last_insert_rowid();
+                """,
+                ("$id", run.Id), ("$spec", run.SpecQuery), ("$solver", run.Solver), ("$status", run.Status), ("$error", run.Error),
+                ("$finished", run.FinishedAt.ToUnixTimeMilliseconds()), ("$queue", run.Timings.QueueWaitMs),
+                ("$first", run.Timings.FirstFrameMs), ("$total", run.Timings.TotalMs), ("$frames", run.Timings.FramesProduced),
+                ("$steps", run.Metrics.Count), ("$psnr", Finite(last?.Psnr)), ("$ssim", Finite(last?.Ssim)), ("$residual", Finite(last?.Residual)),
+                ("$truth", run.GroundTruthPng), ("$measurement", run.MeasurementPng), ("$metrics", PackMetrics(run.Metrics)), ("$payload", payload)))
+            {
+                var seq = (long)insert.ExecuteScalar()!;
+                using var keyframe = Command(connection, transaction, """
+                    INSERT INTO keyframes (run_seq, ordinal, step, total, timestep, mime, xt, x0hat, residual, psnr, ssim, elapsed_ms, is_final)
+                    VALUES ($seq, $ordinal, $step, $total, $timestep, $mime, $xt, $x0hat, $residual, $psnr, $ssim, $elapsed, $final);
+                    """, ("$seq", seq), ("$ordinal", 0), ("$step", 0), ("$total", 0), ("$timestep", 0), ("$mime", ""), ("$xt", Array.Empty<byte>()),
+                    ("$x0hat", Array.Empty<byte>()), ("$residual", null), ("$psnr", null), ("$ssim", null), ("$elapsed", 0.0), ("$final", 0));
+                for (int i = 0; i < run.Keyframes.Count; i++)
+                {
+                    var frame = run.Keyframes[i];
+                    keyframe.Parameters["$ordinal"].Value = i;
+                    keyframe.Parameters["$step"].Value = frame.Step;
+                    keyframe.Parameters["$total"].Value = frame.Total;
+                    keyframe.Parameters["$timestep"].Value = frame.Timestep;
+                    keyframe.Parameters["$mime"].Value = frame.Mime;
+                    keyframe.Parameters["$xt"].Value = frame.Xt;
+                    keyframe.Parameters["$x0hat"].Value = frame.X0Hat;
+                    keyframe.Parameters["$residual"].Value = Finite(frame.Residual) ?? (object)DBNull.Value;
+                    keyframe.Parameters["$psnr"].Value = Finite(frame.Psnr) ?? (object)DBNull.Value;
+                    keyframe.Parameters["$ssim"].Value = Finite(frame.Ssim) ?? (object)DBNull.Value;
+                    keyframe.Parameters["$elapsed"].Value = frame.ElapsedMs;
+                    keyframe.Parameters["$final"].Value = frame.IsFinal ? 1 : 0;
+                    keyframe.ExecuteNonQuery();
+                }
+            }
+            Evict(connection, transaction);
+            transaction.Commit();
+            Execute(connection, "PRAGMA incremental_vacuum;");
+        }
+        return true;
+    }
+
+    /// <summary>The saved runs, newest first.</summary>
+    public IReadOnlyList<SavedRunSummary> List(int limit = 200)
+    {
+        using var connection = Open();
+        using var query = Command(connection, null, """
+            SELECT id, spec, solver, status, finished_utc, steps, final_psnr, final_ssim, final_residual, total_ms, payload_bytes
+            FROM runs ORDER BY seq DESC LIMIT $limit
+            """, ("$limit", Math.Clamp(limit, 0, 100_000)));
+        using var reader = query.ExecuteReader();
+        var list = new List<SavedRunSummary>();
+        while (reader.Read())
+            list.Add(new SavedRunSummary(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)), reader.GetInt32(5),
+                NullableDouble(reader, 6), NullableDouble(reader, 7), NullableDouble(reader, 8), reader.GetDouble(9), reader.GetInt64(10)));
+        return list;
+    }
+
+    /// <summary>A saved run with its series and keyframes, or null when no run has this id.</summary>
+    public SavedRun? Get(string? id)
+    {
+        if (!IsPlausibleId(id)) return null;
+        using var connection = Open();
+        long seq;
+        SavedRun run;
+        using (var query = Command(connection, null, """
+            SELECT seq, id, spec, solver, status, error, finished_utc, queue_ms, first_frame_ms, total_ms, frames_produced,
+                   ground_truth, measurement, metrics
+            FROM runs WHERE id = $id
+            """, ("$id", id)))
+        using (var reader = query.ExecuteReader())
+        {
+            if (!reader.Read()) return null;
+            seq = reader.GetInt64(0);
+            run = new SavedRun(reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                reader.IsDBNull(5) ? null : reader.GetString(5),
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+                new SavedTimings(reader.GetDouble(7), reader.IsDBNull(8) ? null : reader.GetDouble(8), reader.GetDouble(9), reader.GetInt32(10)),
+                UnpackMetrics((byte[])reader[13]), [],
+                reader.IsDBNull(11) ? null : (byte[])reader[11], reader.IsDBNull(12) ? null : (byte[])reader[12]);
+        }
+        using var frames = Command(connection, null, """
+            SELECT step, total, timestep, mime, xt, x0hat, residual, psnr, ssim, elapsed_ms, is_final
+            FROM keyframes WHERE run_seq = $seq ORDER BY ordinal
+            """, ("$seq", seq));
+        using var rows = frames.ExecuteReader();
+        var keyframes = new List<RunFrame>();
+        while (rows.Read())
+            keyframes.Add(new RunFrame
+            {
+                Step = rows.GetInt32(0),
+                Total = rows.GetInt32(1),
+                Timestep = rows.GetInt32(2),
+                Mime = rows.GetString(3),
+                Xt = (byte[])rows[4],
+                X0Hat = (byte[])rows[5],
+                Residual = NullableDouble(rows, 6),
+                Psnr = NullableDouble(rows, 7),
+                Ssim = NullableDouble(rows, 8),
+                ElapsedMs = rows.GetDouble(9),
+                IsFinal = rows.GetInt64(10) != 0,
+            });
+        return run with { Keyframes = keyframes };
+    }
+
+    /// <summary>Deletes a saved run; false when there was none with this id.</summary>
+    public bool Delete(string? id)
+    {
+        if (!IsPlausibleId(id)) return false;
+        lock (writeGate)
+        {
+            using var connection = Open();
+            using var transaction = connection.BeginTransaction();
+            var deleted = DeleteWhere(connection, transaction, "id = $id", ("$id", id));
+            transaction.Commit();
+            if (deleted > 0) Execute(connection, "PRAGMA incremental_vacuum;");
+            return deleted > 0;
+        }
+    }
+
+    /// <summary>How many runs and payload bytes the store holds now.</summary>
+    public (int Runs, long PayloadBytes) Usage()
+    {
+        using var connection = Open();
+        return Usage(connection, null);
+    }
+
+    public void Dispose() => keepAlive?.Dispose();
+
+    void Evict(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        var (count, bytes) = Usage(connection, transaction);
+        if (count <= MaxRuns && bytes <= MaxBytes) return;
+        // Walk from the oldest, dropping runs until both caps hold; the newest run always fits (Save checked it).
+        var victims = new List<long>();
+        using (var oldest = Command(connection, transaction, "SELECT seq, payload_bytes FROM runs ORDER BY seq"))
+        using (var reader = oldest.ExecuteReader())
+            while ((count > MaxRuns || bytes > MaxBytes) && reader.Read())
+            {
+                victims.Add(reader.GetInt64(0));
+                count--;
+                bytes -= reader.GetInt64(1);
+            }
+        foreach (var seq in victims) DeleteWhere(connection, transaction, "seq = $seq", ("$seq", seq));
+    }
+
+    static (int Runs, long PayloadBytes) Usage(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        using var query = Command(connection, transaction, "SELECT COUNT(*), COALESCE(SUM(payload_bytes), 0) FROM runs");
+        using var reader = query.ExecuteReader();
+        reader.Read();
+        return (reader.GetInt32(0), reader.GetInt64(1));
+    }
+
+    static int DeleteWhere(SqliteConnection connection, SqliteTransaction transaction, string condition, params (string, object?)[] parameters)
+    {
+        using var frames = Command(connection, transaction, $"DELETE FROM keyframes WHERE run_seq IN (SELECT seq FROM runs WHERE {condition})", parameters);
+        frames.ExecuteNonQuery();
+        using var runs = Command(connection, transaction, $"DELETE FROM runs WHERE {condition}", parameters);
+        return runs.ExecuteNonQuery();
+    }
+
+    /// <summary>Ids are short tokens we made; anything else cannot be one, so it is not looked up.</summary>
+    static bool IsPlausibleId(string? id) => !string.IsNullOrEmpty(id) && id.Length <= 64;
+
+    SqliteConnection Open()
+    {
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        // NORMAL is durable against a killed process in WAL mode (only a power cut may lose the last commits).
+        Execute(connection, "PRAGMA synchronous = NORMAL;");
+        return connection;
+    }
+
+    static void Execute(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        foreach (var (name, value) in parameters) command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+        return command;
+    }
+
+    static double? Finite(double? value) => value is { } v && double.IsFinite(v) ? v : null;
+
+    static double NullableDouble(SqliteDataReader reader, int column) => reader.IsDBNull(column) ? double.NaN : reader.GetDouble(column);
+
+    static byte[] PackMetrics(IReadOnlyList<MetricPoint> metrics)
+    {
+        var bytes = new byte[metrics.Count * SavedRun.MetricBytes];
+        var span = bytes.AsSpan();
+        foreach (var point in metrics)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(span, point.Step);
+            BinaryPrimitives.WriteDoubleLittleEndian(span[4..], point.Residual);
+            BinaryPrimitives.WriteDoubleLittleEndian(span[12..], point.Psnr);
+            BinaryPrimitives.WriteDoubleLittleEndian(span[20..], point.Ssim);
+            BinaryPrimitives.WriteDoubleLittleEndian(span[28..], point.ElapsedSeconds);
+            span = span[SavedRun.MetricBytes..];
+        }
+        return bytes;
+    }
+
+    static MetricPoint[] UnpackMetrics(byte[] bytes)
+    {
+        var points = new MetricPoint[bytes.Length / SavedRun.MetricBytes];
+        ReadOnlySpan<byte> span = bytes;
+        for (int i = 0; i < points.Length; i++, span = span[SavedRun.MetricBytes..])
+            points[i] = new MetricPoint(BinaryPrimitives.ReadInt32LittleEndian(span), BinaryPrimitives.ReadDoubleLittleEndian(span[4..]),
+                BinaryPrimitives.ReadDoubleLittleEndian(span[12..]), BinaryPrimitives.ReadDoubleLittleEndian(span[20..]),
+                BinaryPrimitives.ReadDoubleLittleEndian(span[28..]));
+        return points;
+    }
+}
