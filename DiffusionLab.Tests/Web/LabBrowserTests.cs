@@ -54,6 +54,27 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task A_new_visitor_gets_the_bundled_prior_and_a_face_back()
+    {
+        // What a student sees first: the bare address, the bundled pixel-faces prior, a gallery face.
+        var page = await browser.NewPageAsync();
+        await page.SetViewportSizeAsync(1400, 1000);
+        await page.GotoAsync("/");
+        await WaitForInteractiveAsync(page);
+        await Assertions.Expect(page.Locator("[data-testid=prior-select]")).ToHaveTextAsync(new Regex("pixel-faces-32"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("prior=pixel-faces-32.*image=gallery"));
+
+        await Assertions.Expect(page.Locator("input[data-testid=steps]")).ToHaveValueAsync(new Regex(@"^\d+$"));
+        await page.FillAsync("input[data-testid=steps]", "40");
+        await page.Keyboard.PressAsync("Tab");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("steps=40"));
+        await page.ClickAsync("#run-button");
+        await Assertions.Expect(page.Locator("#final-psnr")).ToHaveTextAsync(new Regex(@"^\d+\.\d\d dB$"), new() { Timeout = 90_000 });
+        Assert.Equal("finished", await page.GetAttributeAsync("[data-testid=run-status]", "data-status"));
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "lab-default-prior.png") });
+    }
+
+    [Fact]
     public async Task A_shared_link_restores_every_control()
     {
         const string link = "/?prior=gmm-image&image=sample%3A2&op=gaussian-blur&op.kernel-size=7&op.sigma=2.5&noise=gaussian&sigmaY=0.1&solver=sdedit&s.t0=0.3&steps=40&seed=7";

@@ -58,7 +58,11 @@ public sealed class LabForm(LabCatalog catalog)
             Prior = Catalog.FindPrior(Catalog.DefaultPriorId)?.Id ?? Catalog.Priors[0].Id;
             Image = "";
         }
-        if (string.IsNullOrEmpty(Image)) Image = Catalog.Images(Prior).FirstOrDefault()?.Reference ?? "";
+        // A gallery image or sample this prior does not offer (the bare address asks for "gallery:0",
+        // a link may come from another server): show the prior's first image rather than an empty panel.
+        var offered = Catalog.Images(Prior);
+        if (!Image.StartsWith("upload:", StringComparison.Ordinal) && offered.All(choice => choice.Reference != Image))
+            Image = offered.FirstOrDefault()?.Reference ?? "";
         Revalidate("all");
     }
 
