@@ -20,7 +20,7 @@ sealed class CountedPrior(IDenoiser prior)
     public Tensor Epsilon(Tensor xt, int t)
     {
         Evaluations++;
-        using var timesteps = full(xt.shape[0], (long)t, int64, device: xt.device);
+        using var timesteps = ScalarArithmetic.Full([xt.shape[0]], (long)t, int64, xt.device);
         return prior.PredictNoise(xt, timesteps);
     }
 
@@ -29,7 +29,7 @@ sealed class CountedPrior(IDenoiser prior)
     {
         var eps = Epsilon(xt, t);
         double a = AlphaBar(t);
-        return (eps, (xt - Math.Sqrt(1 - a) * eps) / Math.Sqrt(a));
+        return (eps, (xt - eps.Times(Math.Sqrt(1 - a))).DividedBy(Math.Sqrt(a)));
     }
 
     public void CountBackwardPass() => Evaluations++;

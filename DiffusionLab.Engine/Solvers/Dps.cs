@@ -34,19 +34,19 @@ public sealed class Dps(double zeta, bool clipX0Hat) : ISolver
                 using var withGradients = enable_grad();
                 var x = iterate.X.detach().requires_grad_(true);
                 var (_, x0Hat) = prior.Denoise(x, t);
-                if (clipX0Hat) x0Hat = x0Hat.clamp(-1, 1);
+                if (clipX0Hat) x0Hat = x0Hat.Clamped(-1, 1);
                 var norms = context.Noise.ResidualNorm(y, measurement.Forward(x0Hat)); // [B], one per run
                 var gradient = torch.autograd.grad([norms.sum()], [x])[0];
                 prior.CountBackwardPass();
                 // A residual of exactly zero (it happens in float32) has no gradient, only the subgradient 0; autograd's sqrt gives NaN there.
-                var atZero = Tweedie.PerSample(norms.detach() == 0, gradient).to(@bool);
-                gradient = gradient.masked_fill(atZero, 0);
+                var atZero = Tweedie.PerSample(norms.detach().EqualTo(0), gradient).to(@bool);
+                gradient = gradient.FilledWhere(atZero, 0);
                 if (!gradient.isfinite().all().item<bool>())
                     throw new SolverException($"DPS's guidance gradient became infinite or NaN at step {i + 1} (t = {t}). Try a smaller ζ (now {zeta}) or turn on x̂0 clipping.");
                 residual = norms.detach().to(float64).data<double>().ToArray();
                 var z = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
                 var next = ReverseUpdate.Ancestral(x.detach(), x0Hat.detach(), prior.AlphaBar(t), prior.AlphaBar(s), z);
-                return (next - zeta * gradient, x0Hat);
+                return (next - gradient.Times(zeta), x0Hat);
             });
             yield return iterate.Report(context, i, timesteps.Length, s, prior.Evaluations, residual);
         }

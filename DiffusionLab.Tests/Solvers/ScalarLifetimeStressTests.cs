@@ -69,7 +69,7 @@ public class ScalarLifetimeStressTests
                     }
                     catch (Exception error)
                     {
-                        failures.Add($"{name}, round {round}: {error.GetType().Name}: {error.Message.Split('\n')[0]}");
+                        failures.Add($"{name}, round {round}: {error.GetType().Name}: {error.Message.Split('\n')[0]} at {string.Join(" < ", (error.StackTrace ?? "").Split('\n').Take(4).Select(l => l.Trim()))}");
                     }
                 }
         }
