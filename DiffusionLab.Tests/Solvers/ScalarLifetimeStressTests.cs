@@ -16,7 +16,7 @@ public sealed class ScalarLifetimeStressCollection;
 /// libtorch still reads it ("Unknown scalar type", "Expected false to be true", or wrong numbers).
 /// Here a second thread collects and runs finalizers nonstop while the solvers step, which turns
 /// that rare race into one that shows up within a few hundred steps if any engine code has it
-/// (on the engine before ScalarArithmetic: 7 of 7 runs failed, several solvers each time).
+/// (on the engine before ScalarArithmetic it failed 4 runs of 4, several solvers each time).
 /// Generation-0 collections: the lost Scalars are young, and quick collections come often enough
 /// to land inside a native call.
 /// </summary>
