@@ -86,7 +86,7 @@ static partial class Verbs
     {
         long[] shape = [batch, .. net.SampleShape];
         using var x = randn(shape);
-        using var t = full(batch, 500L, dtype: int64);
+        using var t = ScalarArithmetic.Full([batch], 500L, int64);
 
         double forward = Median(repeats, () =>
         {
@@ -99,7 +99,7 @@ static partial class Verbs
             using var scope = NewDisposeScope();
             var xt = x.detach().requires_grad_(true);
             var eps = net.PredictNoise(xt, t);
-            var loss = eps.square().sum();
+            var loss = eps.Squared().sum();
             _ = autograd.grad([loss], [xt])[0];
         });
 
@@ -172,7 +172,7 @@ static partial class Verbs
         }
         using (no_grad())
         using (var x = randn([1, .. net.SampleShape]))
-        using (var t = full(1, 500L, dtype: int64))
+        using (var t = ScalarArithmetic.Full([1], 500L, int64))
         using (var eps = net.PredictNoise(x, t)) { }
         foreach (var remove in removers) remove();
         return flops;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using DiffusionLab.Engine;
 using DiffusionLab.Engine.Diffusion;
 using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Imaging;
@@ -45,9 +46,9 @@ static partial class Verbs
                 {
                     using var scope = NewDisposeScope();
                     var x = randn(batch, 3, 32, 32);
-                    var t = full(batch, 500L, int64);
+                    var t = ScalarArithmetic.Full([batch], 500L, int64, CPU);
                     if (repeat == 1) watch.Start(); // the first call warms up
-                    GuidedPrediction.Direct(prior, x, t, (xt, eps) => (xt - eps).square().sum([1, 2, 3]));
+                    GuidedPrediction.Direct(prior, x, t, (xt, eps) => (xt - eps).Squared().sum([1, 2, 3]));
                 }
                 Console.WriteLine($"batch {batch,2}: {watch.Elapsed.TotalMilliseconds / 5:0} ms per guided call, {watch.Elapsed.TotalMilliseconds / 5 / batch:0} ms per sample");
             }
@@ -176,7 +177,7 @@ static partial class Verbs
         var gallery = Directory.CreateTempSubdirectory("bench-gallery-").FullName;
         const string id = "untrained-small32";
         Directory.CreateDirectory(Path.Combine(gallery, id));
-        using (var image = (rand([3, 32, 32], generator: new Generator(7)) * 2 - 1))
+        using (var image = rand([3, 32, 32], generator: new Generator(7)).Times(2).Minus(1))
             File.WriteAllBytes(Path.Combine(gallery, id, "0.png"), FrameEncoder.Encode(image));
         var standIn = new PriorCatalog(gallery);
         standIn.Register(new PriorInfo(id, id, "untrained UNet, Small32 architecture", [3, 32, 32]), () =>

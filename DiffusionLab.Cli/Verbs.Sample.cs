@@ -1,3 +1,4 @@
+using DiffusionLab.Engine;
 using System.Diagnostics;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Operators;
@@ -43,7 +44,7 @@ static partial class Verbs
             var context = new SolverContext(prior, null, null, NoiseModel.Gaussian(0), steps, n, generator);
             Tensor? final = null;
             foreach (var step in solver.Solve(context))
-                if (step.IsFinal) final = step.Xt.clamp(-1, 1).clone();
+                if (step.IsFinal) final = step.Xt.Clamped(-1, 1).clone();
             ImageCodec.WriteFile(output, final!, columns: (int)Math.Ceiling(Math.Sqrt(n)), scale: scale);
             Console.WriteLine($"wrote {n} {sampler} samples ({steps} steps) from {name} to {output} in {clock.Elapsed.TotalSeconds:F1} s");
         }

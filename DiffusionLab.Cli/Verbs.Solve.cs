@@ -1,3 +1,4 @@
+using DiffusionLab.Engine;
 using System.Globalization;
 using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Imaging;
@@ -36,7 +37,7 @@ static partial class Verbs
         {
             Directory.CreateDirectory(outFolder);
             ImageCodec.WriteFile(Path.Combine(outFolder, "ground-truth.png"), run.GroundTruth, scale: 4);
-            ImageCodec.WriteFile(Path.Combine(outFolder, "measurement.png"), run.BackProjection.clamp(-1, 1), scale: 4);
+            ImageCodec.WriteFile(Path.Combine(outFolder, "measurement.png"), run.BackProjection.Clamped(-1, 1), scale: 4);
             AnsiConsole.MarkupLineInterpolated($"[bold]{run.Spec.Solver}[/] on [bold]{run.Spec.Corruption}[/], prior {run.Spec.Prior}, {run.Spec.Steps} steps, seed {run.Spec.Seed}");
             RunProgress? last = null;
             foreach (var step in runner.Run(run))
@@ -50,7 +51,7 @@ static partial class Verbs
             if (last is not null)
             {
                 using var batch = last.X0Hat.unsqueeze(0);
-                ImageCodec.WriteFile(Path.Combine(outFolder, "result.png"), batch.clamp(-1, 1), scale: 4);
+                ImageCodec.WriteFile(Path.Combine(outFolder, "result.png"), batch.Clamped(-1, 1), scale: 4);
                 last.Dispose();
             }
             AnsiConsole.MarkupLineInterpolated($"wrote ground-truth.png, measurement.png and result.png to {outFolder}");

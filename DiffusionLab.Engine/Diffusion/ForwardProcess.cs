@@ -10,6 +10,6 @@ public static class ForwardProcess
     {
         using var scope = NewDisposeScope();
         var a = Tweedie.PerSample(alphaBar, x0);
-        return (a.sqrt() * x0 + (1 - a).sqrt() * noise).MoveToOuterDisposeScope();
+        return (a.sqrt() * x0).Plus(a.SubtractedFrom(1).sqrt() * noise).MoveToOuterDisposeScope();
     }
 }

@@ -19,7 +19,7 @@ public static class ReverseUpdate
         double xtCoefficient = Math.Sqrt(alphaBarT / alphaBarS) * (1 - alphaBarS) / (1 - alphaBarT);
         double sigma = Math.Sqrt(Math.Max(0, (1 - alphaBarS) * beta / (1 - alphaBarT)));
         using var scope = NewDisposeScope();
-        return (x0Coefficient * x0Hat + xtCoefficient * xt + sigma * noise).MoveToOuterDisposeScope();
+        return x0Hat.Times(x0Coefficient).Plus(xt.Times(xtCoefficient)).Plus(noise.Times(sigma)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -30,6 +30,6 @@ public static class ReverseUpdate
         double sigma = eta * Math.Sqrt((1 - alphaBarS) / (1 - alphaBarT)) * Math.Sqrt(1 - alphaBarT / alphaBarS);
         double epsCoefficient = Math.Sqrt(Math.Max(0, 1 - alphaBarS - sigma * sigma));
         using var scope = NewDisposeScope();
-        return (Math.Sqrt(alphaBarS) * x0Hat + epsCoefficient * eps + sigma * noise).MoveToOuterDisposeScope();
+        return x0Hat.Times(Math.Sqrt(alphaBarS)).Plus(eps.Times(epsCoefficient)).Plus(noise.Times(sigma)).MoveToOuterDisposeScope();
     }
 }

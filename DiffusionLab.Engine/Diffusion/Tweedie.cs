@@ -10,7 +10,7 @@ public static class Tweedie
     {
         using var scope = NewDisposeScope();
         var a = PerSample(alphaBar, xt);
-        return ((xt - (1 - a).sqrt() * eps) / a.sqrt()).MoveToOuterDisposeScope();
+        return ((xt - a.SubtractedFrom(1).sqrt() * eps) / a.sqrt()).MoveToOuterDisposeScope();
     }
 
     /// <summary>The ε that corresponds to an estimate x̂0 at x_t (the inverse of <see cref="X0Hat"/>).</summary>
@@ -18,14 +18,14 @@ public static class Tweedie
     {
         using var scope = NewDisposeScope();
         var a = PerSample(alphaBar, xt);
-        return ((xt - a.sqrt() * x0) / (1 - a).sqrt()).MoveToOuterDisposeScope();
+        return ((xt - a.sqrt() * x0) / a.SubtractedFrom(1).sqrt()).MoveToOuterDisposeScope();
     }
 
     /// <summary>Score ∇log p_t(x_t) = −ε / √(1−ᾱ).</summary>
     public static Tensor Score(Tensor eps, Tensor alphaBar)
     {
         using var scope = NewDisposeScope();
-        return (-eps / (1 - PerSample(alphaBar, eps)).sqrt()).MoveToOuterDisposeScope();
+        return (-eps / PerSample(alphaBar, eps).SubtractedFrom(1).sqrt()).MoveToOuterDisposeScope();
     }
 
     /// <summary>Reshapes a per-sample vector [B] so it broadcasts against x of shape [B, …].</summary>

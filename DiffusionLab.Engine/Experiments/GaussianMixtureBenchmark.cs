@@ -52,7 +52,7 @@ public sealed class GaussianMixtureBenchmark : IDisposable
             matrix = u.matmul(diag(singularValues)).matmul(vh).to(float32).DetachFromDisposeScope();
             sigmaY = rand(1, float64, generator: generator).item<double>() * singularValues.max().item<double>();
             var truth = prior.Sample(1, generator).to(float64).reshape(dx);
-            observed = (matrix.to(float64).matmul(truth) + sigmaY * randn(dy, float64, generator: generator)).to(float32).DetachFromDisposeScope();
+            observed = matrix.to(float64).matmul(truth).Plus(randn(dy, float64, generator: generator).Times(sigmaY)).to(float32).DetachFromDisposeScope();
         }
         var measurement = new MatrixMeasurement(matrix, [dx], CorruptionId);
         matrix.Dispose();

@@ -35,7 +35,7 @@ public static class PosteriorSamples
         {
             cancellation.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
-            var samples = step.X0Hat.detach().clamp(-1, 1);
+            var samples = step.X0Hat.detach().Clamped(-1, 1);
             var samplesOut = samples.cpu().clone().MoveToOuterDisposeScope();
             Tensor? mean = null, std = null;
             double psnr = double.NaN, ssim = double.NaN, residual = double.NaN;

@@ -69,7 +69,7 @@ public sealed class Runner(PriorCatalog priors, IUploadedImages? uploads = null)
                     return zeros(1);
                 }
                 using (var g = new Generator(ulong.Parse(reference.Name)))
-                    return mixture.Sample(1, g).clamp(-1, 1);
+                    return mixture.Sample(1, g).Clamped(-1, 1);
             default:
                 var uploaded = uploads?.Find(reference.Name);
                 if (uploaded is null)

@@ -22,7 +22,7 @@ public static class ImageMetrics
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var difference = ToUnitRange(estimate) - ToUnitRange(reference);
-        var meanSquaredError = difference.square().flatten(1).mean([1]);
+        var meanSquaredError = difference.Squared().flatten(1).mean([1]);
         return meanSquaredError.data<double>().Select(mse => 10 * Math.Log10(1 / mse)).ToArray();
     }
 
@@ -50,8 +50,8 @@ public static class ImageMetrics
         var varianceY = LocalMean(y * y) - meanY * meanY;
         var covariance = LocalMean(x * y) - meanX * meanY;
         const double c1 = SsimK1 * SsimK1, c2 = SsimK2 * SsimK2; // data range 1
-        var map = (2 * meanX * meanY + c1) * (2 * covariance + c2)
-                  / ((meanX * meanX + meanY * meanY + c1) * (varianceX + varianceY + c2));
+        var map = (meanX.Times(2) * meanY).Plus(c1) * covariance.Times(2).Plus(c2)
+                  / ((meanX * meanX).Plus(meanY * meanY).Plus(c1) * varianceX.Plus(varianceY).Plus(c2));
         return map.flatten(1).mean([1]).data<double>().ToArray();
     }
 
@@ -66,12 +66,12 @@ public static class ImageMetrics
         var predicted = operatorA.Forward(estimate).to(float64);
         var measured = y.to(float64);
         RequireSameShape(predicted, measured);
-        var residualNorms = (measured - predicted).flatten(1).square().sum(1).sqrt().data<double>().ToArray();
-        var measurementNorms = measured.flatten(1).square().sum(1).sqrt().data<double>().ToArray();
+        var residualNorms = (measured - predicted).flatten(1).Squared().sum(1).sqrt().data<double>().ToArray();
+        var measurementNorms = measured.flatten(1).Squared().sum(1).sqrt().data<double>().ToArray();
         return residualNorms.Zip(measurementNorms, (r, m) => m > 0 ? r / m : r == 0 ? 0 : double.PositiveInfinity).ToArray();
     }
 
-    static Tensor ToUnitRange(Tensor image) => (image.to(float64).clamp(-1, 1) + 1) / 2;
+    static Tensor ToUnitRange(Tensor image) => image.to(float64).Clamped(-1, 1).Plus(1).DividedBy(2);
 
     /// <summary>The SSIM window is the Gaussian-blur kernel with SSIM's σ.</summary>
     static Tensor GaussianWindow(int size) =>

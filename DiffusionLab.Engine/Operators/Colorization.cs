@@ -24,6 +24,6 @@ public sealed class Colorization : MeasurementOperator
     }
 
     protected override Tensor ApplyForward(Tensor x) => x.mean([1], keepdim: true);
-    protected override Tensor ApplyAdjoint(Tensor y) => y.repeat(1, channels, 1, 1) / channels;
+    protected override Tensor ApplyAdjoint(Tensor y) => y.repeat(1, channels, 1, 1).DividedBy(channels);
     protected override Tensor ApplyBackProject(Tensor y) => y.repeat(1, channels, 1, 1);
 }

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
 
@@ -46,8 +47,9 @@ public abstract class ConvolutionBlur : MeasurementOperator
     {
         var spread = conv_transpose2d(y, weight.to(y), groups: channels); // [B, C, H+kh−1, W+kw−1]
         long batch = y.shape[0];
-        var foldedColumns = zeros([batch, channels, spread.shape[2], width], y.dtype, y.device).index_add(3, columnSource, spread, 1);
-        return zeros([batch, channels, height, width], y.dtype, y.device).index_add(2, rowSource, foldedColumns, 1);
+        using var one = 1.ToScalar();
+        var foldedColumns = zeros([batch, channels, spread.shape[2], width], y.dtype, y.device).index_add(3, columnSource, spread, one);
+        return zeros([batch, channels, height, width], y.dtype, y.device).index_add(2, rowSource, foldedColumns, one);
     }
 
     /// <summary>The blurred image is itself the best picture of y.</summary>

@@ -21,11 +21,11 @@ public sealed record NoiseModel(NoiseKind Kind, double SigmaY, double PoissonRat
         {
             case NoiseKind.Gaussian:
                 if (SigmaY == 0) return clean.clone().MoveToOuterDisposeScope();
-                return (clean + SigmaY * randn(clean.shape, generator: generator, dtype: clean.dtype, device: clean.device)).MoveToOuterDisposeScope();
+                return clean.Plus(randn(clean.shape, generator: generator, dtype: clean.dtype, device: clean.device).Times(SigmaY)).MoveToOuterDisposeScope();
             case NoiseKind.Poisson:
-                var intensity = ((clean + 1) / 2).clamp_min(0) * PoissonRate;
+                var intensity = clean.Plus(1).DividedBy(2).AtLeast(0).Times(PoissonRate);
                 var counts = poisson(intensity, generator);
-                return (counts / PoissonRate * 2 - 1).MoveToOuterDisposeScope();
+                return counts.DividedBy(PoissonRate).Times(2).Minus(1).MoveToOuterDisposeScope();
             default:
                 throw new InvalidOperationException($"unknown noise kind {Kind}");
         }
@@ -41,10 +41,10 @@ public sealed record NoiseModel(NoiseKind Kind, double SigmaY, double PoissonRat
         var r = (y - predicted).flatten(1);
         if (Kind == NoiseKind.Poisson)
         {
-            var weight = 1.0 / (((y + 1) / 2).flatten(1).clamp_min(1.0 / PoissonRate) * 4 / PoissonRate);
-            return (r.square() * weight).sum(1).sqrt().MoveToOuterDisposeScope();
+            var weight = y.Plus(1).DividedBy(2).flatten(1).AtLeast(1.0 / PoissonRate).Times(4).DividedBy(PoissonRate).reciprocal();
+            return (r.Squared() * weight).sum(1).sqrt().MoveToOuterDisposeScope();
         }
-        return r.square().sum(1).sqrt().MoveToOuterDisposeScope();
+        return r.Squared().sum(1).sqrt().MoveToOuterDisposeScope();
     }
 }
 

@@ -43,7 +43,7 @@ public sealed class PhaseRetrieval : MeasurementOperator
 
     protected override Tensor ApplyForward(Tensor x)
     {
-        var framed = pad((x + 1) / 2, framePadding);
+        var framed = pad(x.Plus(1).DividedBy(2), framePadding);
         return fft.fftshift(fft.fft2(framed, norm: FFTNormType.Ortho).abs(), [-2, -1]);
     }
 

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Operators;
@@ -23,7 +24,8 @@ public sealed class RandomInpainting(long[] sampleShape, double fractionMissing,
         using var order = randperm(pixels, generator: generator);
         using var dropped = order.narrow(0, 0, missing);
         using var flat = ones(pixels, float64);
-        flat.index_fill_(0, dropped, 0.0);
+        using var zero = 0.0.ToScalar();
+        flat.index_fill_(0, dropped, zero);
         return flat.reshape(shape);
     }
 }

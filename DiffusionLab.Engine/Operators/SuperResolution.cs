@@ -43,7 +43,7 @@ public sealed class SuperResolution : MeasurementOperator
 
     protected override Tensor ApplyAdjoint(Tensor y)
     {
-        var spread = y.repeat_interleave(Factor, 2).repeat_interleave(Factor, 3) / (Factor * Factor);
+        var spread = y.repeat_interleave(Factor, 2).repeat_interleave(Factor, 3).DividedBy(Factor * Factor);
         return PadLeftovers(spread, PaddingModes.Constant);
     }
 

@@ -23,7 +23,7 @@ public sealed class ClippedDenoiser(IDenoiser inner, double low = -1, double hig
         using var scope = NewDisposeScope();
         var eps = inner.PredictNoise(xt, t);
         var alphaBar = Schedule.AlphaBar(t, xt.device);
-        var x0Hat = Tweedie.X0Hat(xt, eps, alphaBar).clamp(low, high);
+        var x0Hat = Tweedie.X0Hat(xt, eps, alphaBar).Clamped(low, high);
         return Tweedie.EpsFromX0(xt, x0Hat, alphaBar).MoveToOuterDisposeScope();
     }
 }

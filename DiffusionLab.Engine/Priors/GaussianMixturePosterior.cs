@@ -31,7 +31,7 @@ public sealed class GaussianMixturePosterior : IDisposable
         var (eigenvalues, eigenvectors) = linalg.eigh(covariances);
         // Noise-free measurements make Σ̃ singular along A's rows; clamp at a tiny floor so that
         // sampling stays exact and the density stays finite (a very sharp ridge).
-        var floor = eigenvalues.amax([-1], keepdim: true).clamp_min(1e-30) * 1e-12;
+        var floor = eigenvalues.amax([-1], keepdim: true).AtLeast(1e-30).Times(1e-12);
         var clamped = eigenvalues.maximum(floor);
         factors = (eigenvectors * clamped.sqrt().unsqueeze(-2)).DetachFromDisposeScope();
         precisions = (eigenvectors * clamped.reciprocal().unsqueeze(-2)).matmul(eigenvectors.transpose(1, 2)).DetachFromDisposeScope();
@@ -53,18 +53,18 @@ public sealed class GaussianMixturePosterior : IDisposable
         var observed = y.to(float64).reshape(m);
         var sigma = priorCovariances;                                        // [K, D, D]
         var sigmaAt = sigma.matmul(a.t());                                   // [K, D, m]
-        var s = a.matmul(sigmaAt) + sigmaY * sigmaY * eye(m, dtype: float64); // [K, m, m]
+        var s = a.matmul(sigmaAt).Plus(eye(m, dtype: float64).Times(sigmaY * sigmaY)); // [K, m, m]
         var sCholesky = linalg.cholesky(s);
         var innovation = observed.unsqueeze(0) - priorMeans.matmul(a.t());   // [K, m]
         var gainT = cholesky_solve(sigmaAt.transpose(1, 2), sCholesky);      // S⁻¹ A Σ = Gᵀ, [K, m, D]
-        var posteriorMeans = priorMeans + gainT.transpose(1, 2).matmul(innovation.unsqueeze(-1)).squeeze(-1);
+        var posteriorMeans = priorMeans.Plus(gainT.transpose(1, 2).matmul(innovation.unsqueeze(-1)).squeeze(-1));
         var posteriorCovariances = sigma - sigmaAt.matmul(gainT);
-        posteriorCovariances = (posteriorCovariances + posteriorCovariances.transpose(1, 2)) / 2;
+        posteriorCovariances = posteriorCovariances.Plus(posteriorCovariances.transpose(1, 2)).DividedBy(2);
         var whitenedInnovation = linalg.solve_triangular(sCholesky, innovation.unsqueeze(-1), upper: false).squeeze(-1);
-        var logEvidence = -0.5 * whitenedInnovation.square().sum(-1)
-                          - sCholesky.diagonal(dim1: -2, dim2: -1).log().sum(-1)
-                          - 0.5 * m * Math.Log(2 * Math.PI);
-        var logPosteriorWeights = tensor(weights.Select(w => Math.Log(w)).ToArray(), dtype: float64) + logEvidence;
+        var logEvidence = (whitenedInnovation.Squared().sum(-1).Times(-0.5)
+                           - sCholesky.diagonal(dim1: -2, dim2: -1).log().sum(-1))
+                          .Minus(0.5 * m * Math.Log(2 * Math.PI));
+        var logPosteriorWeights = tensor(weights.Select(w => Math.Log(w)).ToArray(), dtype: float64).Plus(logEvidence);
         logPosteriorWeights = logPosteriorWeights - logPosteriorWeights.logsumexp(0);
         var result = new GaussianMixturePosterior(logPosteriorWeights.MoveToOuterDisposeScope(), posteriorMeans.MoveToOuterDisposeScope(),
             posteriorCovariances.MoveToOuterDisposeScope(), sampleShape);
@@ -104,7 +104,7 @@ public sealed class GaussianMixturePosterior : IDisposable
         using var scope = NewDisposeScope();
         var components = multinomial(logWeights.exp(), count, replacement: true, generator: generator);
         var z = randn([count, Dimension, 1], float64, generator: generator);
-        var x = means.index_select(0, components) + factors.index_select(0, components).matmul(z).squeeze(-1);
+        var x = means.index_select(0, components).Plus(factors.index_select(0, components).matmul(z).squeeze(-1));
         return x.to(float32).reshape([count, .. SampleShape]).MoveToOuterDisposeScope();
     }
 
@@ -115,7 +115,7 @@ public sealed class GaussianMixturePosterior : IDisposable
         var x = points.reshape(points.shape[0], Dimension).to(float64);
         var offset = x.unsqueeze(1) - means.unsqueeze(0);                       // [N, K, D]
         var quadratic = (offset.unsqueeze(-2).matmul(precisions.unsqueeze(0)).squeeze(-2) * offset).sum(-1);
-        var logJoint = logWeights.unsqueeze(0) - 0.5 * (quadratic + logDeterminants.unsqueeze(0) + Dimension * Math.Log(2 * Math.PI));
+        var logJoint = logWeights.unsqueeze(0) - quadratic.Plus(logDeterminants.unsqueeze(0)).Plus(Dimension * Math.Log(2 * Math.PI)).Times(0.5);
         return logJoint.logsumexp(1).MoveToOuterDisposeScope();
     }
 

@@ -30,7 +30,7 @@ public static class GaussianMixturePresets
             for (int j = -2; j <= 2; j++)
                 means.Add(Enumerable.Range(0, dimension).Select(c => c % 2 == 0 ? -8.0 * i : -8.0 * j).ToArray());
         using var z = randn(25, float64, generator: generator);
-        using var squared = z.square();
+        using var squared = z.Squared();
         var weights = squared.data<double>().Select(w => Math.Max(w, 1e-12)).ToArray();
         return GaussianMixturePrior.Isotropic("gmm-benchmark", [dimension], weights, [.. means], Enumerable.Repeat(1.0, 25).ToArray());
     }
@@ -122,7 +122,7 @@ public static class GaussianMixturePresets
         using var means = tensor(meanValues, [scenes.Length, dimension], float64);
         using var factor = tensor(factorValues, [1, dimension, rank], float64);
         using var factors = factor.expand(scenes.Length, dimension, rank).contiguous();
-        using var pixelNoise = full(scenes.Length, dimension, 0.04 * 0.04, float64);
+        using var pixelNoise = ScalarArithmetic.Full([scenes.Length, dimension], 0.04 * 0.04, float64);
         return new GaussianMixturePrior(PriorCatalog.ImageDemoId, [channels, size, size], Enumerable.Repeat(1.0, scenes.Length).ToArray(),
             means, pixelNoise, factors);
     }

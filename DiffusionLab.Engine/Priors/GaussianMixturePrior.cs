@@ -63,7 +63,7 @@ public sealed class GaussianMixturePrior : IDenoiser, IDisposable
         if (means.Any(m => m.Length != dimension)) throw new ArgumentException($"every mean must have {dimension} values", nameof(means));
         using var meanTensor = tensor(means.SelectMany(m => m).ToArray(), [means.Length, dimension], float64);
         using var stds = tensor(standardDeviations.ToArray(), dtype: float64);
-        using var variances = stds.square().unsqueeze(1).expand(means.Length, dimension).contiguous();
+        using var variances = stds.Squared().unsqueeze(1).expand(means.Length, dimension).contiguous();
         return new GaussianMixturePrior(name, sampleShape, weights, meanTensor, variances, null, schedule);
     }
 
@@ -87,7 +87,7 @@ public sealed class GaussianMixturePrior : IDenoiser, IDisposable
     {
         using var scope = NewDisposeScope();
         var dense = diag_embed(diagonal);
-        if (lowRank is not null) dense = dense + lowRank.matmul(lowRank.transpose(1, 2));
+        if (lowRank is not null) dense = dense.Plus(lowRank.matmul(lowRank.transpose(1, 2)));
         return dense.MoveToOuterDisposeScope();
     }
 
@@ -98,7 +98,7 @@ public sealed class GaussianMixturePrior : IDenoiser, IDisposable
         var (logJoint, precisionTimesOffset) = ComponentTerms(xt, alphaBar);
         var responsibilities = logJoint.softmax(1).unsqueeze(-1);
         // ε = −√(1−ᾱ) ∇log p_t = √(1−ᾱ) Σ_k r_k C_k⁻¹ (x − √ᾱ m_k)
-        var eps = (1 - alphaBar).sqrt().unsqueeze(1) * (responsibilities * precisionTimesOffset).sum(1);
+        var eps = alphaBar.SubtractedFrom(1).sqrt().unsqueeze(1) * (responsibilities * precisionTimesOffset).sum(1);
         return eps.to(xt.dtype).reshape(xt.shape).MoveToOuterDisposeScope();
     }
 
@@ -121,7 +121,7 @@ public sealed class GaussianMixturePrior : IDenoiser, IDisposable
 
     public Tensor LogDensity(Tensor x, double alphaBar)
     {
-        using var a = full(x.shape[0], alphaBar, float64);
+        using var a = ScalarArithmetic.Full([x.shape[0]], alphaBar, float64);
         return LogDensity(x, a);
     }
 
@@ -143,7 +143,7 @@ public sealed class GaussianMixturePrior : IDenoiser, IDisposable
         var flat = x.reshape(batch, Dimension).to(float64);
         var a = alphaBar.reshape(batch, 1, 1);
         var offset = flat.unsqueeze(1) - a.sqrt() * means.unsqueeze(0);          // [B, K, D]
-        var inverseDiagonal = (a * diagonal.unsqueeze(0) + (1 - a)).reciprocal(); // [B, K, D]  1/e
+        var inverseDiagonal = (a * diagonal.unsqueeze(0)).Plus(a.SubtractedFrom(1)).reciprocal(); // [B, K, D]  1/e
         var whitened = offset * inverseDiagonal;
         var logDeterminant = -inverseDiagonal.log().sum(-1);                      // Σ log e
         var precisionTimesOffset = whitened;
@@ -151,15 +151,15 @@ public sealed class GaussianMixturePrior : IDenoiser, IDisposable
         {
             long rank = lowRank.shape[2];
             var scaledFactors = lowRank.unsqueeze(0) * a.unsqueeze(-1).sqrt();   // V = √ᾱ U, [B, K, D, r]
-            var capacitance = eye(rank, dtype: float64) + scaledFactors.transpose(2, 3).matmul(scaledFactors * inverseDiagonal.unsqueeze(-1));
+            var capacitance = eye(rank, dtype: float64).Plus(scaledFactors.transpose(2, 3).matmul(scaledFactors * inverseDiagonal.unsqueeze(-1)));
             var cholesky = linalg.cholesky(capacitance);                         // [B, K, r, r]
             var projected = scaledFactors.transpose(2, 3).matmul(whitened.unsqueeze(-1)); // Vᵀ E⁻¹ (x − μ)
             var solved = cholesky_solve(projected, cholesky);                    // [B, K, r, 1]
             precisionTimesOffset = whitened - inverseDiagonal * scaledFactors.matmul(solved).squeeze(-1);
-            logDeterminant = logDeterminant + 2 * cholesky.diagonal(dim1: -2, dim2: -1).log().sum(-1);
+            logDeterminant = logDeterminant.Plus(cholesky.diagonal(dim1: -2, dim2: -1).log().sum(-1).Times(2));
         }
         var quadratic = (offset * precisionTimesOffset).sum(-1);
-        var logJoint = logWeights.unsqueeze(0) - 0.5 * (quadratic + logDeterminant + Dimension * Math.Log(2 * Math.PI));
+        var logJoint = logWeights.unsqueeze(0) - quadratic.Plus(logDeterminant).Plus(Dimension * Math.Log(2 * Math.PI)).Times(0.5);
         return (logJoint, precisionTimesOffset);
     }
 
@@ -169,11 +169,11 @@ public sealed class GaussianMixturePrior : IDenoiser, IDisposable
         using var scope = NewDisposeScope();
         var components = ChooseComponents(count, generator);
         var x = means.index_select(0, components)
-                + diagonal.index_select(0, components).sqrt() * randn([count, Dimension], float64, generator: generator);
+                .Plus(diagonal.index_select(0, components).sqrt() * randn([count, Dimension], float64, generator: generator));
         if (lowRank is not null)
         {
             var latent = randn([count, lowRank.shape[2], 1], float64, generator: generator);
-            x = x + lowRank.index_select(0, components).matmul(latent).squeeze(-1);
+            x = x.Plus(lowRank.index_select(0, components).matmul(latent).squeeze(-1));
         }
         return x.to(float32).reshape([count, .. SampleShape]).MoveToOuterDisposeScope();
     }

@@ -124,7 +124,8 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor>, IDenoiser
     {
         using var scope = NewDisposeScope();
         int half = dim / 2;
-        var frequencies = exp(arange(half, dtype: float32) * (-Math.Log(10000.0) / half));
+        using var halfScalar = half.ToScalar();
+        var frequencies = exp(arange(halfScalar, dtype: float32).Times(-Math.Log(10000.0) / half));
         var angles = t.to(float32).cpu().unsqueeze(1) * frequencies.unsqueeze(0);
         var embedding = cat([cos(angles), sin(angles)], 1);
         if (dim % 2 == 1) embedding = functional.pad(embedding, [0, 1]);
@@ -233,10 +234,10 @@ public sealed class ResidualBlock : Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var h = conv1.call(functional.silu(norm1.call(x)));
-        h = h + time.call(functional.silu(embedding)).unsqueeze(-1).unsqueeze(-1);
+        h = h.Plus(time.call(functional.silu(embedding)).unsqueeze(-1).unsqueeze(-1));
         h = conv2.call(dropout.call(functional.silu(norm2.call(h))));
         var shortcut = skip is null ? x : skip.call(x);
-        return (shortcut + h).MoveToOuterDisposeScope();
+        return shortcut.Plus(h).MoveToOuterDisposeScope();
     }
 }
 
@@ -268,8 +269,8 @@ public sealed class SelfAttention : Module<Tensor, Tensor>
         long headChannels = c / heads;
         var q_k_v = qkv.call(norm.call(x)).reshape(b * heads, 3 * headChannels, h * w).chunk(3, 1);
         Tensor q = q_k_v[0], k = q_k_v[1], v = q_k_v[2];
-        var weights = softmax(matmul(q.transpose(1, 2), k) / Math.Sqrt(headChannels), -1); // [B·heads, HW, HW]
+        var weights = softmax(matmul(q.transpose(1, 2), k).DividedBy(Math.Sqrt(headChannels)), -1); // [B·heads, HW, HW]
         var attended = matmul(v, weights.transpose(1, 2)).reshape(b, c, h, w);
-        return (x + proj.call(attended)).MoveToOuterDisposeScope();
+        return x.Plus(proj.call(attended)).MoveToOuterDisposeScope();
     }
 }

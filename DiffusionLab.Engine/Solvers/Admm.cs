@@ -39,8 +39,8 @@ public sealed class Admm : SplittingSolver
                 using (var scope = NewDisposeScope())
                 {
                     Replace(ref x, problem.DataStep(Rho, z - u, x));
-                    Replace(ref z, problem.PriorStep(Rho, x + u));
-                    u.add_(x).sub_(z);
+                    Replace(ref z, problem.PriorStep(Rho, x.Plus(u)));
+                    u.PlusInPlace(x).sub_(z);
                 }
                 yield return problem.Report(k, context.Steps, x, z);
             }

@@ -37,7 +37,7 @@ public static class ConjugateGradient
         {
             using var ax = a.Forward(x);
             using var atax = a.Adjoint(ax);
-            return atax.mul(dataWeight).add_(x, alpha: mu);
+            return atax.Times(dataWeight).PlusScaledInPlace(x, mu);
         }, rhs, initialGuess, maxIterations, tolerance);
     }
 
@@ -60,7 +60,7 @@ public static class ConjugateGradient
         var p = r.clone();
         var rhsNorm = PerSampleDot(rhs, rhs).sqrt_();
         // A zero right-hand side has the zero solution; the floor keeps the test r ≤ tol·‖b‖ meaningful.
-        var threshold = (rhsNorm * tolerance).clamp_min_(1e-30);
+        var threshold = rhsNorm.Times(tolerance).AtLeast(1e-30);
         var rr = PerSampleDot(r, r);
         var active = rr.sqrt().gt(threshold);
 
@@ -73,17 +73,17 @@ public static class ConjugateGradient
             var mp = applyOperator(p);
             var pmp = PerSampleDot(p, mp);
             // Converged samples take a zero step, so they stay exactly where they stopped.
-            var alpha = where(active, rr / pmp.clamp_min(1e-30), zeros_like(rr));
-            x.add_(p * Broadcast(alpha, x));
+            var alpha = where(active, rr / pmp.AtLeast(1e-30), zeros_like(rr));
+            x.PlusInPlace(p * Broadcast(alpha, x));
             r.sub_(mp * Broadcast(alpha, r));
             var rrNext = PerSampleDot(r, r);
-            var beta = where(active, rrNext / rr.clamp_min(1e-30), zeros_like(rr));
-            p.mul_(Broadcast(beta, p)).add_(r);
+            var beta = where(active, rrNext / rr.AtLeast(1e-30), zeros_like(rr));
+            p.mul_(Broadcast(beta, p)).PlusInPlace(r);
             rr.copy_(rrNext);
             active.logical_and_(rr.sqrt().gt(threshold));
         }
 
-        var relative = (rr.sqrt() / rhsNorm.clamp_min(1e-30)).to(float64).data<double>().ToArray();
+        var relative = (rr.sqrt() / rhsNorm.AtLeast(1e-30)).to(float64).data<double>().ToArray();
         return new Result(x.MoveToOuterDisposeScope(), iterations, relative);
     }
 

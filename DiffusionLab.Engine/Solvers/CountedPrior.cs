@@ -20,7 +20,7 @@ sealed class CountedPrior(IDenoiser prior)
     public Tensor Epsilon(Tensor xt, int t)
     {
         Evaluations++;
-        using var timesteps = full(xt.shape[0], (long)t, int64, device: xt.device);
+        using var timesteps = ScalarArithmetic.Full([xt.shape[0]], (long)t, int64, xt.device);
         return prior.PredictNoise(xt, timesteps);
     }
 
@@ -35,7 +35,7 @@ sealed class CountedPrior(IDenoiser prior)
     public Tensor X0Hat(Tensor xt, Tensor eps, int t)
     {
         double a = AlphaBar(t);
-        return (xt - Math.Sqrt(1 - a) * eps) / Math.Sqrt(a);
+        return (xt - eps.Times(Math.Sqrt(1 - a))).DividedBy(Math.Sqrt(a));
     }
 
     /// <summary>
@@ -45,7 +45,7 @@ sealed class CountedPrior(IDenoiser prior)
     public GuidedPrediction EpsilonWithGradient(Tensor xt, int t, Func<Tensor, Tensor, Tensor> perSampleLoss)
     {
         Evaluations += 2;
-        using var timesteps = full(xt.shape[0], (long)t, int64, device: xt.device);
+        using var timesteps = ScalarArithmetic.Full([xt.shape[0]], (long)t, int64, xt.device);
         return prior is IGuidedDenoiser guided
             ? guided.PredictNoiseWithGradient(xt, timesteps, perSampleLoss)
             : GuidedPrediction.Direct(prior, xt, timesteps, perSampleLoss);

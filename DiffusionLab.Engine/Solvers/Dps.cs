@@ -35,20 +35,20 @@ public sealed class Dps(double zeta, bool clipX0Hat) : ISolver
                 var guided = prior.EpsilonWithGradient(iterate.X, t, (x, eps) =>
                 {
                     var estimate = prior.X0Hat(x, eps, t);
-                    if (clipX0Hat) estimate = estimate.clamp(-1, 1);
+                    if (clipX0Hat) estimate = estimate.Clamped(-1, 1);
                     return context.Noise.ResidualNorm(y, measurement.Forward(estimate)); // [B], one per run
                 });
                 // A residual of exactly zero (it happens in float32) has no gradient, only the subgradient 0; autograd's sqrt gives NaN there.
-                var atZero = Tweedie.PerSample(guided.Loss == 0, guided.Gradient).to(@bool);
-                var gradient = guided.Gradient.masked_fill(atZero, 0);
+                var atZero = Tweedie.PerSample(guided.Loss.EqualTo(0), guided.Gradient).to(@bool);
+                var gradient = guided.Gradient.FilledWhere(atZero, 0);
                 if (!gradient.isfinite().all().item<bool>())
                     throw new SolverException($"DPS's guidance gradient became infinite or NaN at step {i + 1} (t = {t}). Try a smaller ζ (now {zeta}) or turn on x̂0 clipping.");
                 residual = guided.Loss.to(float64).data<double>().ToArray();
                 var x0Hat = prior.X0Hat(iterate.X, guided.Epsilon, t);
-                if (clipX0Hat) x0Hat = x0Hat.clamp(-1, 1);
+                if (clipX0Hat) x0Hat = x0Hat.Clamped(-1, 1);
                 var z = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
                 var next = ReverseUpdate.Ancestral(iterate.X, x0Hat, prior.AlphaBar(t), prior.AlphaBar(s), z);
-                return (next - zeta * gradient, x0Hat);
+                return (next - gradient.Times(zeta), x0Hat);
             });
             yield return iterate.Report(context, i, timesteps.Length, s, prior.Evaluations, residual);
         }

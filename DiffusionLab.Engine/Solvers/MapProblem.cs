@@ -37,7 +37,7 @@ sealed class MapProblem : IDisposable
         this.cgTolerance = cgTolerance;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        adjointOfYOverVariance = (a.Adjoint(y) / (SigmaY * SigmaY)).DetachFromDisposeScope();
+        adjointOfYOverVariance = a.Adjoint(y).DividedBy(SigmaY * SigmaY).DetachFromDisposeScope();
     }
 
     public IRegularizer Regularizer { get; }
@@ -56,7 +56,7 @@ sealed class MapProblem : IDisposable
     public Tensor DataStep(double penalty, Tensor anchor, Tensor warmStart)
     {
         using var scope = NewDisposeScope();
-        var rhs = adjointOfYOverVariance + penalty * anchor;
+        var rhs = adjointOfYOverVariance.Plus(anchor.Times(penalty));
         var solved = ConjugateGradient.SolveDataStep(a, SigmaY, penalty, rhs, warmStart, cgIterations, cgTolerance);
         return solved.Solution.DetachFromDisposeScope();
     }
@@ -69,11 +69,11 @@ sealed class MapProblem : IDisposable
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var misfit = (y - a.Forward(x0Hat)).flatten(1).square().sum(1).to(float64);
+        var misfit = (y - a.Forward(x0Hat)).flatten(1).Squared().sum(1).to(float64);
         var residual = misfit.sqrt().data<double>().ToArray();
         double[]? objective = null;
         if (Regularizer.Value(x0Hat) is { } prior)
-            objective = (misfit * (0.5 / (SigmaY * SigmaY)) + Lambda * prior.to(float64)).data<double>().ToArray();
+            objective = misfit.Times(0.5 / (SigmaY * SigmaY)).Plus(prior.to(float64).Times(Lambda)).data<double>().ToArray();
         return new SolverStep(index, total, -1, xt, x0Hat, residual, Regularizer.NetworkEvaluations, objective);
     }
 

@@ -26,8 +26,8 @@ public sealed class ProbabilityFlow(OdeMethod method) : ISolver
         (Tensor Velocity, Tensor X0Hat) Velocity(Tensor x, int t)
         {
             var (eps, x0Hat) = prior.Denoise(x, t);
-            var score = -eps / Math.Sqrt(1 - prior.AlphaBar(t));
-            return (0.5 * schedule.SdeBeta(t) * (x + score), x0Hat);
+            var score = (-eps).DividedBy(Math.Sqrt(1 - prior.AlphaBar(t)));
+            return (x.Plus(score).Times(0.5 * schedule.SdeBeta(t)), x0Hat);
         }
 
         for (int i = 0; i < timesteps.Length; i++)
@@ -37,10 +37,10 @@ public sealed class ProbabilityFlow(OdeMethod method) : ISolver
             iterate.Advance(() =>
             {
                 var (velocity, x0Hat) = Velocity(iterate.X, t);
-                var euler = iterate.X + velocity * du;
+                var euler = iterate.X.Plus(velocity.Times(du));
                 if (method == OdeMethod.Euler || s < 0) return (euler, x0Hat);
                 var (velocityAtEnd, _) = Velocity(euler, s);
-                return (iterate.X + 0.5 * (velocity + velocityAtEnd) * du, x0Hat);
+                return (iterate.X.Plus(velocity.Plus(velocityAtEnd).Times(0.5).Times(du)), x0Hat);
             });
             yield return iterate.Report(context, i, timesteps.Length, s, prior.Evaluations);
         }

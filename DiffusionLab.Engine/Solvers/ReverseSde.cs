@@ -26,10 +26,10 @@ public sealed class ReverseSde : ISolver
             iterate.Advance(() =>
             {
                 var (eps, x0Hat) = prior.Denoise(iterate.X, t);
-                var score = -eps / Math.Sqrt(1 - prior.AlphaBar(t));
-                var drift = 0.5 * beta * iterate.X + beta * score;   // minus the forward drift, minus β·score, reversed in time
-                var next = iterate.X + drift * du;
-                if (!last) next = next + Math.Sqrt(beta * du) * randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
+                var score = (-eps).DividedBy(Math.Sqrt(1 - prior.AlphaBar(t)));
+                var drift = iterate.X.Times(0.5 * beta).Plus(score.Times(beta));   // minus the forward drift, minus β·score, reversed in time
+                var next = iterate.X.Plus(drift.Times(du));
+                if (!last) next = next.Plus(randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device).Times(Math.Sqrt(beta * du)));
                 return (next, x0Hat);
             });
             yield return iterate.Report(context, i, timesteps.Length, s, prior.Evaluations);

@@ -29,7 +29,7 @@ public sealed class Sdedit(double strength) : ISolver
             var guide = measurement.BackProject(y).reshape(context.BatchShape).to(float32);
             var z = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
             double a = prior.AlphaBar(start);
-            startingPoint = (Math.Sqrt(a) * guide + Math.Sqrt(1 - a) * z).MoveToOuterDisposeScope();
+            startingPoint = guide.Times(Math.Sqrt(a)).Plus(z.Times(Math.Sqrt(1 - a))).MoveToOuterDisposeScope();
         }
         foreach (var step in Ddpm.Reverse(context, prior, startingPoint, timesteps))
             yield return step;

@@ -51,7 +51,7 @@ public static class PlanePictures
         var grid = new PlaneGrid(first, -first, first, -first, resolution, resolution);
         using var scope = NewDisposeScope();
         var points = grid.Points();
-        var score = prior.Score(points, full(points.shape[0], alphaBar, float64));
+        var score = prior.Score(points, ScalarArithmetic.Full([points.shape[0]], alphaBar, float64));
         var packed = cat([points, score], 1).to(float32).contiguous();
         return packed.data<float>().ToArray();
     }

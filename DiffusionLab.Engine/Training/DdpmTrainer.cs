@@ -128,7 +128,7 @@ public sealed class DdpmTrainer : IDisposable
             for (long start = 0; start < n; start += 64)
             {
                 long size = Math.Min(64, n - start);
-                using var loss = Loss(average, x0.narrow(0, start, size), full([size], t, dtype: int64), fixedNoise.narrow(0, start, size));
+                using var loss = Loss(average, x0.narrow(0, start, size), ScalarArithmetic.Full([size], (long)t, int64), fixedNoise.narrow(0, start, size));
                 sum += loss.item<float>() * size;
             }
             result[t.ToString(System.Globalization.CultureInfo.InvariantCulture)] = sum / n;

@@ -27,7 +27,7 @@ public sealed class Ema(nn.Module source, nn.Module average, double rate)
         foreach (var (name, tensor) in source.state_dict())
         {
             var shadow = target[name];
-            if (shadow.is_floating_point()) shadow.mul_(decay).add_(tensor, alpha: 1 - decay);
+            if (shadow.is_floating_point()) shadow.TimesInPlace(decay).PlusScaledInPlace(tensor, 1 - decay);
             else shadow.copy_(tensor);
         }
     }

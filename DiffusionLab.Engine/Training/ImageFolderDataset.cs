@@ -47,7 +47,7 @@ public sealed class ImageFolderDataset : IDisposable
         var batch = Images.index_select(0, index);
         if (mirror)
         {
-            var flip = rand([size, 1, 1, 1], generator: generator) < 0.5;
+            var flip = rand([size, 1, 1, 1], generator: generator).LessThan(0.5);
             batch = where(flip, batch.flip(3), batch);
         }
         return batch.MoveToOuterDisposeScope();

@@ -21,11 +21,11 @@ public static class PreviewSampler
         {
             int t = visits[i], previous = i + 1 < visits.Length ? visits[i + 1] : -1;
             double alphaBar = prior.Schedule.AlphaBar(t), alphaBarPrevious = prior.Schedule.AlphaBar(previous);
-            var eps = prior.PredictNoise(x, full([count], t, dtype: int64));
-            var x0Hat = ((x - Math.Sqrt(1 - alphaBar) * eps) / Math.Sqrt(alphaBar)).clamp(-1, 1);
-            var epsConsistent = (x - Math.Sqrt(alphaBar) * x0Hat) / Math.Sqrt(1 - alphaBar);
-            x = Math.Sqrt(alphaBarPrevious) * x0Hat + Math.Sqrt(1 - alphaBarPrevious) * epsConsistent;
+            var eps = prior.PredictNoise(x, ScalarArithmetic.Full([count], (long)t, int64));
+            var x0Hat = (x - eps.Times(Math.Sqrt(1 - alphaBar))).DividedBy(Math.Sqrt(alphaBar)).Clamped(-1, 1);
+            var epsConsistent = (x - x0Hat.Times(Math.Sqrt(alphaBar))).DividedBy(Math.Sqrt(1 - alphaBar));
+            x = x0Hat.Times(Math.Sqrt(alphaBarPrevious)).Plus(epsConsistent.Times(Math.Sqrt(1 - alphaBarPrevious)));
         }
-        return x.clamp(-1, 1).MoveToOuterDisposeScope();
+        return x.Clamped(-1, 1).MoveToOuterDisposeScope();
     }
 }

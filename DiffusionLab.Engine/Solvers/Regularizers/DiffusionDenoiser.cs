@@ -51,11 +51,11 @@ public sealed class DiffusionDenoiser(IDenoiser prior) : IRegularizer
         double alphaBar = Prior.Schedule.AlphaBar(t);
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var xt = v * Math.Sqrt(alphaBar);
-        var timesteps = full(v.shape[0], t, dtype: int64, device: v.device);
+        var xt = v.Times(Math.Sqrt(alphaBar));
+        var timesteps = ScalarArithmetic.Full([v.shape[0]], (long)t, int64, v.device);
         var eps = Prior.PredictNoise(xt, timesteps);
         NetworkEvaluations++;
-        var alphaBars = full(v.shape[0], alphaBar, dtype: float64, device: v.device);
+        var alphaBars = ScalarArithmetic.Full([v.shape[0]], alphaBar, float64, v.device);
         return Tweedie.X0Hat(xt, eps, alphaBars).MoveToOuterDisposeScope();
     }
 

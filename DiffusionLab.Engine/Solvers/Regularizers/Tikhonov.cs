@@ -33,16 +33,16 @@ public sealed class Tikhonov(TikhonovCentre centre = TikhonovCentre.Zero) : IReg
     {
         if (!(weight >= 0)) throw new ArgumentOutOfRangeException(nameof(weight), "the prox weight must be non-negative");
         using var scope = NewDisposeScope();
-        if (Centre == TikhonovCentre.Zero) return (v / (1 + weight)).MoveToOuterDisposeScope();
+        if (Centre == TikhonovCentre.Zero) return v.DividedBy(1 + weight).MoveToOuterDisposeScope();
         var mean = ChannelMean(v);
-        return (mean + (v - mean) / (1 + weight)).MoveToOuterDisposeScope();
+        return mean.Plus((v - mean).DividedBy(1 + weight)).MoveToOuterDisposeScope();
     }
 
     public Tensor? Value(Tensor x)
     {
         using var scope = NewDisposeScope();
         var deviation = Centre == TikhonovCentre.Zero ? x : x - ChannelMean(x);
-        return (0.5 * deviation.square().flatten(1).sum(1)).MoveToOuterDisposeScope();
+        return deviation.Squared().flatten(1).sum(1).Times(0.5).MoveToOuterDisposeScope();
     }
 
     /// <summary>Mean over everything but batch and channel ([B, C, H, W] → [B, C, 1, 1]); a vector sample [B, D] is one channel.</summary>

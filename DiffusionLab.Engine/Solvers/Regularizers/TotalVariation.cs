@@ -43,12 +43,12 @@ public sealed class TotalVariation : IRegularizer
         for (int n = 0; n < ProxIterations; n++)
         {
             using var iteration = NewDisposeScope();
-            var (d1, d2) = Gradient(Divergence(p1, p2) - g / weight);
-            var denominator = (d1.square() + d2.square()).sqrt_().mul_(Tau).add_(1);
-            p1.add_(d1, alpha: Tau).div_(denominator);
-            p2.add_(d2, alpha: Tau).div_(denominator);
+            var (d1, d2) = Gradient(Divergence(p1, p2) - g.DividedBy(weight));
+            var denominator = d1.Squared().Plus(d2.Squared()).sqrt_().TimesInPlace(Tau).PlusInPlace(1);
+            p1.PlusScaledInPlace(d1, Tau).div_(denominator);
+            p2.PlusScaledInPlace(d2, Tau).div_(denominator);
         }
-        var x = g - weight * Divergence(p1, p2);
+        var x = g - Divergence(p1, p2).Times(weight);
         return x.reshape(v.shape).MoveToOuterDisposeScope();
     }
 
@@ -56,7 +56,7 @@ public sealed class TotalVariation : IRegularizer
     {
         using var scope = NewDisposeScope();
         var (d1, d2) = Gradient(AsChannelImages(x));
-        var perChannel = (d1.square() + d2.square()).sqrt();
+        var perChannel = d1.Squared().Plus(d2.Squared()).sqrt();
         return perChannel.reshape(x.shape[0], -1).sum(1).MoveToOuterDisposeScope();
     }
 
@@ -82,7 +82,7 @@ public sealed class TotalVariation : IRegularizer
     static Tensor Divergence(Tensor p1, Tensor p2)
     {
         long h = p1.shape[1], w = p1.shape[2];
-        var div = p1 + p2;
+        var div = p1.Plus(p2);
         if (h > 1) div.sub_(nn.functional.pad(p1[.., ..(int)(h - 1), ..], [0, 0, 1, 0]));
         if (w > 1) div.sub_(nn.functional.pad(p2[.., .., ..(int)(w - 1)], [1, 0]));
         return div;
