@@ -27,6 +27,12 @@ static partial class Verbs
         if (!parsed.Succeeded) return Task.FromResult(ReportProblems(parsed.Problems));
         var spec = parsed.Spec!;
         if (!query.Contains("prior=")) spec = spec with { Prior = catalog.DefaultId };
+        if (!query.Contains("image="))
+        {
+            // Like the lab: no image named means the prior's first gallery image (or its first exact sample).
+            var gallery = catalog.Gallery(spec.Prior);
+            spec = spec with { Image = gallery.Count > 0 ? "gallery:" + gallery[0] : "sample:0" };
+        }
 
         var runner = new Runner(catalog);
         PreparedRun run;
