@@ -11,7 +11,7 @@ namespace DiffusionLab.Cli;
 static partial class Verbs
 {
     static void Register_Train() => Register("train",
-        "train a UNet prior: --data DIR (with train/ and heldout/) --out STATE_DIR --model-name NAME [--steps 20000 --batch 64 --lr 2e-4 --threads 1 --resume --sample-every 500 --checkpoint-every 200 --checkpoint-minutes 5 --config small32|tiny|FILE.json --export DIR]",
+        "train a UNet prior: --data DIR (with train/ and heldout/) --out STATE_DIR --model-name NAME [--steps 20000 --batch 64 --lr 2e-4 --threads 1 --resume --sample-every 500 --checkpoint-every 200 --checkpoint-minutes 5 --config small32|tiny|FILE.json --init-from MODEL.json --export DIR]",
         TrainAsync);
 
     static Task<int> TrainAsync(string[] args)
@@ -44,7 +44,9 @@ static partial class Verbs
         else
         {
             if (DdpmTrainer.HasState(output)) throw new CliUsageException($"{output} already holds a training state: add --resume to continue it, or choose another --out");
-            var config = ReadConfig(o.String("config", "small32"));
+            // --init-from CARD.json: carry on from a bundled checkpoint when the full state is not at hand.
+            var initCard = o.Has("init-from") ? Checkpoints.ReadCard(o.String("init-from", "")) : null;
+            var config = initCard?.Config ?? ReadConfig(o.String("config", "small32"));
             int size = config.ImageSize;
             trainer = new DdpmTrainer(new TrainingOptions
             {
@@ -58,6 +60,12 @@ static partial class Verbs
                 Seed = o.Int("seed", 0),
                 Dataset = DescribeDataset(data, trainFolder, heldoutFolder),
             });
+            if (initCard is not null)
+            {
+                using var start = Checkpoints.Load(o.String("init-from", ""));
+                trainer.StartFrom(start, initCard.TrainingSteps);
+                Console.WriteLine($"starting from {o.String("init-from", "")} (step {initCard.TrainingSteps}); the optimiser's moments start afresh");
+            }
         }
         using var _ = trainer;
         var options = trainer.Options;

@@ -13,9 +13,12 @@ BIN=${BIN:-/work/train/bin}
 # A private copy of the build, so rebuilding the work tree does not swap DLLs under a running trainer.
 dotnet publish DiffusionLab.Cli -c Release -o "$BIN" -v quiet -nologo >/dev/null
 mkdir -p "$STATE"
+# A fresh machine has no training state, only the bundled model: carry on from its weights and step.
+INIT=""
+[ -f models/pixel-faces-32.json ] && INIT="--init-from models/pixel-faces-32.json"
 nohup dotnet "$BIN/DiffusionLab.Cli.dll" train --data data/pixel-faces --out "$STATE" --model-name pixel-faces-32 \
   --config small32 --steps "$STEPS" --batch 32 --lr 3e-4 --threads 1 \
-  --sample-every 500 --checkpoint-every 150 --checkpoint-minutes 5 --log-every 10 --resume \
+  --sample-every 500 --checkpoint-every 150 --checkpoint-minutes 5 --log-every 10 --resume $INIT \
   >> "$STATE/train.log" 2>&1 < /dev/null &
 echo $! > "$STATE/train.pid"
 echo "training pixel-faces-32 in the background (pid $(cat "$STATE/train.pid")); log: $STATE/train.log"

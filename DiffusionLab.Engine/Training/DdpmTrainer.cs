@@ -150,6 +150,19 @@ public sealed class DdpmTrainer : IDisposable
 
     const string StateFile = "training-state.json", WeightsFile = "model.safetensors", EmaFile = "ema.safetensors", OptimizerFile = "optimizer.bin";
 
+    /// <summary>
+    /// Continues from a finished checkpoint instead of a full training state (a fresh machine has
+    /// only the bundled model): its weights become both the trained and the averaged network and the
+    /// step count carries on; Adam's moments start afresh, which the learning-rate warm-up absorbs.
+    /// </summary>
+    public void StartFrom(UNet weights, long step)
+    {
+        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step));
+        Ema.CopyWeights(weights, model);
+        Ema.CopyWeights(weights, average);
+        Step = step;
+    }
+
     public static bool HasState(string folder) => File.Exists(Path.Combine(folder, StateFile));
 
     /// <summary>Writes the full training state to <paramref name="folder"/> (each file replaced atomically, the state file last).</summary>

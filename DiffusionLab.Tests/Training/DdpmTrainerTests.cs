@@ -115,4 +115,24 @@ public sealed class DdpmTrainerTests : IDisposable
         Assert.Equal(1e-3, trainer.LearningRateAt(9), 12);
         Assert.Equal(1e-3, trainer.LearningRateAt(500), 12);
     }
+
+    [Fact]
+    public void Starting_from_a_checkpoint_takes_its_weights_for_both_networks_and_its_step()
+    {
+        using var source = new DdpmTrainer(TinyOptions() with { Seed = 1 });
+        using var fresh = new DdpmTrainer(TinyOptions() with { Seed = 2 });
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var x = randn(2, 3, 8, 8, generator: new Generator(5));
+        var t = tensor(new long[] { 10, 700 });
+        // Fresh UNets start with a zero output layer; give the source weights of its own.
+        foreach (var p in source.Average.parameters()) p.copy_(randn_like(p) * 0.05);
+        Assert.False(source.Average.PredictNoise(x, t).allclose(fresh.Model.PredictNoise(x, t)));
+
+        fresh.StartFrom(source.Average, 1234);
+
+        Assert.Equal(1234, fresh.Step);
+        Assert.True(source.Average.PredictNoise(x, t).eq(fresh.Model.PredictNoise(x, t)).all().item<bool>());
+        Assert.True(source.Average.PredictNoise(x, t).eq(fresh.Average.PredictNoise(x, t)).all().item<bool>());
+    }
 }
