@@ -3,8 +3,6 @@
 // Delivery is latest-wins on both ends: the server keeps one pending frame per client, and
 // here a frame that arrives while another is still being decoded replaces the waiting one.
 window.diffusionLab = (() => {
-  let connection = null;
-  let starting = null;
   let canvases = null;
   let subscription = null;
   let watchedRun = null;
@@ -19,19 +17,7 @@ window.diffusionLab = (() => {
     if (e.target && e.target.closest && e.target.closest('#run-button')) stats.runClickedAt = performance.now();
   }, true);
 
-  function connect() {
-    if (connection && connection.state === signalR.HubConnectionState.Connected) return Promise.resolve(connection);
-    if (!starting) {
-      connection = new signalR.HubConnectionBuilder()
-        .withUrl('hubs/runs')
-        .withHubProtocol(new signalR.protocols.msgpack.MessagePackHubProtocol())
-        .withAutomaticReconnect()
-        .configureLogging(signalR.LogLevel.Warning)
-        .build();
-      starting = connection.start().then(() => connection).finally(() => { starting = null; });
-    }
-    return starting;
-  }
+  const connect = window.diffusionLabHub('hubs/runs');
 
   async function drawBytes(canvas, bytes, mime) {
     if (!canvas || !bytes) return;

@@ -19,7 +19,6 @@ window.toyLab = (() => {
   // Trails of every particle would paint the plane solid: a fixed sample of them reads better.
   const trailedParticles = 200;
 
-  let connection = null, starting = null;
   let canvas = null, context = null, readout = null, dotnet = null;
   let spec = null, specJson = null, scene = null, heat = null, contours = null, arrows = null;
   let mode = 'forward';             // 'forward': diffused data at time t; 'run': a solver's particles
@@ -49,19 +48,7 @@ window.toyLab = (() => {
     return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
   }
 
-  function connect() {
-    if (connection && connection.state === signalR.HubConnectionState.Connected) return Promise.resolve(connection);
-    if (!starting) {
-      connection = new signalR.HubConnectionBuilder()
-        .withUrl('hubs/toy')
-        .withHubProtocol(new signalR.protocols.msgpack.MessagePackHubProtocol())
-        .withAutomaticReconnect()
-        .configureLogging(signalR.LogLevel.Warning)
-        .build();
-      starting = connection.start().then(() => connection).finally(() => { starting = null; });
-    }
-    return starting;
-  }
+  const connect = window.diffusionLabHub('hubs/toy');
 
   // ---- geometry -------------------------------------------------------------------------------
   const extent = () => (scene ? scene.Extent : 5);
