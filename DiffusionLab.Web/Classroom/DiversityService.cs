@@ -1,3 +1,4 @@
+using DiffusionLab.Engine;
 using System.Diagnostics;
 using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Imaging;
@@ -93,8 +94,8 @@ public sealed class DiversityService(Runner runner, RunScheduler scheduler, ILog
         using var scope = NewDisposeScope();
         var grey = std.mean([0], keepdim: true);
         var max = grey.max().item<float>();
-        var scaled = max > 0 ? grey / max : grey;
-        return (FrameEncoder.Encode((scaled * 2 - 1).expand(3, -1, -1)), std.max().item<float>());
+        var scaled = max > 0 ? grey.DividedBy(max) : grey;
+        return (FrameEncoder.Encode(scaled.Times(2).Minus(1).expand(3, -1, -1)), std.max().item<float>());
     }
 }
 
