@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NAME=${1:-pixel-faces-32}
-STATE=${2:-/work/train/$NAME}
+STATE=${2:-artifacts/train/$NAME}
 card="$STATE/$NAME.json"; weights="$STATE/$NAME.safetensors"
 [ -f "$card" ] && [ -f "$weights" ] || { echo "no export of $NAME in $STATE" >&2; exit 1; }
 mkdir -p models

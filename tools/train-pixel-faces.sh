@@ -7,8 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STEPS=${1:-100000}
-STATE=${STATE:-/work/train/pixel-faces-32}
-BIN=${BIN:-/work/train/bin}
+STATE=${STATE:-artifacts/train/pixel-faces-32}
+BIN=${BIN:-artifacts/train/bin}
 [ -d data/pixel-faces/train ] || tools/fetch-data.sh
 # A private copy of the build, so rebuilding the work tree does not swap DLLs under a running trainer.
 dotnet publish DiffusionLab.Cli -c Release -o "$BIN" -v quiet -nologo >/dev/null
