@@ -38,9 +38,9 @@ public sealed class ClassroomHubTests : IDisposable
     [Fact]
     public async Task Two_clients_at_once_each_get_their_own_frames_and_the_results_of_running_alone()
     {
-        using var server = new ClassroomServer(Path.Combine(folder, "runs.db"));
-        await using var first = server.Hub();
-        await using var second = server.Hub();
+        using var server = new LabServer(Path.Combine(folder, "runs.db"));
+        await using var first = server.HubConnection();
+        await using var second = server.HubConnection();
         await Task.WhenAll(first.StartAsync(), second.StartAsync());
 
         var both = await Task.WhenAll(RunToTheEnd(first, Spec(11)), RunToTheEnd(second, Spec(12)));
@@ -60,14 +60,14 @@ public sealed class ClassroomHubTests : IDisposable
     [Fact]
     public async Task A_watcher_joining_midway_gets_the_earlier_frames_then_live_ones()
     {
-        using var server = new ClassroomServer(Path.Combine(folder, "runs.db"));
-        await using var owner = server.Hub();
+        using var server = new LabServer(Path.Combine(folder, "runs.db"));
+        await using var owner = server.HubConnection();
         await owner.StartAsync();
         var reply = await owner.InvokeAsync<StartRunReply>("StartRun", Spec(5, steps: 400));
         var run = server.Runs.Find(reply.RunId!)!;
         SpinWait.SpinUntil(() => run.Latest is { Step: >= 40 } || run.IsOver, TimeSpan.FromSeconds(60));
 
-        await using var watcher = server.Hub("hubs/watch");
+        await using var watcher = server.HubConnection("hubs/watch");
         var live = new List<RunFrame>();
         var ended = new TaskCompletionSource<string>();
         watcher.On<RunFrame>("Frame", frame => { lock (live) live.Add(frame); });
@@ -98,9 +98,9 @@ public sealed class ClassroomHubTests : IDisposable
         var database = Path.Combine(folder, "runs.db");
         var afterKill = Path.Combine(folder, "after-kill");
         string id;
-        using (var server = new ClassroomServer(database))
+        using (var server = new LabServer(database))
         {
-            await using var hub = server.Hub();
+            await using var hub = server.HubConnection();
             await hub.StartAsync();
             var frames = await RunToTheEnd(hub, Spec(7));
             Assert.True(frames[^1].IsFinal);
@@ -115,7 +115,7 @@ public sealed class ClassroomHubTests : IDisposable
                     source.CopyTo(copy);
         }
 
-        using var restarted = new ClassroomServer(Path.Combine(afterKill, "runs.db"));
+        using var restarted = new LabServer(Path.Combine(afterKill, "runs.db"));
         var saved = Assert.Single(restarted.Store.List());
         Assert.Equal(id, saved.Id);
         var replay = restarted.Store.Get(id)!;

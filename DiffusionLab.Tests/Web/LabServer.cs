@@ -1,3 +1,4 @@
+using DiffusionLab.Web.Runs;
 using DiffusionLab.Web.Services;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -10,15 +11,23 @@ namespace DiffusionLab.Tests.Web;
 
 /// <summary>
 /// The lab web app on Kestrel at a free localhost port (not the in-memory test server), so the
-/// SignalR client and a real browser talk to it over real sockets.
+/// SignalR client and a real browser talk to it over real sockets. Saved runs stay in memory unless
+/// a database file is given (the classroom tests restart a server on the same file).
 /// </summary>
 public sealed class LabServer : WebApplicationFactory<Program>
 {
     /// <summary>A short, fast run: the exact mixture prior, box inpainting, DPS, few steps.</summary>
     public const string QuickSpec = "prior=gmm-image&image=sample%3A0&op=box-inpainting&noise=gaussian&sigmaY=0.05&solver=dps&steps=20&seed=3";
 
-    public LabServer()
+    readonly string databaseFile;
+    readonly int maxConcurrentRuns;
+
+    public LabServer() : this("", 2) { }
+
+    public LabServer(string databaseFile, int maxConcurrentRuns = 4)
     {
+        this.databaseFile = databaseFile;
+        this.maxConcurrentRuns = maxConcurrentRuns;
         UseKestrel(0);
         StartServer();
         var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
@@ -28,17 +37,18 @@ public sealed class LabServer : WebApplicationFactory<Program>
     public Uri BaseAddress { get; }
 
     public RunService Runs => Services.GetRequiredService<RunService>();
+    public RunStore Store => Services.GetRequiredService<RunStore>();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
-        builder.UseSetting("Lab:MaxConcurrentRuns", "2");
-        builder.UseSetting("RunStore:Path", ""); // saved runs in memory: tests leave no files behind
+        builder.UseSetting("Lab:MaxConcurrentRuns", maxConcurrentRuns.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        builder.UseSetting("RunStore:Path", databaseFile); // "" keeps saved runs in memory: tests leave no files behind
     }
 
-    public HubConnection HubConnection() =>
+    public HubConnection HubConnection(string path = "hubs/runs") =>
         new HubConnectionBuilder()
-            .WithUrl(new Uri(BaseAddress, "hubs/runs"))
+            .WithUrl(new Uri(BaseAddress, path))
             .AddMessagePackProtocol()
             .Build();
 }
