@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Trains (or resumes) one of the bundled priors on the CPU in the background, one thread each,
+# so the two can train side by side on a 2-core machine:
+#   pixel-faces-32  the lab's default, on data/pixel-faces
+#   emoji-32        on data/emoji
+# The training state (weights, EMA, Adam moments, sample grids) lives outside git in $STATE;
+# every checkpoint also exports $STATE/<model>.safetensors + .json (EMA weights and model card),
+# which tools/install-model.sh copies into models/. Kill with SIGTERM: it checkpoints and stops.
+# Run it again to resume. On a machine without the state it continues from the bundled model in
+# models/ (weights and step; Adam restarts under the warm-up).
+# usage: tools/train-prior.sh pixel-faces-32|emoji-32 [total-steps]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODEL=${1:?usage: tools/train-prior.sh pixel-faces-32|emoji-32 [total-steps]}
+STEPS=${2:-100000}
+case "$MODEL" in
+  pixel-faces-32) DATA=data/pixel-faces ;;
+  emoji-32) DATA=data/emoji ;;
+  *) echo "unknown model '$MODEL' (pixel-faces-32 or emoji-32)" >&2; exit 2 ;;
+esac
+STATE=${STATE:-artifacts/train/$MODEL}
+BIN=${BIN:-artifacts/train/bin}
+[ -d "$DATA/train" ] || tools/fetch-data.sh
+# A private copy of the build, so rebuilding the work tree does not swap DLLs under a running trainer.
+if [ ! -f "$BIN/DiffusionLab.Cli.dll" ] || [ -n "${REBUILD:-}" ]; then
+  dotnet publish DiffusionLab.Cli -c Release -o "$BIN" -v quiet -nologo >/dev/null
+fi
+mkdir -p "$STATE"
+INIT=""
+[ -f "models/$MODEL.json" ] && INIT="--init-from models/$MODEL.json"
+nohup dotnet "$BIN/DiffusionLab.Cli.dll" train --data "$DATA" --out "$STATE" --model-name "$MODEL" \
+  --config small32 --steps "$STEPS" --batch 32 --lr 3e-4 --threads 1 \
+  --sample-every 500 --checkpoint-every 150 --checkpoint-minutes 5 --log-every 10 --resume $INIT \
+  >> "$STATE/train.log" 2>&1 < /dev/null &
+echo $! > "$STATE/train.pid"
+echo "training $MODEL in the background (pid $(cat "$STATE/train.pid")); log: $STATE/train.log"
