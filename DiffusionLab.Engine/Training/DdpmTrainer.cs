@@ -70,8 +70,11 @@ public sealed class DdpmTrainer : IDisposable
     public long Step { get; private set; }
     public TrainingOptions Options => options;
 
-    /// <summary>The learning rate at a step: linear warm-up to the set rate, then constant.</summary>
-    public double LearningRateAt(long step) => options.WarmupSteps <= 0 ? options.LearningRate : options.LearningRate * Math.Min(1.0, (step + 1.0) / options.WarmupSteps);
+    /// <summary>The step at which the optimiser's moments started: 0, or the step a <see cref="StartFrom"/> carried on from.</summary>
+    long warmupOrigin;
+
+    /// <summary>The learning rate at a step: linear warm-up to the set rate (counted from when Adam's moments started), then constant.</summary>
+    public double LearningRateAt(long step) => options.WarmupSteps <= 0 ? options.LearningRate : options.LearningRate * Math.Min(1.0, (step - warmupOrigin + 1.0) / options.WarmupSteps);
 
     /// <summary>The ε-MSE of <paramref name="network"/> on a batch x0 at the given timesteps and noise.</summary>
     public static Tensor Loss(UNet network, Tensor x0, Tensor t, Tensor noise)
@@ -114,7 +117,10 @@ public sealed class DdpmTrainer : IDisposable
     }
 
     /// <summary>Mean held-out ε-MSE of the EMA weights at each of <see cref="HeldoutTimesteps"/>, with fixed noise (comparable across checkpoints).</summary>
-    public Dictionary<string, double> HeldoutLoss(ImageFolderDataset heldout, int maxImages = 256)
+    public Dictionary<string, double> HeldoutLoss(ImageFolderDataset heldout, int maxImages = 256) => HeldoutLoss(average, heldout, maxImages);
+
+    /// <summary>Mean held-out ε-MSE of <paramref name="network"/> at each of <see cref="HeldoutTimesteps"/>, with fixed noise (comparable across checkpoints and trainers).</summary>
+    public static Dictionary<string, double> HeldoutLoss(UNet network, ImageFolderDataset heldout, int maxImages = 256)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
@@ -122,13 +128,13 @@ public sealed class DdpmTrainer : IDisposable
         long n = Math.Min(maxImages, heldout.Count);
         var x0 = heldout.Images.narrow(0, 0, n);
         var fixedNoise = randn(x0.shape, generator: new Generator(12345));
-        foreach (var t in HeldoutTimesteps.Where(t => t < Schedule.TrainingSteps))
+        foreach (var t in HeldoutTimesteps.Where(t => t < network.Schedule.TrainingSteps))
         {
             double sum = 0;
             for (long start = 0; start < n; start += 64)
             {
                 long size = Math.Min(64, n - start);
-                using var loss = Loss(average, x0.narrow(0, start, size), ScalarArithmetic.Full([size], (long)t, int64), fixedNoise.narrow(0, start, size));
+                using var loss = Loss(network, x0.narrow(0, start, size), ScalarArithmetic.Full([size], (long)t, int64), fixedNoise.narrow(0, start, size));
                 sum += loss.item<float>() * size;
             }
             result[t.ToString(System.Globalization.CultureInfo.InvariantCulture)] = sum / n;
@@ -161,6 +167,7 @@ public sealed class DdpmTrainer : IDisposable
         Ema.CopyWeights(weights, model);
         Ema.CopyWeights(weights, average);
         Step = step;
+        warmupOrigin = step;
     }
 
     public static bool HasState(string folder) => File.Exists(Path.Combine(folder, StateFile));

@@ -134,5 +134,8 @@ public sealed class DdpmTrainerTests : IDisposable
         Assert.Equal(1234, fresh.Step);
         Assert.True(source.Average.PredictNoise(x, t).eq(fresh.Model.PredictNoise(x, t)).all().item<bool>());
         Assert.True(source.Average.PredictNoise(x, t).eq(fresh.Average.PredictNoise(x, t)).all().item<bool>());
+        // Adam's moments start afresh, so the learning rate warms up again from the step it carried on from.
+        Assert.Equal(fresh.Options.LearningRate / fresh.Options.WarmupSteps, fresh.LearningRateAt(1234), 12);
+        Assert.Equal(fresh.Options.LearningRate, fresh.LearningRateAt(1234 + fresh.Options.WarmupSteps), 12);
     }
 }
