@@ -270,7 +270,7 @@ def export(ema, args, record, out):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", required=True, help="folder with train/ (and heldout/) images")
+    p.add_argument("--data", help="folder with train/ (and heldout/) images; not needed with --random-init --seconds 0")
     p.add_argument("--name", required=True, help="model name, e.g. pixel-faces-32")
     p.add_argument("--config", required=True, help="UNet configuration as JSON (the C# UNetConfig's camelCase fields)")
     p.add_argument("--out", required=True)
@@ -286,6 +286,9 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-mirror", action="store_true")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--random-init", action="store_true",
+                   help="draw every weight at random (no zero-initialised layers): with --seconds 0 this makes a "
+                        "cross-framework test fixture in which every layer changes the output")
     args = p.parse_args()
 
     started = time.time()
@@ -301,12 +304,21 @@ def main():
     cfg.setdefault("attentionHeads", 1)
     os.makedirs(args.out, exist_ok=True)
 
-    train_folder = os.path.join(args.data, "train")
-    data = load_images(train_folder if os.path.isdir(train_folder) else args.data, cfg["imageSize"]).to(device)
-    heldout_folder = os.path.join(args.data, "heldout")
-    heldout = load_images(heldout_folder, cfg["imageSize"], limit=256).to(device) if os.path.isdir(heldout_folder) else None
+    if args.data is None and args.seconds > 0:
+        raise SystemExit("--data is needed to train (only --seconds 0 runs without data)")
+    data = heldout = None
+    if args.data is not None:
+        train_folder = os.path.join(args.data, "train")
+        data = load_images(train_folder if os.path.isdir(train_folder) else args.data, cfg["imageSize"]).to(device)
+        heldout_folder = os.path.join(args.data, "heldout")
+        heldout = load_images(heldout_folder, cfg["imageSize"], limit=256).to(device) if os.path.isdir(heldout_folder) else None
 
     model = UNet(cfg).to(device)
+    if args.random_init:
+        with torch.no_grad():
+            for name, q in model.named_parameters():
+                is_norm_scale = name.split(".")[-2].startswith("norm") and name.endswith(".weight")
+                q.copy_((1.0 if is_norm_scale else 0.0) + 0.3 * torch.randn_like(q))
     ema = UNet(cfg).to(device)
     ema.load_state_dict(model.state_dict())
     ema.eval()
@@ -319,7 +331,7 @@ def main():
     model_params, ema_params = list(model.parameters()), list(ema.parameters())
     model_buffers, ema_buffers = list(model.buffers()), list(ema.buffers())
     print(f"{args.name}: {params:,} parameters on {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}), "
-          f"{len(data)} training images, batch {args.batch}, {args.seconds:.0f} s", flush=True)
+          f"{0 if data is None else len(data)} training images, batch {args.batch}, {args.seconds:.0f} s", flush=True)
 
     def heldout_loss():
         if heldout is None:
