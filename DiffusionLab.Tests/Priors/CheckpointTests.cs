@@ -35,6 +35,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(model.ParameterCount, card.ParameterCount);
 
         using var loaded = Checkpoints.Load(CardPath());
+        Assert.All(loaded.parameters(), p => Assert.False(p.requires_grad, "a loaded prior is read-only; autograd must not track its weights"));
         var saved = model.state_dict();
         var restored = loaded.state_dict();
         Assert.Equal(saved.Keys.OrderBy(k => k), restored.Keys.OrderBy(k => k));
