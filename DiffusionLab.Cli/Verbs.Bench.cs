@@ -88,25 +88,27 @@ static partial class Verbs
         using var x = randn(shape);
         using var t = ScalarArithmetic.Full([batch], 500L, int64);
 
-        double forward = Median(repeats, () =>
+        void BareForward()
         {
             using var _ = no_grad();
             using var eps = net.PredictNoise(x, t);
-        });
+        }
 
-        double gradient = Median(repeats, () =>
+        void BareGradient()
         {
             using var scope = NewDisposeScope();
             var xt = x.detach().requires_grad_(true);
             var eps = net.PredictNoise(xt, t);
             var loss = eps.Squared().sum();
             _ = autograd.grad([loss], [xt])[0];
-        });
+        }
 
         var measurement = OperatorCatalog.Find("box-inpainting")!.Create(new Dictionary<string, double>(), net.SampleShape, 0);
         using var y = measurement.Forward(x);
-        double ddpmStep = SolverStepMedian(net, "ddpm", null, null, batch, repeats);
-        double dpsStep = SolverStepMedian(net, "dps", measurement, y, batch, repeats);
+        // Each solver step is timed right next to a bare network call, so a noisy machine slows both alike
+        // and the overhead (a ratio of the two) stays meaningful.
+        var (ddpmStep, forward) = InterleavedMedians(net, "ddpm", null, null, batch, repeats, BareForward);
+        var (dpsStep, gradient) = InterleavedMedians(net, "dps", measurement, y, batch, repeats, BareGradient);
         double? dps250 = batch == 1 ? FullRunSeconds(net, "dps", measurement, y, 250) : null;
         double? ddim50 = batch == 1 ? FullRunSeconds(net, "ddim", null, null, 50) : null;
         (measurement as IDisposable)?.Dispose();
@@ -116,20 +118,29 @@ static partial class Verbs
             flops / 1e9, flops * batch / (forward / 1000) / 1e9, ceiling, dps250, ddim50);
     }
 
-    static double SolverStepMedian(IDenoiser prior, string solverId, IMeasurement? a, Tensor? y, int batch, int repeats)
+    /// <summary>Medians of one solver step and of one bare network call, timed alternately (step, bare, step, bare, …).</summary>
+    static (double Step, double Bare) InterleavedMedians(IDenoiser prior, string solverId, IMeasurement? a, Tensor? y, int batch, int repeats, Action bare)
     {
         var descriptor = SolverCatalog.Find(solverId)!;
         var solver = descriptor.Create(descriptor.DefaultsFor(a?.Id));
         using var generator = new Generator(1);
         var context = new SolverContext(prior, a, y, NoiseModel.Gaussian(0.05), repeats + 3, batch, generator);
-        var intervals = new List<double>();
-        var clock = Stopwatch.StartNew();
-        foreach (var step in solver.Solve(context))
+        var steps = new List<double>();
+        var bares = new List<double>();
+        using var enumerator = solver.Solve(context).GetEnumerator();
+        for (int i = 0; ; i++)
         {
-            intervals.Add(clock.Elapsed.TotalMilliseconds);
+            var clock = Stopwatch.StartNew();
+            if (!enumerator.MoveNext()) break;
+            double step = clock.Elapsed.TotalMilliseconds;
             clock.Restart();
+            bare();
+            double bareMs = clock.Elapsed.TotalMilliseconds;
+            if (i < 2) continue; // the first steps include warm-up
+            steps.Add(step);
+            bares.Add(bareMs);
         }
-        return Median(intervals.Skip(2)); // the first steps include warm-up
+        return (Median(steps), Median(bares));
     }
 
     static double FullRunSeconds(IDenoiser prior, string solverId, IMeasurement? a, Tensor? y, int steps)
