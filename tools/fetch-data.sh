@@ -53,5 +53,7 @@ for pair in pixel-faces:pixel-faces-32 emoji:emoji-32; do
   ls data/$set/heldout | sort | awk -v step=$((total / 12)) 'NR % step == 1 && n < 12 { print; n++ }' |
     while read -r f; do cp "data/$set/heldout/$f" "$gallery/$f"; done
 done
+# Emoji files are named by code point; the picker shows the names emoji-datasource gives them.
+node tools/data/emoji-labels.mjs "$work/node_modules/emoji-datasource-google/emoji.json" wwwroot-assets/gallery/emoji-32
 cp data/pixel-faces/LICENSE wwwroot-assets/gallery/pixel-faces-32/LICENSE
 cp data/emoji/LICENSE-emoji-datasource wwwroot-assets/gallery/emoji-32/LICENSE-emoji-datasource

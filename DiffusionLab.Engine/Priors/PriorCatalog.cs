@@ -86,6 +86,27 @@ public sealed class PriorCatalog
             .ToArray();
     }
 
+    /// <summary>
+    /// Readable names of a prior's gallery images, from an optional labels.tsv beside them
+    /// (file stem, tab, label; written by tools/fetch-data.sh for emoji, whose file names are code points).
+    /// Names without a label, or with an unusable one, are simply missing from the result.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> GalleryLabels(string priorId)
+    {
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (ImageReference.TryParse("gallery:" + priorId, out _) is not null) return labels; // the id becomes a path: check it like a name
+        var file = Path.Combine(GalleryDirectory, priorId, "labels.tsv");
+        if (!File.Exists(file) || new FileInfo(file).Length > 256 * 1024) return labels;
+        foreach (var line in File.ReadLines(file))
+        {
+            var parts = line.Split('\t');
+            if (parts.Length != 2) continue;
+            var label = parts[1].Trim();
+            if (label.Length is > 0 and <= 100 && !label.Any(char.IsControl)) labels[parts[0].Trim()] = label;
+        }
+        return labels;
+    }
+
     public string? GalleryFile(string priorId, string name)
     {
         if (ImageReference.TryParse("gallery:" + name, out _) is not null) return null; // never build paths from unchecked names

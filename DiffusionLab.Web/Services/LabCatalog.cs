@@ -53,7 +53,11 @@ public class LabCatalog
     public virtual IReadOnlyList<ImageChoice> Images(string priorId)
     {
         var gallery = priorCatalog?.Gallery(priorId) ?? [];
-        if (gallery.Count > 0) return gallery.Select(name => new ImageChoice("gallery:" + name, name)).ToArray();
+        if (gallery.Count > 0)
+        {
+            var labels = priorCatalog!.GalleryLabels(priorId);
+            return gallery.Select(name => new ImageChoice("gallery:" + name, labels.GetValueOrDefault(name, name))).ToArray();
+        }
         return Enumerable.Range(0, SamplesOffered).Select(i => new ImageChoice($"sample:{i}", $"sample {i} of the prior")).ToArray();
     }
 }

@@ -1,0 +1,48 @@
+using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Priors;
+using DiffusionLab.Web.Services;
+
+namespace DiffusionLab.Tests.Priors;
+
+public sealed class PriorCatalogTests : IDisposable
+{
+    readonly string folder = Directory.CreateTempSubdirectory("diffusionlab-gallery-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    [Fact]
+    public void Gallery_labels_come_from_labels_tsv_and_unusable_lines_are_skipped()
+    {
+        var gallery = Path.Combine(folder, "emoji-32");
+        Directory.CreateDirectory(gallery);
+        File.WriteAllLines(Path.Combine(gallery, "labels.tsv"),
+        [
+            "1f627\tAnguished face",
+            "no-tab-here",
+            "1f4a6\t",                      // empty label
+            "2b50\tStar\twith an extra field",
+            "1f600\t" + new string('x', 101), // too long for a picker
+            "1f601\tBell\u0007",              // control character
+        ]);
+        var catalog = new PriorCatalog(folder);
+
+        var labels = catalog.GalleryLabels("emoji-32");
+
+        Assert.Equal(new Dictionary<string, string> { ["1f627"] = "Anguished face" }, labels);
+        Assert.Empty(catalog.GalleryLabels("pixel-faces-32")); // no labels.tsv: no labels
+        Assert.Empty(catalog.GalleryLabels("../emoji-32"));    // never a path outside the gallery
+    }
+
+    [Fact]
+    public void The_lab_picker_names_bundled_emoji_in_words_and_faces_by_file()
+    {
+        var lab = new LabCatalog(PriorCatalog.ForContentRoot(ContentRoot.Find()));
+
+        var emoji = lab.Images("emoji-32");
+        Assert.Equal(12, emoji.Count);
+        Assert.Contains(new ImageChoice("gallery:1f627", "Anguished face"), emoji);
+        Assert.All(emoji, choice => Assert.DoesNotMatch("^[0-9a-f-]+$", choice.Label));
+
+        Assert.All(lab.Images("pixel-faces-32"), choice => Assert.Equal("gallery:" + choice.Label, choice.Reference));
+    }
+}
