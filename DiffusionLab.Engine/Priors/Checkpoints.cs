@@ -78,10 +78,10 @@ public static class Checkpoints
         var model = new UNet(card.Config, schedule, card.Name);
         LoadWeights(model, weightsPath);
         model.eval();
+        if (device is not null && device.type != DeviceType.CPU) model.to(device);
         // A loaded prior is read-only: solvers differentiate with respect to x_t, never the weights,
         // so autograd need not track them (DPS's backward pass then skips every weight edge).
         foreach (var parameter in model.parameters()) parameter.requires_grad_(false);
-        if (device is not null && device.type != DeviceType.CPU) model.to(device);
         return model;
     }
 
