@@ -3,20 +3,25 @@ using static TorchSharp.torch;
 
 namespace DiffusionLab.Tests.Priors;
 
-/// <summary>The models/ folder of the repository: the lab's default prior is there and loads through its card.</summary>
+/// <summary>The models/ folder of the repository: both bundled priors are there and load through their cards.</summary>
 public class BundledModelTests
 {
-    [Fact]
-    public void The_default_prior_loads_and_predicts_finite_noise()
+    [Theory]
+    [InlineData("pixel-faces-32")]
+    [InlineData("emoji-32")]
+    public void A_bundled_prior_loads_within_its_size_limit_and_predicts_finite_noise(string name)
     {
         var catalog = ModelCatalog.FindDefault();
-        var entry = catalog.List().SingleOrDefault(e => e.Name == "pixel-faces-32");
-        Assert.True(entry is not null, $"models/pixel-faces-32.json is missing from {catalog.Folder}");
+        var entry = catalog.List().SingleOrDefault(e => e.Name == name);
+        Assert.True(entry is not null, $"models/{name}.json is missing from {catalog.Folder}");
         Assert.Null(entry.Problem);
         Assert.True(new FileInfo(Path.Combine(catalog.Folder, entry.Card!.WeightsFile)).Length <= 25L * 1024 * 1024, "a bundled model must stay within 25 MB");
+        // The card reports the held-out loss at the four noise levels the README quotes.
+        Assert.Equal(["250", "50", "500", "750"], entry.Card.HeldoutLoss.Keys.Order());
+        Assert.NotNull(entry.Card.Dataset);
 
         using var scope = NewDisposeScope();
-        using var model = catalog.Load("pixel-faces-32");
+        using var model = catalog.Load(name);
         Assert.Equal(new long[] { 3, 32, 32 }, model.SampleShape);
         using var _ = no_grad();
         var eps = model.PredictNoise(randn(2, 3, 32, 32, generator: new Generator(1)), tensor(new long[] { 100, 900 }));

@@ -75,6 +75,24 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task Choosing_the_emoji_prior_offers_held_out_emoji_and_runs_on_them()
+    {
+        var page = await browser.NewPageAsync();
+        await page.SetViewportSizeAsync(1400, 1000);
+        await page.GotoAsync("/?prior=pixel-faces-32&op=super-resolution&noise=gaussian&sigmaY=0.05&solver=ddim&steps=30&seed=2");
+        await WaitForInteractiveAsync(page);
+
+        await ChooseAsync(page, "prior-select", "emoji-32");
+        // The gallery follows the prior: a held-out emoji, named in words (its file is named by code point).
+        await Assertions.Expect(page.Locator("[data-testid=image-select]")).ToHaveTextAsync(new Regex("^[A-Z][a-z]+"));
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("prior=emoji-32.*image=gallery%3A[0-9a-f]"));
+        await page.ClickAsync("#run-button");
+        await Assertions.Expect(page.Locator("#final-psnr")).ToHaveTextAsync(new Regex(@"^\d+\.\d\d dB$"), new() { Timeout = 90_000 });
+        Assert.Equal("finished", await page.GetAttributeAsync("[data-testid=run-status]", "data-status"));
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "lab-emoji-prior.png") });
+    }
+
+    [Fact]
     public async Task A_shared_link_restores_every_control()
     {
         const string link = "/?prior=gmm-image&image=sample%3A2&op=gaussian-blur&op.kernel-size=7&op.sigma=2.5&noise=gaussian&sigmaY=0.1&solver=sdedit&s.t0=0.3&steps=40&seed=7";
