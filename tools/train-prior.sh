@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Trains (or resumes) one of the bundled priors on the CPU in the background, one thread each,
+# Trains (or resumes) one of the bundled priors on the CPU in the background, one thread each
+# by default (THREADS=2 for one trainer alone),
 # so the two can train side by side on a 2-core machine:
 #   pixel-faces-32  the lab's default, on data/pixel-faces
 #   emoji-32        on data/emoji
@@ -19,6 +20,7 @@ case "$MODEL" in
   *) echo "unknown model '$MODEL' (pixel-faces-32 or emoji-32)" >&2; exit 2 ;;
 esac
 STATE=${STATE:-artifacts/train/$MODEL}
+THREADS=${THREADS:-1}  # 2 when nothing else runs: ~1.9x the steps/s of one thread on this machine
 BIN=${BIN:-artifacts/train/bin}
 [ -d "$DATA/train" ] || tools/fetch-data.sh
 # A private copy of the build, so rebuilding the work tree does not swap DLLs under a running trainer.
@@ -29,7 +31,7 @@ mkdir -p "$STATE"
 INIT=""
 [ -f "models/$MODEL.json" ] && INIT="--init-from models/$MODEL.json"
 nohup dotnet "$BIN/DiffusionLab.Cli.dll" train --data "$DATA" --out "$STATE" --model-name "$MODEL" \
-  --config small32 --steps "$STEPS" --batch 32 --lr 3e-4 --threads 1 \
+  --config small32 --steps "$STEPS" --batch 32 --lr 3e-4 --threads "$THREADS" \
   --sample-every 500 --checkpoint-every 150 --checkpoint-minutes 5 --log-every 10 --resume $INIT \
   >> "$STATE/train.log" 2>&1 < /dev/null &
 echo $! > "$STATE/train.pid"

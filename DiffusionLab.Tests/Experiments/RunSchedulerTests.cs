@@ -19,7 +19,9 @@ public class RunSchedulerTests
     }
 
     /// <summary>One run on the tiny UNet (noisy denoising, seeded like the Runner): its final x̂0 as floats.</summary>
-    static float[] Solve(IDenoiser prior, string solverId, int seed, RunScheduler? scheduler, string client = "class")
+    /// <param name="allJoined">When given, the run waits after joining the scheduler until every run has joined,
+    /// so a run that starts first cannot finish alone before the others arrive (a slow, shared CI machine).</param>
+    static float[] Solve(IDenoiser prior, string solverId, int seed, RunScheduler? scheduler, string client = "class", Barrier? allJoined = null)
     {
         using var scope = NewDisposeScope();
         var spec = new ExperimentSpec { Corruption = "denoise", Solver = solverId, Steps = Steps, Seed = seed }.WithDefaults();
@@ -31,6 +33,7 @@ public class RunSchedulerTests
         var solver = SolverCatalog.Find(solverId)!.Create(spec.SolverParameters);
         using var solverStream = new Generator((ulong)seed * 2 + 2);
         using var lane = scheduler?.Join(prior, client);
+        allJoined?.SignalAndWait(TimeSpan.FromSeconds(30));
         var context = new SolverContext((IDenoiser?)lane ?? prior, measurement, y, spec.NoiseModel, Steps, 1, solverStream);
         float[] last = [];
         foreach (var step in solver.Solve(context))
@@ -45,12 +48,13 @@ public class RunSchedulerTests
         var cases = new (string Solver, int Seed)[] { ("dps", 1), ("dps", 2), ("ddpm", 3) };
         var alone = cases.Select(c => Solve(prior, c.Solver, c.Seed, scheduler: null)).ToArray();
 
-        using var scheduler = new RunScheduler(gatherWindow: TimeSpan.FromMilliseconds(200));
+        using var scheduler = new RunScheduler(gatherWindow: TimeSpan.FromMilliseconds(500));
+        using var allJoined = new Barrier(cases.Length);
         var together = new float[cases.Length][];
         var failures = new Exception?[cases.Length];
         var threads = cases.Select((c, i) => new Thread(() =>
         {
-            try { together[i] = Solve(prior, c.Solver, c.Seed, scheduler); }
+            try { together[i] = Solve(prior, c.Solver, c.Seed, scheduler, allJoined: allJoined); }
             catch (Exception e) { failures[i] = e; }
         })).ToArray();
         foreach (var thread in threads) thread.Start();
