@@ -19,8 +19,9 @@ public class RunSchedulerTests
     }
 
     /// <summary>One run on the tiny UNet (noisy denoising, seeded like the Runner): its final x̂0 as floats.</summary>
-    /// <param name="allJoined">When given, the run waits after joining the scheduler until every run has joined,
-    /// so a run that starts first cannot finish alone before the others arrive (a slow, shared CI machine).</param>
+    /// <param name="allJoined">When given, the run waits after its first network call (when its lane starts to
+    /// count as waiting on the prior) until every run has made one, so a run that starts first cannot
+    /// finish alone before the others arrive (a slow, shared CI machine).</param>
     static float[] Solve(IDenoiser prior, string solverId, int seed, RunScheduler? scheduler, string client = "class", Barrier? allJoined = null)
     {
         using var scope = NewDisposeScope();
@@ -33,12 +34,32 @@ public class RunSchedulerTests
         var solver = SolverCatalog.Find(solverId)!.Create(spec.SolverParameters);
         using var solverStream = new Generator((ulong)seed * 2 + 2);
         using var lane = scheduler?.Join(prior, client);
-        allJoined?.SignalAndWait(TimeSpan.FromSeconds(30));
-        var context = new SolverContext((IDenoiser?)lane ?? prior, measurement, y, spec.NoiseModel, Steps, 1, solverStream);
+        IDenoiser network = lane is null ? prior : allJoined is null ? lane : new AfterFirstCall(lane, allJoined);
+        var context = new SolverContext(network, measurement, y, spec.NoiseModel, Steps, 1, solverStream);
         float[] last = [];
         foreach (var step in solver.Solve(context))
             if (step.IsFinal) last = step.X0Hat.detach().cpu().data<float>().ToArray();
         return last;
+    }
+
+    /// <summary>A run's prior that meets the other runs at a barrier once its first call has been served.</summary>
+    sealed class AfterFirstCall(IGuidedDenoiser inner, Barrier barrier) : IGuidedDenoiser
+    {
+        bool met;
+        public string Name => inner.Name;
+        public NoiseSchedule Schedule => inner.Schedule;
+        public long[] SampleShape => inner.SampleShape;
+        public Device Device => inner.Device;
+        public Tensor PredictNoise(Tensor xt, Tensor t) => Meet(inner.PredictNoise(xt, t));
+        public GuidedPrediction PredictNoiseWithGradient(Tensor xt, Tensor t, Func<Tensor, Tensor, Tensor> perSampleLoss) =>
+            Meet(inner.PredictNoiseWithGradient(xt, t, perSampleLoss));
+
+        T Meet<T>(T served)
+        {
+            if (!met) Assert.True(barrier.SignalAndWait(TimeSpan.FromSeconds(60)), "every run should make its first call");
+            met = true;
+            return served;
+        }
     }
 
     [Fact]
