@@ -54,7 +54,8 @@ static partial class Verbs
             }
             return Task.FromResult(0);
         }
-        ExperimentSpec Spec(int seed, int n) => new() { Prior = priorId, Image = "gallery:0", Corruption = "box-inpainting", Solver = "dps", Steps = n, Seed = seed };
+        var image = "gallery:" + catalog.Gallery(priorId)[0];
+        ExperimentSpec Spec(int seed, int n) => new() { Prior = priorId, Image = image, Corruption = "box-inpainting", Solver = "dps", Steps = n, Seed = seed };
         Log($"prior {priorId}; warming up");
         RunOne(runner, Spec(99, 3), null, out _);
 
@@ -172,7 +173,7 @@ static partial class Verbs
     {
         var root = ContentRoot.Find();
         var catalog = PriorCatalog.ForContentRoot(root);
-        if (catalog.Find(ExperimentSpec.DefaultPrior) is not null && catalog.GalleryFile(ExperimentSpec.DefaultPrior, "0") is not null)
+        if (catalog.Find(ExperimentSpec.DefaultPrior) is not null && catalog.Gallery(ExperimentSpec.DefaultPrior).Count > 0)
             return (catalog, ExperimentSpec.DefaultPrior);
         var gallery = Directory.CreateTempSubdirectory("bench-gallery-").FullName;
         const string id = "untrained-small32";
