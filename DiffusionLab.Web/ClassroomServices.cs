@@ -18,7 +18,8 @@ public static class ClassroomServices
         services.AddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<SchedulerOptions>>().Value;
-            return new RunScheduler(options.MaxBatch, options.MaxPerClient, TimeSpan.FromMilliseconds(options.GatherWindowMs));
+            return new RunScheduler(options.MaxBatch, options.MaxPerClient, TimeSpan.FromMilliseconds(options.GatherWindowMs),
+                parallelism: options.Parallelism > 0 ? options.Parallelism : null);
         });
         services.AddSingleton(provider => new RunStore(provider.GetRequiredService<IOptions<RunStoreOptions>>().Value,
             provider.GetRequiredService<IWebHostEnvironment>().ContentRootPath));
@@ -46,4 +47,7 @@ public sealed class SchedulerOptions
 
     /// <summary>How long a batch waits for runs that are between steps.</summary>
     public double GatherWindowMs { get; set; } = 15;
+
+    /// <summary>Most threads a batch is split across on the CPU; 0 picks one per core libtorch's threads leave free.</summary>
+    public int Parallelism { get; set; }
 }

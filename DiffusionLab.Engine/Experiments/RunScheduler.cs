@@ -6,8 +6,8 @@ namespace DiffusionLab.Engine.Experiments;
 
 /// <summary>
 /// One prior, many runs: gathers the pending network calls of every active run on the same prior
-/// into one batched call (each sample at its own t) on a single worker thread, then hands each run
-/// its slice. On a CPU a 32×32 UNet at batch 1 is bound by per-operation overhead, so a batch of
+/// into one batched call (each sample at its own t), formed on a single worker thread and served
+/// on as many threads as there are cores to spare, then hands each run its slice. On a CPU a 32×32 UNet at batch 1 is bound by per-operation overhead, so a batch of
 /// eight costs little more than one; this is how one server serves a class.
 /// </summary>
 /// <remarks>
@@ -35,11 +35,14 @@ public sealed class RunScheduler : IDisposable
     /// <param name="gatherWindow">How long a batch waits for runs that are between steps (finishing their own
     /// arithmetic, encoding frames) before it goes with the requests it has.</param>
     /// <param name="startWorker">False leaves batching to <see cref="ServeOneBatch"/> (tests drive it step by step).</param>
-    public RunScheduler(int maxBatch = 32, int maxPerClient = 8, TimeSpan? gatherWindow = null, bool startWorker = true)
+    /// <param name="parallelism">Most parts a batch is split into, each served on its own thread; null: one per
+    /// core that libtorch's intra-op threads leave free (see <see cref="Parallelism"/>).</param>
+    public RunScheduler(int maxBatch = 32, int maxPerClient = 8, TimeSpan? gatherWindow = null, bool startWorker = true, int? parallelism = null)
     {
         MaxBatch = Math.Max(1, maxBatch);
         MaxPerClient = Math.Max(1, maxPerClient);
         GatherWindow = gatherWindow ?? TimeSpan.FromMilliseconds(15);
+        Parallelism = Math.Clamp(parallelism ?? Environment.ProcessorCount / Math.Max(1, TorchRuntime.Threads), 1, 16);
         if (startWorker)
         {
             worker = new Thread(Work) { IsBackground = true, Name = "run-scheduler" };
@@ -50,6 +53,15 @@ public sealed class RunScheduler : IDisposable
     public int MaxBatch { get; }
     public int MaxPerClient { get; }
     public TimeSpan GatherWindow { get; }
+
+    /// <summary>
+    /// Most threads one batch is served on. Backward passes run with one intra-op thread (a
+    /// threaded conv2d kernel races, TORCHSHARP-NOTES §3), so one network call keeps one core
+    /// busy; a batch of many runs is split into this many parts, forward and backward on each part
+    /// on its own thread. Every sample's ε and gradient depend on that sample alone, so the split
+    /// changes nothing but the blocking of the arithmetic.
+    /// </summary>
+    public int Parallelism { get; }
 
     /// <summary>Network calls made so far, and samples they carried (their ratio is the mean batch size).</summary>
     public (long Calls, long Samples) Served
@@ -160,6 +172,30 @@ public sealed class RunScheduler : IDisposable
     }
 
     void Serve(List<Request> batch)
+    {
+        // A GPU serves the whole batch in one call faster than in parts; the split is for CPU cores.
+        var parts = batch[0].Lane.Inner.Device.type == TorchSharp.DeviceType.CPU ? Split(batch, Parallelism) : [batch];
+        if (parts.Count == 1) ServePart(batch);
+        else Parallel.ForEach(parts, new ParallelOptions { MaxDegreeOfParallelism = parts.Count }, ServePart);
+    }
+
+    /// <summary>At most <paramref name="count"/> parts with samples as even as whole requests allow, in arrival order.</summary>
+    static List<List<Request>> Split(List<Request> batch, int count)
+    {
+        count = Math.Min(count, batch.Count);
+        if (count <= 1) return [batch];
+        var parts = Enumerable.Range(0, count).Select(_ => new List<Request>()).ToList();
+        var sizes = new long[count];
+        foreach (var request in batch.OrderByDescending(r => r.Samples).ThenBy(r => r.Arrival))
+        {
+            var smallest = Array.IndexOf(sizes, sizes.Min());
+            parts[smallest].Add(request);
+            sizes[smallest] += request.Samples;
+        }
+        return parts;
+    }
+
+    void ServePart(List<Request> batch)
     {
         var prior = batch[0].Lane.Inner;
         try

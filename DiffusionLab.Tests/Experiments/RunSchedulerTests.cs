@@ -62,14 +62,16 @@ public class RunSchedulerTests
         }
     }
 
-    [Fact]
-    public void ConcurrentRunsBatchedTogetherMatchEachRunAlone()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)] // each batch split in two, served on two threads
+    public void ConcurrentRunsBatchedTogetherMatchEachRunAlone(int parallelism)
     {
         var prior = TinyUNet();
-        var cases = new (string Solver, int Seed)[] { ("dps", 1), ("dps", 2), ("ddpm", 3) };
+        var cases = new (string Solver, int Seed)[] { ("dps", 1), ("dps", 2), ("dps", 4), ("ddpm", 3) };
         var alone = cases.Select(c => Solve(prior, c.Solver, c.Seed, scheduler: null)).ToArray();
 
-        using var scheduler = new RunScheduler(gatherWindow: TimeSpan.FromMilliseconds(500));
+        using var scheduler = new RunScheduler(gatherWindow: TimeSpan.FromMilliseconds(500), parallelism: parallelism);
         using var allJoined = new Barrier(cases.Length);
         var together = new float[cases.Length][];
         var failures = new Exception?[cases.Length];
@@ -90,9 +92,9 @@ public class RunSchedulerTests
             // blocking than a batch of one, which changes the last bits of each step.
             Assert.True(worst < 1e-4, $"{cases[i].Solver} seed {cases[i].Seed} differs from its run alone by {worst}");
         }
-        // The two DPS runs shared their guided calls: fewer network calls than steps taken.
+        // The three DPS runs shared their guided calls: fewer network calls than steps taken.
         var (calls, samples) = scheduler.Served;
-        Assert.Equal(3 * Steps, samples);
+        Assert.Equal(cases.Length * Steps, samples);
         Assert.True(calls < samples, $"{calls} calls for {samples} samples: nothing was batched");
         // Different seeds really give different results (the comparison above is not vacuous).
         Assert.NotEqual(alone[0], alone[1]);
@@ -126,7 +128,7 @@ public class RunSchedulerTests
     public void OneClientsManyRunsCannotCrowdOutAnotherClient()
     {
         var prior = new RecordingPrior();
-        using var scheduler = new RunScheduler(maxBatch: 4, maxPerClient: 2, startWorker: false);
+        using var scheduler = new RunScheduler(maxBatch: 4, maxPerClient: 2, startWorker: false, parallelism: 1);
         var callers = new List<Thread>();
         void Ask(string client, float marker)
         {
@@ -156,10 +158,37 @@ public class RunSchedulerTests
     }
 
     [Fact]
+    public void ABatchIsSplitIntoEvenPartsOneCallEach()
+    {
+        var prior = new RecordingPrior();
+        using var scheduler = new RunScheduler(startWorker: false, parallelism: 2);
+        var callers = Enumerable.Range(0, 5).Select(i => new Thread(() =>
+        {
+            using var lane = scheduler.Join(prior, "class");
+            using var x = full([1, 2], (float)i);
+            using var t = zeros(1, int64);
+            lane.PredictNoise(x, t).Dispose();
+        })).ToList();
+        foreach (var caller in callers)
+        {
+            caller.Start();
+            SpinWait.SpinUntil(() => scheduler.PendingCount == callers.IndexOf(caller) + 1, TimeSpan.FromSeconds(10));
+        }
+        Assert.True(scheduler.ServeOneBatch());
+        foreach (var caller in callers) Assert.True(caller.Join(TimeSpan.FromSeconds(10)));
+
+        // Five requests, two parts: three samples and two, each request served exactly once.
+        Assert.Equal(2, prior.Batches.Count);
+        Assert.Equal([2, 3], prior.Batches.Select(b => b.Length).Order());
+        Assert.Equal([0f, 1f, 2f, 3f, 4f], prior.Batches.SelectMany(b => b).Order());
+        Assert.Equal((2L, 5L), scheduler.Served);
+    }
+
+    [Fact]
     public void AFailingLossFailsOnlyItsOwnRun()
     {
         var prior = TinyUNet();
-        using var scheduler = new RunScheduler(startWorker: false);
+        using var scheduler = new RunScheduler(startWorker: false, parallelism: 1); // both in one backward pass
         Exception? failure = null;
         Tensor? good = null;
         var bad = new Thread(() =>
