@@ -13,8 +13,8 @@ namespace DiffusionLab.Engine.Experiments;
 /// <remarks>
 /// A run joins through <see cref="Join"/>, which returns the prior it hands its solver: a stand-in
 /// whose calls block the run's thread until the worker has served them. Guided calls (DPS) carry
-/// their per-sample loss; the worker sums the losses of the whole batch and runs one backward
-/// pass, which gives every run exactly its own gradient because no run's loss depends on another
+/// their per-sample loss; each part of a batch (see <see cref="Parallelism"/>) sums its losses and
+/// runs one backward pass, which gives every run exactly its own gradient because no run's loss depends on another
 /// run's samples. Fairness: requests are served oldest first and every request pending when a
 /// batch is formed is in it unless the batch is full, so no run waits more than
 /// ⌈pending / <see cref="MaxBatch"/>⌉ batches. Under contention one client gets at most
