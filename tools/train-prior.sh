@@ -20,6 +20,7 @@ case "$MODEL" in
   *) echo "unknown model '$MODEL' (pixel-faces-32 or emoji-32)" >&2; exit 2 ;;
 esac
 STATE=${STATE:-artifacts/train/$MODEL}
+LR=${LR:-3e-4}  # lower it (1e-4) for the last stretch of a long run: the loss settles lower
 THREADS=${THREADS:-1}  # 2 when nothing else runs: ~1.9x the steps/s of one thread on this machine
 BIN=${BIN:-artifacts/train/bin}
 [ -d "$DATA/train" ] || tools/fetch-data.sh
@@ -31,7 +32,7 @@ mkdir -p "$STATE"
 INIT=""
 [ -f "models/$MODEL.json" ] && INIT="--init-from models/$MODEL.json"
 nohup dotnet "$BIN/DiffusionLab.Cli.dll" train --data "$DATA" --out "$STATE" --model-name "$MODEL" \
-  --config small32 --steps "$STEPS" --batch 32 --lr 3e-4 --threads "$THREADS" \
+  --config small32 --steps "$STEPS" --batch 32 --lr "$LR" --threads "$THREADS" \
   --sample-every 500 --checkpoint-every 150 --checkpoint-minutes 5 --log-every 10 --resume $INIT \
   >> "$STATE/train.log" 2>&1 < /dev/null &
 echo $! > "$STATE/train.pid"

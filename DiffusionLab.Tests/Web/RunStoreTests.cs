@@ -20,6 +20,7 @@ public sealed class RunStoreTests : IDisposable
         {
             Step = i, Total = steps, Timestep = 999 - i, Xt = Bytes(imageBytes, i), X0Hat = Bytes(imageBytes, i + 1),
             Residual = 1.0 / (i + 1), Psnr = 20 + i, Ssim = double.NaN, ElapsedMs = i * 100, IsFinal = i == steps - 1,
+            NetworkEvaluations = 2 * (i + 1),
         }).ToArray(),
         Bytes(imageBytes, 7), Bytes(imageBytes, 8));
 
@@ -38,9 +39,29 @@ public sealed class RunStoreTests : IDisposable
         Assert.Equal(original.Metrics, back.Metrics);
         Assert.Equal(original.Timings, back.Timings);
         Assert.Equal(original.GroundTruthPng, back.GroundTruthPng);
-        Assert.Equal(original.Keyframes.Select(k => (k.Step, k.Timestep, k.IsFinal)), back.Keyframes.Select(k => (k.Step, k.Timestep, k.IsFinal)));
+        Assert.Equal(original.Keyframes.Select(k => (k.Step, k.Timestep, k.IsFinal, k.NetworkEvaluations)),
+            back.Keyframes.Select(k => (k.Step, k.Timestep, k.IsFinal, k.NetworkEvaluations)));
         Assert.Equal(original.Keyframes[^1].X0Hat, back.Keyframes[^1].X0Hat);
         Assert.True(double.IsNaN(back.Keyframes[0].Ssim)); // NaN metrics survive as "not measured"
+    }
+
+    [Fact]
+    public void AStoreFromBeforeNetworkEvaluationsWereKeptOpensAndKeepsItsRuns()
+    {
+        using (var store = Open()) Assert.True(store.Save(Run("old")));
+        // Make the file look like one written by the earlier schema: keyframes without the column.
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabaseFile};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "ALTER TABLE keyframes DROP COLUMN network_evaluations;";
+            command.ExecuteNonQuery();
+        }
+
+        using var reopened = Open();
+        Assert.All(reopened.Get("old")!.Keyframes, k => Assert.Equal(0, k.NetworkEvaluations)); // not recorded then
+        Assert.True(reopened.Save(Run("new")));
+        Assert.Equal(10, reopened.Get("new")!.Keyframes[^1].NetworkEvaluations);
     }
 
     [Fact]

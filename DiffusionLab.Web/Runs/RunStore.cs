@@ -115,8 +115,20 @@ public sealed class RunStore : IDisposable
                 residual REAL, psnr REAL, ssim REAL,
                 elapsed_ms REAL NOT NULL,
                 is_final INTEGER NOT NULL,
+                network_evaluations INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (run_seq, ordinal));
             """);
+        // A store written before keyframes recorded network evaluations gets the column (0 for its old runs).
+        if (!HasColumn(connection, "keyframes", "network_evaluations"))
+            Execute(connection, "ALTER TABLE keyframes ADD COLUMN network_evaluations INTEGER NOT NULL DEFAULT 0;");
+    }
+
+    static bool HasColumn(SqliteConnection connection, string table, string column)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = $column";
+        command.Parameters.AddWithValue("$column", column);
+        return (long)command.ExecuteScalar()! > 0;
     }
 
     /// <summary>The database file (null for an in-memory store).</summary>
@@ -153,10 +165,10 @@ public sealed class RunStore : IDisposable
             {
                 var seq = (long)insert.ExecuteScalar()!;
                 using var keyframe = Command(connection, transaction, """
-                    INSERT INTO keyframes (run_seq, ordinal, step, total, timestep, mime, xt, x0hat, residual, psnr, ssim, elapsed_ms, is_final)
-                    VALUES ($seq, $ordinal, $step, $total, $timestep, $mime, $xt, $x0hat, $residual, $psnr, $ssim, $elapsed, $final);
+                    INSERT INTO keyframes (run_seq, ordinal, step, total, timestep, mime, xt, x0hat, residual, psnr, ssim, elapsed_ms, is_final, network_evaluations)
+                    VALUES ($seq, $ordinal, $step, $total, $timestep, $mime, $xt, $x0hat, $residual, $psnr, $ssim, $elapsed, $final, $nfe);
                     """, ("$seq", seq), ("$ordinal", 0), ("$step", 0), ("$total", 0), ("$timestep", 0), ("$mime", ""), ("$xt", Array.Empty<byte>()),
-                    ("$x0hat", Array.Empty<byte>()), ("$residual", null), ("$psnr", null), ("$ssim", null), ("$elapsed", 0.0), ("$final", 0));
+                    ("$x0hat", Array.Empty<byte>()), ("$residual", null), ("$psnr", null), ("$ssim", null), ("$elapsed", 0.0), ("$final", 0), ("$nfe", 0));
                 for (int i = 0; i < run.Keyframes.Count; i++)
                 {
                     var frame = run.Keyframes[i];
@@ -172,6 +184,7 @@ public sealed class RunStore : IDisposable
                     keyframe.Parameters["$ssim"].Value = Finite(frame.Ssim) ?? (object)DBNull.Value;
                     keyframe.Parameters["$elapsed"].Value = frame.ElapsedMs;
                     keyframe.Parameters["$final"].Value = frame.IsFinal ? 1 : 0;
+                    keyframe.Parameters["$nfe"].Value = frame.NetworkEvaluations;
                     keyframe.ExecuteNonQuery();
                 }
             }
@@ -223,7 +236,7 @@ public sealed class RunStore : IDisposable
                 reader.IsDBNull(11) ? null : (byte[])reader[11], reader.IsDBNull(12) ? null : (byte[])reader[12]);
         }
         using var frames = Command(connection, null, """
-            SELECT step, total, timestep, mime, xt, x0hat, residual, psnr, ssim, elapsed_ms, is_final
+            SELECT step, total, timestep, mime, xt, x0hat, residual, psnr, ssim, elapsed_ms, is_final, network_evaluations
             FROM keyframes WHERE run_seq = $seq ORDER BY ordinal
             """, ("$seq", seq));
         using var rows = frames.ExecuteReader();
@@ -242,6 +255,7 @@ public sealed class RunStore : IDisposable
                 Ssim = NullableDouble(rows, 8),
                 ElapsedMs = rows.GetDouble(9),
                 IsFinal = rows.GetInt64(10) != 0,
+                NetworkEvaluations = rows.GetInt32(11),
             });
         return run with { Keyframes = keyframes };
     }
