@@ -51,6 +51,19 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
         Assert.True(stdMax > 0, "DPS samples of one measurement should disagree somewhere");
         await Assertions.Expect(page.Locator("[data-testid=diversity-metrics]")).ToContainTextAsync("4 samples");
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "diversity-dps-4-seeds.png"), FullPage = true });
+
+        // The finished batch is kept: its page shows the same four samples and std map after the live page is gone.
+        var samples = await page.Locator("[data-testid=diversity-samples] img").EvaluateAllAsync<string[]>("imgs => imgs.map(i => i.src)");
+        await page.ClickAsync("[data-testid=diversity-saved] a");
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("/runs/diversity/[0-9a-f]+$"));
+        await Assertions.Expect(page.Locator("[data-testid=diversity-samples] img")).ToHaveCountAsync(4);
+        Assert.Equal(samples, await page.Locator("[data-testid=diversity-samples] img").EvaluateAllAsync<string[]>("imgs => imgs.map(i => i.src)"));
+        Assert.Equal(stdMax, double.Parse((await page.Locator("[data-testid=diversity-std]").GetAttributeAsync("data-std-max"))!, CultureInfo.InvariantCulture));
+        await Assertions.Expect(page.Locator("[data-testid=diversity-batch-rerun]")).ToHaveAttributeAsync("href", new Regex("^/diversity\\?.*solver=dps.*&n=4$"));
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "diversity-saved-batch.png"), FullPage = true });
+        var id = page.Url[(page.Url.LastIndexOf('/') + 1)..];
+        await page.GotoAsync("/runs");
+        await Assertions.Expect(page.Locator($"[data-testid=diversity-batches-table] tr[data-batch-id='{id}']")).ToContainTextAsync("Diffusion posterior sampling");
     }
 
     [Fact]

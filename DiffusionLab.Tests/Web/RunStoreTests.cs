@@ -64,6 +64,48 @@ public sealed class RunStoreTests : IDisposable
         Assert.Equal(10, reopened.Get("new")!.Keyframes[^1].NetworkEvaluations);
     }
 
+    static SavedDiversity Batch(string id, int count = 4, int imageBytes = 100, long finishedMs = 1_700_000_000_000) => new(
+        id, $"prior=gmm-image&solver=dps&steps=25&seed=5&n={count}", "dps", count, DateTimeOffset.FromUnixTimeMilliseconds(finishedMs),
+        1.5, 30.25, 0.81, 0.125, 0.0625, Enumerable.Range(0, count).Select(i => Bytes(imageBytes + i, i)).ToArray(),
+        Bytes(imageBytes, 20), Bytes(imageBytes, 21), Bytes(imageBytes, 22), Bytes(imageBytes, 23));
+
+    [Fact]
+    public void ADiversityBatchComesBackWholeAfterAReopen()
+    {
+        var original = Batch("div1", count: 5);
+        using (var store = Open()) Assert.True(store.Save(original));
+
+        using var reopened = Open();
+        var summary = Assert.Single(reopened.ListDiversity());
+        Assert.Equal(("div1", original.SpecQuery, 5, 30.25, 0.0625), (summary.Id, summary.SpecQuery, summary.Count, summary.MeanPsnr, summary.StdMax));
+        var back = reopened.GetDiversity("div1")!;
+        Assert.Equal(original.SamplePngs, back.SamplePngs); // five images of different lengths, unpacked in order
+        Assert.Equal(new[] { original.MeanPng, original.StdPng, original.GroundTruthPng, original.MeasurementPng },
+            new[] { back.MeanPng, back.StdPng, back.GroundTruthPng, back.MeasurementPng });
+        Assert.Equal((original.MeanSsim, original.MeanResidual, original.Seconds), (back.MeanSsim, back.MeanResidual, back.Seconds));
+        Assert.Empty(reopened.List()); // a batch is not a run
+
+        Assert.Null(reopened.GetDiversity("'; DROP TABLE diversity_batches; --"));
+        Assert.True(reopened.DeleteDiversity("div1"));
+        Assert.False(reopened.DeleteDiversity("div1"));
+        Assert.Null(reopened.GetDiversity("div1"));
+    }
+
+    [Fact]
+    public void RunsAndDiversityBatchesShareTheCapsAndTheOldestOfEitherGoesFirst()
+    {
+        using var store = Open(maxRuns: 3);
+        store.Save(Batch("b-old", finishedMs: 1_600_000_000_000));
+        store.Save(Run("r1"));
+        store.Save(Run("r2"));
+        Assert.Equal(3, store.Usage().Runs);
+        store.Save(Batch("b-new", finishedMs: 1_800_000_000_000));
+        Assert.Null(store.GetDiversity("b-old")); // the oldest of the four, although it is not a run
+        Assert.Equal(["r2", "r1"], store.List().Select(r => r.Id));
+        Assert.Equal(["b-new"], store.ListDiversity().Select(b => b.Id));
+        Assert.Equal(3, store.Usage().Runs);
+    }
+
     [Fact]
     public void TheOldestRunsGoFirstWhenTheCountCapIsReached()
     {

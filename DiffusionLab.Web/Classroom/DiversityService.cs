@@ -12,7 +12,7 @@ namespace DiffusionLab.Web.Classroom;
 /// two at a time, through the shared scheduler. A page holds its <see cref="DiversityJob"/> and
 /// redraws when it changes.
 /// </summary>
-public sealed class DiversityService(Runner runner, RunScheduler scheduler, ILogger<DiversityService> logger)
+public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs.RunStore store, ILogger<DiversityService> logger)
 {
     readonly SemaphoreSlim slots = new(2);
 
@@ -67,6 +67,7 @@ public sealed class DiversityService(Runner runner, RunScheduler scheduler, ILog
                                 (meanPng, stdPng, stdMax, progress.MeanPsnr, progress.MeanSsim, progress.MeanResidual);
                     });
                 }
+            Keep(job); // before the page hears "Finished", so a finished batch is already on /runs
             job.End("Finished", null);
         }
         catch (OperationCanceledException)
@@ -88,6 +89,21 @@ public sealed class DiversityService(Runner runner, RunScheduler scheduler, ILog
         }
     }
 
+    /// <summary>Saves a finished batch to the run store; a store that cannot write is logged, the page is not told.</summary>
+    void Keep(DiversityJob job)
+    {
+        try
+        {
+            var saved = new Runs.SavedDiversity(job.Id, job.SpecQuery, job.Spec.Solver, job.Count, DateTimeOffset.UtcNow, job.Seconds,
+                job.MeanPsnr, job.MeanSsim, job.MeanResidual, job.StdMax, job.SamplePngs, job.GroundTruthPng, job.MeasurementPng, job.MeanPng, job.StdPng);
+            if (store.Save(saved)) job.Report(j => j.IsSaved = true);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Could not save diversity batch {BatchId}", job.Id);
+        }
+    }
+
     /// <summary>The per-pixel standard deviation (averaged over colour) as a grey image, white at its largest value.</summary>
     static (byte[] Png, double Max) StdMap(Tensor std)
     {
@@ -99,21 +115,43 @@ public sealed class DiversityService(Runner runner, RunScheduler scheduler, ILog
     }
 }
 
+/// <summary>What the diversity page and a saved batch's page both show.</summary>
+public interface IDiversityResult
+{
+    int Count { get; }
+    IReadOnlyList<byte[]> SamplePngs { get; }
+    byte[]? GroundTruthPng { get; }
+    byte[]? MeasurementPng { get; }
+    byte[]? MeanPng { get; }
+    byte[]? StdPng { get; }
+    /// <summary>Largest per-pixel standard deviation (on the [-1, 1] scale); 0 when every sample agrees.</summary>
+    double StdMax { get; }
+    double MeanPsnr { get; }
+    double MeanSsim { get; }
+    double MeanResidual { get; }
+    double Seconds { get; }
+}
+
 /// <summary>A diversity batch as its page sees it. Thread-safe: the batch's thread writes under a lock, the page reads.</summary>
-public sealed class DiversityJob(ExperimentSpec spec, int count)
+public sealed class DiversityJob(ExperimentSpec spec, int count) : IDiversityResult
 {
     public ExperimentSpec Spec { get; } = spec;
     public int Count { get; } = count;
+    /// <summary>The id it is saved under when it finishes (/runs/diversity/{Id}).</summary>
+    public string Id { get; } = Guid.NewGuid().ToString("N")[..12];
+    /// <summary>The diversity page's query for this batch: the same spec, solver and number of samples.</summary>
+    public string SpecQuery => $"{Spec.ToQueryString()}&n={Count}";
+    /// <summary>True once the finished batch is in the run store.</summary>
+    public bool IsSaved { get; set; }
     public string Status { get; set; } = "Queued";
     public string? Error { get; private set; }
     public int Step { get; set; }
     public int Total { get; set; }
-    public byte[][] SamplePngs { get; set; } = [];
+    public IReadOnlyList<byte[]> SamplePngs { get; set; } = [];
     public byte[]? GroundTruthPng { get; set; }
     public byte[]? MeasurementPng { get; set; }
     public byte[]? MeanPng { get; set; }
     public byte[]? StdPng { get; set; }
-    /// <summary>Largest per-pixel standard deviation (on the [-1, 1] scale); 0 when every sample agrees.</summary>
     public double StdMax { get; set; } = double.NaN;
     public double MeanPsnr { get; set; } = double.NaN;
     public double MeanSsim { get; set; } = double.NaN;

@@ -40,13 +40,14 @@ public sealed record SavedRunSummary(
     int Steps, double FinalPsnr, double FinalSsim, double FinalResidual, double TotalMs, long PayloadBytes);
 
 /// <summary>
-/// Finished runs in SQLite: spec, status, timings, metric series and keyframes of each. A run is
+/// Finished runs in SQLite: spec, status, timings, metric series and keyframes of each (and finished
+/// posterior-diversity batches, RunStore.Diversity.cs, under the same caps). A run is
 /// written in one transaction when it ends, in WAL mode, so a killed server keeps every run it
 /// had finished and never a half-written one. The store stays under a count and a byte cap by
 /// evicting the oldest runs in that same transaction. Unknown or malformed ids are simply not
 /// found: every query is parameterised and nothing here throws for what a visitor types.
 /// </summary>
-public sealed class RunStore : IDisposable
+public sealed partial class RunStore : IDisposable
 {
     readonly string connectionString;
     readonly SqliteConnection? keepAlive; // an in-memory database lives as long as one connection to it
@@ -118,6 +119,7 @@ public sealed class RunStore : IDisposable
                 network_evaluations INTEGER NOT NULL DEFAULT 0,
                 PRIMARY KEY (run_seq, ordinal));
             """);
+        Execute(connection, DiversitySchema);
         // A store written before keyframes recorded network evaluations gets the column (0 for its old runs).
         if (!HasColumn(connection, "keyframes", "network_evaluations"))
             Execute(connection, "ALTER TABLE keyframes ADD COLUMN network_evaluations INTEGER NOT NULL DEFAULT 0;");
@@ -261,21 +263,23 @@ public sealed class RunStore : IDisposable
     }
 
     /// <summary>Deletes a saved run; false when there was none with this id.</summary>
-    public bool Delete(string? id)
+    public bool Delete(string? id) => DeleteById(id, DeleteWhere);
+
+    bool DeleteById(string? id, Func<SqliteConnection, SqliteTransaction, string, (string, object?)[], int> deleteWhere)
     {
         if (!IsPlausibleId(id)) return false;
         lock (writeGate)
         {
             using var connection = Open();
             using var transaction = connection.BeginTransaction();
-            var deleted = DeleteWhere(connection, transaction, "id = $id", ("$id", id));
+            var deleted = deleteWhere(connection, transaction, "id = $id", [("$id", id)]);
             transaction.Commit();
             if (deleted > 0) Execute(connection, "PRAGMA incremental_vacuum;");
             return deleted > 0;
         }
     }
 
-    /// <summary>How many runs and payload bytes the store holds now.</summary>
+    /// <summary>How many runs and diversity batches, and how many payload bytes, the store holds now.</summary>
     public (int Runs, long PayloadBytes) Usage()
     {
         using var connection = Open();
@@ -288,22 +292,33 @@ public sealed class RunStore : IDisposable
     {
         var (count, bytes) = Usage(connection, transaction);
         if (count <= MaxRuns && bytes <= MaxBytes) return;
-        // Walk from the oldest, dropping runs until both caps hold; the newest run always fits (Save checked it).
-        var victims = new List<long>();
-        using (var oldest = Command(connection, transaction, "SELECT seq, payload_bytes FROM runs ORDER BY seq"))
+        // Walk from the oldest run or diversity batch, dropping them until both caps hold; the newest
+        // always fits (Save checked it).
+        var victims = new List<(bool IsRun, long Seq)>();
+        using (var oldest = Command(connection, transaction, """
+            SELECT 1, seq, payload_bytes, finished_utc FROM runs
+            UNION ALL SELECT 0, seq, payload_bytes, finished_utc FROM diversity_batches
+            ORDER BY 4, 2
+            """))
         using (var reader = oldest.ExecuteReader())
             while ((count > MaxRuns || bytes > MaxBytes) && reader.Read())
             {
-                victims.Add(reader.GetInt64(0));
+                victims.Add((reader.GetInt64(0) == 1, reader.GetInt64(1)));
                 count--;
-                bytes -= reader.GetInt64(1);
+                bytes -= reader.GetInt64(2);
             }
-        foreach (var seq in victims) DeleteWhere(connection, transaction, "seq = $seq", ("$seq", seq));
+        foreach (var (isRun, seq) in victims)
+            if (isRun) DeleteWhere(connection, transaction, "seq = $seq", ("$seq", seq));
+            else DeleteDiversityWhere(connection, transaction, "seq = $seq", ("$seq", seq));
     }
 
+    /// <summary>Runs plus diversity batches, and the payload bytes of both.</summary>
     static (int Runs, long PayloadBytes) Usage(SqliteConnection connection, SqliteTransaction? transaction)
     {
-        using var query = Command(connection, transaction, "SELECT COUNT(*), COALESCE(SUM(payload_bytes), 0) FROM runs");
+        using var query = Command(connection, transaction, """
+            SELECT (SELECT COUNT(*) FROM runs) + (SELECT COUNT(*) FROM diversity_batches),
+                   (SELECT COALESCE(SUM(payload_bytes), 0) FROM runs) + (SELECT COALESCE(SUM(payload_bytes), 0) FROM diversity_batches)
+            """);
         using var reader = query.ExecuteReader();
         reader.Read();
         return (reader.GetInt32(0), reader.GetInt64(1));
