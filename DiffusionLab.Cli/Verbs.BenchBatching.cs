@@ -115,7 +115,7 @@ static partial class Verbs
             table.AddRow("sequential steps/s", $"{sequential:0.0}");
             table.AddRow($"{runs} concurrent steps/s (batched)", $"{concurrent:0.0}");
             table.AddRow("speed-up (median of rounds)", $"{figures.Speedup:0.00}× (rounds: {string.Join(", ", speedups.Select(x => x.ToString("0.00")))})");
-            table.AddRow("mean samples per network call", $"{figures.MeanBatch:0.0}");
+            table.AddRow("mean samples per network call", $"{figures.MeanBatch:0.0} (each part of a split batch is a call)");
             table.AddRow("first frame, mean / worst", $"{figures.FirstFrameMeanMs:0} ms / {figures.FirstFrameWorstMs:0} ms");
             table.AddRow("resident memory after 10 runs", $"{early:0} MB");
             table.AddRow($"resident memory after {memoryRuns} runs", $"{late:0} MB ({late - early:+0;-0} MB)");
