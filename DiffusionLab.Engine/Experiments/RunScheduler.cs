@@ -7,15 +7,16 @@ namespace DiffusionLab.Engine.Experiments;
 /// <summary>
 /// One prior, many runs: gathers the pending network calls of every active run on the same prior
 /// into one batched call (each sample at its own t), formed on a single worker thread and served
-/// on as many threads as there are cores to spare, then hands each run its slice. On a CPU a 32×32 UNet at batch 1 is bound by per-operation overhead, so a batch of
-/// eight costs little more than one; this is how one server serves a class.
+/// on as many threads as there are cores to spare, then hands each run its slice. On a CPU a
+/// 32×32 UNet at batch 1 is bound by per-operation overhead, so a batch of eight costs little
+/// more than one; this is how one server serves a class.
 /// </summary>
 /// <remarks>
 /// A run joins through <see cref="Join"/>, which returns the prior it hands its solver: a stand-in
 /// whose calls block the run's thread until the worker has served them. Guided calls (DPS) carry
 /// their per-sample loss; each part of a batch (see <see cref="Parallelism"/>) sums its losses and
-/// runs one backward pass, which gives every run exactly its own gradient because no run's loss depends on another
-/// run's samples. Fairness: requests are served oldest first and every request pending when a
+/// runs one backward pass, which gives every run exactly its own gradient because no run's loss
+/// depends on another run's samples. Fairness: requests are served oldest first and every request pending when a
 /// batch is formed is in it unless the batch is full, so no run waits more than
 /// ⌈pending / <see cref="MaxBatch"/>⌉ batches. Under contention one client gets at most
 /// <see cref="MaxPerClient"/> samples of a batch; its other requests fill what the other clients
