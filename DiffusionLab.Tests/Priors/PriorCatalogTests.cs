@@ -45,4 +45,19 @@ public sealed class PriorCatalogTests : IDisposable
 
         Assert.All(lab.Images("pixel-faces-32"), choice => Assert.Equal("gallery:" + choice.Label, choice.Reference));
     }
+
+    [Theory]
+    [InlineData("n=6")]                                         // the diversity page with only its own key
+    [InlineData("solvers=dps,hqs&steps=20")]                    // compare with page keys and a step count
+    [InlineData("prior=pixel-faces-32&image=gallery%3A0&op=denoise")] // a link from a server with numbered images
+    public void A_classroom_link_without_an_offered_image_gets_the_priors_first(string query)
+    {
+        var lab = new LabCatalog(PriorCatalog.ForContentRoot(ContentRoot.Find()));
+        var spec = DiffusionLab.Web.Classroom.ClassroomSpec.FromQuery(query, lab);
+        Assert.Equal("pixel-faces-32", spec.Prior);
+        Assert.Equal(lab.Images("pixel-faces-32")[0].Reference, spec.Image);
+
+        var kept = DiffusionLab.Web.Classroom.ClassroomSpec.FromQuery("image=" + Uri.EscapeDataString(lab.Images("pixel-faces-32")[3].Reference), lab);
+        Assert.Equal(lab.Images("pixel-faces-32")[3].Reference, kept.Image); // an offered image is kept
+    }
 }

@@ -19,7 +19,8 @@ public static class ClassroomSpec
             var specOnly = string.Join('&', query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries)
                 .Where(part => !PageKeys.Contains(part.Split('=')[0], StringComparer.Ordinal)));
             var parsed = ExperimentSpec.Parse(specOnly);
-            if (parsed.Spec is { } spec && catalog.FindPrior(spec.Prior) is not null) return spec;
+            if (parsed.Spec is { } spec && catalog.FindPrior(spec.Prior) is not null)
+                return spec with { Image = catalog.OfferedImageOrFirst(spec.Prior, spec.Image) };
         }
         var prior = catalog.DefaultPriorId;
         var image = catalog.Images(prior).FirstOrDefault()?.Reference ?? "sample:0";

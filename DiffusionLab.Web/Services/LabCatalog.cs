@@ -60,4 +60,16 @@ public class LabCatalog
         }
         return Enumerable.Range(0, SamplesOffered).Select(i => new ImageChoice($"sample:{i}", $"sample {i} of the prior")).ToArray();
     }
+
+    /// <summary>
+    /// The image a link asks for when this prior offers it (or an upload), else the prior's first
+    /// image: a bare or partial address asks for "gallery:0", which a named gallery lacks, and a
+    /// link may come from a server with other images.
+    /// </summary>
+    public string OfferedImageOrFirst(string priorId, string image)
+    {
+        if (image.StartsWith("upload:", StringComparison.Ordinal)) return image;
+        var offered = Images(priorId);
+        return offered.Any(choice => choice.Reference == image) ? image : offered.FirstOrDefault()?.Reference ?? "";
+    }
 }

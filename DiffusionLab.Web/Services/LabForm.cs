@@ -58,11 +58,8 @@ public sealed class LabForm(LabCatalog catalog)
             Prior = Catalog.FindPrior(Catalog.DefaultPriorId)?.Id ?? Catalog.Priors[0].Id;
             Image = "";
         }
-        // A gallery image or sample this prior does not offer (the bare address asks for "gallery:0",
-        // a link may come from another server): show the prior's first image rather than an empty panel.
-        var offered = Catalog.Images(Prior);
-        if (!Image.StartsWith("upload:", StringComparison.Ordinal) && offered.All(choice => choice.Reference != Image))
-            Image = offered.FirstOrDefault()?.Reference ?? "";
+        // An image this prior does not offer: show the prior's first rather than an empty panel.
+        Image = Catalog.OfferedImageOrFirst(Prior, Image);
         Revalidate("all");
     }
 
