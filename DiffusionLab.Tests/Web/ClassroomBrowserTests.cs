@@ -90,4 +90,15 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
         catch (TimeoutException) { }
         await Assertions.Expect(presenterPage.Locator("#compare-run")).ToBeVisibleAsync(new() { Timeout = 30_000 });
     }
+
+    [Fact]
+    public async Task A_watch_link_to_no_live_run_says_so_and_offers_the_replay_instead_of_empty_panels()
+    {
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync("/watch/0123456789ab");
+        await Assertions.Expect(page.Locator("[data-testid=watch-status]")).ToContainTextAsync("no live run", new() { Timeout = 30_000 });
+        await Assertions.Expect(page.Locator(".watch-panels")).ToBeHiddenAsync();
+        await Assertions.Expect(page.Locator("[data-testid=watch-replay]")).ToBeVisibleAsync();
+        await Assertions.Expect(page.Locator("[data-testid=watch-replay]")).ToHaveAttributeAsync("href", "/runs/0123456789ab");
+    }
 }

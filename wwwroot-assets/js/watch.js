@@ -51,6 +51,11 @@ window.diffusionLabWatch = (() => {
             for (const f of snapshot.Frames) frame(f);
         } catch (e) {
             status(e.message.replace(/^.*HubException: /, ""));
+            // No live run: no empty panels, and a way to the run's replay if it finished and was kept.
+            const panels = document.querySelector('#watch .watch-panels');
+            if (panels) panels.style.display = "none";
+            const replay = document.querySelector('#watch [data-testid="watch-replay"]');
+            if (replay) replay.hidden = false;
         }
     }
 
