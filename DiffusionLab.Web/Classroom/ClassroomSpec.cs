@@ -14,17 +14,14 @@ public static class ClassroomSpec
 
     public static ExperimentSpec FromQuery(string? query, LabCatalog catalog)
     {
+        var spec = new ExperimentSpec { Prior = catalog.DefaultPriorId };
         if (!string.IsNullOrWhiteSpace(query))
         {
             var specOnly = string.Join('&', query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries)
                 .Where(part => !PageKeys.Contains(part.Split('=')[0], StringComparer.Ordinal)));
-            var parsed = ExperimentSpec.Parse(specOnly);
-            if (parsed.Spec is { } spec && catalog.FindPrior(spec.Prior) is not null)
-                return spec with { Image = catalog.OfferedImageOrFirst(spec.Prior, spec.Image) };
+            if (ExperimentSpec.Parse(specOnly).Spec is { } parsed && catalog.FindPrior(parsed.Prior) is not null) spec = parsed;
         }
-        var prior = catalog.DefaultPriorId;
-        var image = catalog.Images(prior).FirstOrDefault()?.Reference ?? "sample:0";
-        return new ExperimentSpec { Prior = prior, Image = image };
+        return spec with { Image = catalog.OfferedImageOrFirst(spec.Prior, spec.Image) };
     }
 
     /// <summary>The base spec with another solver at its own defaults and default step count (capped by <paramref name="steps"/> when given).</summary>
