@@ -64,6 +64,7 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
         var id = page.Url[(page.Url.LastIndexOf('/') + 1)..];
         await page.GotoAsync("/runs");
         await Assertions.Expect(page.Locator($"[data-testid=diversity-batches-table] tr[data-batch-id='{id}']")).ToContainTextAsync("Diffusion posterior sampling");
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "saved-runs.png"), FullPage = true });
     }
 
     [Fact]
