@@ -11,7 +11,7 @@ namespace DiffusionLab.Cli;
 static partial class Verbs
 {
     static void Register_Train() => Register("train",
-        "train a UNet prior: --data DIR (with train/ and heldout/) --out STATE_DIR --model-name NAME [--steps 20000 --batch 64 --lr 2e-4 --threads 1 --resume --sample-every 500 --checkpoint-every 200 --checkpoint-minutes 5 --config small32|tiny|FILE.json --init-from MODEL.json --export DIR]",
+        "train a UNet prior: --data DIR (with train/ and heldout/) --out STATE_DIR --model-name NAME [--steps 20000 --batch 64 --lr 2e-4 --threads 1 --resume --sample-every 500 --checkpoint-every 200 --checkpoint-minutes 5 --config small32|tiny|FILE.json --init-from MODEL.json --export DIR --loss-weighting uniform|p2]",
         TrainAsync);
 
     static Task<int> TrainAsync(string[] args)
@@ -38,6 +38,7 @@ static partial class Verbs
             {
                 BatchSize = o.Int("batch", stored.BatchSize),
                 LearningRate = o.Double("lr", stored.LearningRate),
+                LossWeighting = o.Has("loss-weighting") ? ParseWeighting(o.String("loss-weighting", "")) : stored.LossWeighting,
             });
             Console.WriteLine($"resumed {trainer.Options.ModelName} at step {trainer.Step} from {output}");
         }
@@ -58,6 +59,7 @@ static partial class Verbs
                 EmaRate = o.Double("ema", 0.999),
                 Mirror = !o.Has("no-mirror"),
                 Seed = o.Int("seed", 0),
+                LossWeighting = ParseWeighting(o.String("loss-weighting", "uniform")),
                 Dataset = DescribeDataset(data, trainFolder, heldoutFolder),
             });
             if (initCard is not null)
@@ -69,7 +71,7 @@ static partial class Verbs
         }
         using var _ = trainer;
         var options = trainer.Options;
-        Console.WriteLine($"{options.ModelName}: {trainer.Model.ParameterCount:N0} parameters, config {JsonSerializer.Serialize(options.Config)}, {TorchRuntime.Threads} thread(s)");
+        Console.WriteLine($"{options.ModelName}: {trainer.Model.ParameterCount:N0} parameters, config {JsonSerializer.Serialize(options.Config)}, {TorchRuntime.Threads} thread(s), loss weighting {options.LossWeighting}");
 
         using var train = ImageFolderDataset.Load(trainFolder, options.Config.ImageSize, options.Config.Channels);
         using var heldout = Directory.Exists(heldoutFolder) ? ImageFolderDataset.Load(heldoutFolder, options.Config.ImageSize, options.Config.Channels, limit: 256) : null;
@@ -152,6 +154,13 @@ static partial class Verbs
         Console.WriteLine(stop.IsCancellationRequested ? $"stopped at step {trainer.Step}; resume with --resume" : $"finished {trainer.Step} steps");
         return Task.FromResult(0);
     }
+
+    static LossWeighting ParseWeighting(string value) => value.ToLowerInvariant() switch
+    {
+        "uniform" => LossWeighting.Uniform,
+        "p2" => LossWeighting.P2,
+        _ => throw new CliUsageException($"--loss-weighting must be uniform or p2, not '{value}'"),
+    };
 
     static UNetConfig ReadConfig(string value) => value switch
     {

@@ -22,6 +22,7 @@ esac
 STATE=${STATE:-artifacts/train/$MODEL}
 LR=${LR:-3e-4}  # lower it (1e-4) for the last stretch of a long run: the loss settles lower
 THREADS=${THREADS:-1}  # 2 when nothing else runs: ~1.9x the steps/s of one thread on this machine
+# WEIGHTING=p2 switches the loss to perception-prioritised weighting (README, "Training"); unset keeps the run's own
 BIN=${BIN:-artifacts/train/bin}
 [ -d "$DATA/train" ] || tools/fetch-data.sh
 # A private copy of the build, so rebuilding the work tree does not swap DLLs under a running trainer.
@@ -34,6 +35,7 @@ INIT=""
 nohup dotnet "$BIN/DiffusionLab.Cli.dll" train --data "$DATA" --out "$STATE" --model-name "$MODEL" \
   --config small32 --steps "$STEPS" --batch 32 --lr "$LR" --threads "$THREADS" \
   --sample-every 500 --checkpoint-every 150 --checkpoint-minutes 5 --log-every 10 --resume $INIT \
+  ${WEIGHTING:+--loss-weighting "$WEIGHTING"} \
   >> "$STATE/train.log" 2>&1 < /dev/null &
 echo $! > "$STATE/train.pid"
 echo "training $MODEL in the background (pid $(cat "$STATE/train.pid")); log: $STATE/train.log"

@@ -10,6 +10,23 @@ namespace DiffusionLab.Engine.Training;
 /// <summary>A training run that cannot go on: a non-finite loss or gradient, or a damaged training state.</summary>
 public sealed class TrainingException(string message) : Exception(message);
 
+/// <summary>
+/// How the training loss weighs the ε-MSE at each timestep. Every weighting has the same optimum
+/// (the exact ε of each t); they differ in where a network too small to reach it spends its capacity.
+/// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<LossWeighting>))]
+public enum LossWeighting
+{
+    /// <summary>Ho et al.'s L_simple: every t alike, which leaves most of the gradient to the nearly clean end (small t).</summary>
+    Uniform,
+    /// <summary>
+    /// Perception-prioritised weighting (Choi et al. 2022) with k = 1, γ = 1: λ_t = 1 / (1 + SNR(t)) = 1 − ᾱ_t.
+    /// It turns down the small-t terms, which only polish imperceptible detail, so the content
+    /// (shapes, layout) learnt at larger t gets the capacity.
+    /// </summary>
+    P2,
+}
+
 /// <summary>What one training run does; saved beside the checkpoint so a resumed run continues the same run.</summary>
 public sealed record TrainingOptions
 {
@@ -24,6 +41,7 @@ public sealed record TrainingOptions
     public double GradientClip { get; init; } = 1.0;
     public bool Mirror { get; init; } = true;
     public long Seed { get; init; } = 0;
+    public LossWeighting LossWeighting { get; init; } = LossWeighting.Uniform;
     public DatasetInfo? Dataset { get; init; }
 }
 
@@ -76,13 +94,17 @@ public sealed class DdpmTrainer : IDisposable
     /// <summary>The learning rate at a step: linear warm-up to the set rate (counted from when Adam's moments started), then constant.</summary>
     public double LearningRateAt(long step) => options.WarmupSteps <= 0 ? options.LearningRate : options.LearningRate * Math.Min(1.0, (step - warmupOrigin + 1.0) / options.WarmupSteps);
 
-    /// <summary>The ε-MSE of <paramref name="network"/> on a batch x0 at the given timesteps and noise.</summary>
-    public static Tensor Loss(UNet network, Tensor x0, Tensor t, Tensor noise)
+    /// <summary>The ε-MSE of <paramref name="network"/> on a batch x0 at the given timesteps and noise, each sample's term weighted by <paramref name="weighting"/>.</summary>
+    public static Tensor Loss(UNet network, Tensor x0, Tensor t, Tensor noise, LossWeighting weighting = LossWeighting.Uniform)
     {
         using var scope = NewDisposeScope();
         var alphaBar = network.Schedule.AlphaBar(t, x0.device);
         var xt = ForwardProcess.Sample(x0, alphaBar, noise);
-        return nn.functional.mse_loss(network.forward(xt, t), noise).MoveToOuterDisposeScope();
+        var prediction = network.forward(xt, t);
+        if (weighting == LossWeighting.Uniform)
+            return nn.functional.mse_loss(prediction, noise).MoveToOuterDisposeScope();
+        var perSample = nn.functional.mse_loss(prediction, noise, nn.Reduction.None).flatten(1).mean([1]);
+        return perSample.mul(alphaBar.SubtractedFrom(1)).mean().MoveToOuterDisposeScope();
     }
 
     public TrainingStep TrainStep(ImageFolderDataset data)
@@ -94,7 +116,7 @@ public sealed class DdpmTrainer : IDisposable
         var t = randint(0, Schedule.TrainingSteps, [options.BatchSize], dtype: int64, generator: generator);
         var noise = randn(x0.shape, generator: generator);
         optimizer.zero_grad();
-        var loss = Loss(model, x0, t, noise);
+        var loss = Loss(model, x0, t, noise, options.LossWeighting);
         double lossValue = loss.item<float>();
         if (!double.IsFinite(lossValue))
             throw new TrainingException($"the training loss became {lossValue} at step {Step}; the run stops rather than train on it (try a lower --lr, or resume from the last checkpoint)");
@@ -219,6 +241,7 @@ public sealed class DdpmTrainer : IDisposable
             BatchSize = options.BatchSize,
             LearningRate = options.LearningRate,
             EmaRate = options.EmaRate,
+            LossWeighting = options.LossWeighting == LossWeighting.Uniform ? null : options.LossWeighting,
             HeldoutLoss = heldoutLoss,
             WeightsFile = options.ModelName + ".safetensors",
             WeightsSha256 = "",

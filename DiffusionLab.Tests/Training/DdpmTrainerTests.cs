@@ -94,6 +94,57 @@ public sealed class DdpmTrainerTests : IDisposable
     }
 
     [Fact]
+    public void P2_weighting_scales_each_samples_error_by_one_minus_alpha_bar()
+    {
+        using var data = ImageFolderDataset.Load(WriteTinyDataset(), 8);
+        using var trainer = new DdpmTrainer(TinyOptions());
+        for (int i = 0; i < 3; i++) trainer.TrainStep(data);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var network = trainer.Average;
+        long[] steps = [0, 10, 200, 500, 800, 999];
+        var x0 = data.Images.narrow(0, 0, steps.Length);
+        var t = tensor(steps);
+        var noise = randn(x0.shape, generator: new Generator(5));
+        double weighted = DdpmTrainer.Loss(network, x0, t, noise, LossWeighting.P2).item<float>();
+        // Closed form: each sample's own ε-MSE (the uniform loss of a batch of one) times 1 − ᾱ_t, averaged.
+        double expected = 0, uniform = 0;
+        for (int i = 0; i < steps.Length; i++)
+        {
+            double own = DdpmTrainer.Loss(network, x0.narrow(0, i, 1), t.narrow(0, i, 1), noise.narrow(0, i, 1)).item<float>();
+            expected += (1 - network.Schedule.AlphasCumprod[steps[i]]) * own / steps.Length;
+            uniform += own / steps.Length;
+        }
+        Assert.Equal(expected, weighted, expected * 1e-5);
+        Assert.Equal(uniform, DdpmTrainer.Loss(network, x0, t, noise).item<float>(), uniform * 1e-5);
+        Assert.True(weighted < 0.9 * uniform, $"P2 ({weighted}) should weigh the t = 0 and t = 10 terms down against uniform ({uniform})");
+    }
+
+    [Fact]
+    public void A_resumed_run_keeps_or_changes_its_loss_weighting_and_the_card_records_it()
+    {
+        using var data = ImageFolderDataset.Load(WriteTinyDataset(), 8);
+        var state = Path.Combine(folder, "state");
+        using (var trainer = new DdpmTrainer(TinyOptions()))
+        {
+            trainer.TrainStep(data);
+            trainer.SaveState(state);
+            var card = trainer.Export(Path.Combine(folder, "uniform"), new());
+            Assert.Null(card.LossWeighting);
+        }
+        using (var switched = DdpmTrainer.Resume(state, stored => stored with { LossWeighting = LossWeighting.P2 }))
+        {
+            Assert.False(switched.TrainStep(data).Skipped);
+            switched.SaveState(state);
+            switched.Export(Path.Combine(folder, "p2"), new());
+        }
+        using var again = DdpmTrainer.Resume(state);
+        Assert.Equal(LossWeighting.P2, again.Options.LossWeighting);
+        Assert.Equal(LossWeighting.P2, Checkpoints.ReadCard(Path.Combine(folder, "p2", "tiny.json")).LossWeighting);
+        Assert.Contains("\"lossWeighting\": \"P2\"", File.ReadAllText(Path.Combine(folder, "p2", "tiny.json")));
+    }
+
+    [Fact]
     public void A_non_finite_loss_stops_training_with_a_clear_message()
     {
         using var scope = NewDisposeScope();
