@@ -20,6 +20,7 @@ public sealed record ExternalTrainingRecord
     public int BatchSize { get; init; }
     public double LearningRate { get; init; }
     public double EmaRate { get; init; }
+    public LossWeighting LossWeighting { get; init; } = LossWeighting.Uniform;
     public string? Device { get; init; }
     public string? Torch { get; init; }
     public double Seconds { get; init; }
@@ -86,6 +87,7 @@ public static class CheckpointImport
             BatchSize = record.BatchSize,
             LearningRate = record.LearningRate,
             EmaRate = record.EmaRate,
+            LossWeighting = record.LossWeighting == LossWeighting.Uniform ? null : record.LossWeighting,
             HeldoutLoss = loss,
             WeightsFile = name + ".safetensors",
             WeightsSha256 = "",

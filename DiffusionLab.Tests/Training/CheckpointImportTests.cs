@@ -38,6 +38,7 @@ public sealed class CheckpointImportTests : IDisposable
         Assert.Equal(26_755, card.ParameterCount);
         Assert.Equal(2, card.Config.AttentionHeads);
         Assert.Contains("PyTorch", card.Notes);
+        Assert.Null(card.LossWeighting); // the fixture's record predates the field: uniform
 
         // The written model loads through the ordinary path (hash and length checked) and still matches.
         using var model = Checkpoints.Load(Path.Combine(output, Name + ".json"));
@@ -74,6 +75,20 @@ public sealed class CheckpointImportTests : IDisposable
         var e = Assert.Throws<CheckpointException>(() => CheckpointImport.Import(source, Name, output, null, null));
         Assert.Contains(Path.Combine(source, Name + ".safetensors"), e.Message);
         Assert.Contains("shape", e.Message);
+    }
+
+    [Fact]
+    public void The_recorded_loss_weighting_reaches_the_card()
+    {
+        var recordPath = Path.Combine(source, Name + ".training.json");
+        var record = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(recordPath))!.AsObject();
+        record["lossWeighting"] = "P2"; // as train_unet.py --loss-weighting p2 writes it
+        File.WriteAllText(recordPath, record.ToJsonString());
+
+        var card = CheckpointImport.Import(source, Name, output, null, null).Card;
+
+        Assert.Equal(LossWeighting.P2, card.LossWeighting);
+        Assert.Equal(LossWeighting.P2, Checkpoints.ReadCard(Path.Combine(output, Name + ".json")).LossWeighting);
     }
 
     [Fact]

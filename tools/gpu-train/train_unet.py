@@ -243,10 +243,15 @@ def linear_alphas_cumprod(steps):
     return torch.from_numpy(np.cumprod(1.0 - betas))
 
 
-def ddpm_loss(model, x0, t, noise, alphas_cumprod):
-    a = alphas_cumprod[t].to(torch.float32)[:, None, None, None]
+def ddpm_loss(model, x0, t, noise, alphas_cumprod, weighting="uniform"):
+    """The ε-MSE; with weighting "p2" each sample's term counts 1 − ᾱ_t (DdpmTrainer.Loss, LossWeighting.P2)."""
+    alpha_bar = alphas_cumprod[t].to(torch.float32)
+    a = alpha_bar[:, None, None, None]
     xt = a.sqrt() * x0 + (1.0 - a).sqrt() * noise
-    return F.mse_loss(model(xt, t), noise)
+    if weighting == "uniform":
+        return F.mse_loss(model(xt, t), noise)
+    per_sample = F.mse_loss(model(xt, t), noise, reduction="none").flatten(1).mean(1)
+    return (per_sample * (1.0 - alpha_bar)).mean()
 
 
 def export(ema, args, record, out):
@@ -285,6 +290,8 @@ def main():
     p.add_argument("--checkpoint-seconds", type=float, default=60)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-mirror", action="store_true")
+    p.add_argument("--loss-weighting", choices=["uniform", "p2"], default="uniform",
+                   help="p2: weigh each sample's ε-error by 1 - alpha_bar_t (perception-prioritised, Choi et al. 2022)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--random-init", action="store_true",
                    help="draw every weight at random (no zero-initialised layers): with --seconds 0 this makes a "
@@ -353,7 +360,8 @@ def main():
         return {
             "name": args.name, "config": cfg, "scheduleKind": "linear", "scheduleSteps": args.schedule_steps,
             "trainingSteps": step, "batchSize": args.batch, "learningRate": args.lr, "warmupSteps": args.warmup,
-            "emaRate": args.ema, "mirror": not args.no_mirror, "seed": args.seed, "parameterCount": params,
+            "emaRate": args.ema, "mirror": not args.no_mirror,
+            "lossWeighting": "P2" if args.loss_weighting == "p2" else "Uniform", "seed": args.seed, "parameterCount": params,
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
             "torch": torch.__version__, "seconds": round(time.time() - started, 1),
             "heldoutLossPyTorch": heldout_loss(), "trainer": "tools/gpu-train/train_unet.py",
@@ -370,7 +378,7 @@ def main():
             x0 = torch.where(flip, x0.flip(3), x0)
         t = torch.randint(0, args.schedule_steps, (args.batch,), device=device)
         noise = torch.randn_like(x0)
-        loss = ddpm_loss(model, x0, t, noise, alphas_cumprod)
+        loss = ddpm_loss(model, x0, t, noise, alphas_cumprod, args.loss_weighting)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
