@@ -7,7 +7,7 @@ namespace DiffusionLab.Engine.Experiments;
 /// <summary>
 /// One prior, many runs: gathers the pending network calls of every active run on the same prior
 /// into one batched call (each sample at its own t), formed on a single worker thread and served
-/// on as many threads as there are cores to spare, then hands each run its slice. On a CPU a
+/// on as many of the scheduler's own threads as there are cores to spare, then hands each run its slice. On a CPU a
 /// 32×32 UNet at batch 1 is bound by per-operation overhead, so a batch of eight costs little
 /// more than one; this is how one server serves a class.
 /// </summary>
@@ -28,6 +28,10 @@ public sealed class RunScheduler : IDisposable
     readonly List<Request> pending = [];
     readonly Dictionary<IDenoiser, int> lanesWaitingOn = new(ReferenceEqualityComparer.Instance);
     readonly Thread? worker;
+    // Parts of a split batch beyond the first, served by the scheduler's own threads: the thread pool
+    // can be starved by blocked callers (tests, request handlers) and then adds threads slowly.
+    readonly System.Collections.Concurrent.BlockingCollection<(List<Request> Part, CountdownEvent Done)> parts = new();
+    readonly List<Thread> helpers = [];
     bool disposed;
     long arrivals;
 
@@ -44,6 +48,12 @@ public sealed class RunScheduler : IDisposable
         MaxPerClient = Math.Max(1, maxPerClient);
         GatherWindow = gatherWindow ?? TimeSpan.FromMilliseconds(15);
         Parallelism = Math.Clamp(parallelism ?? Environment.ProcessorCount / Math.Max(1, TorchRuntime.Threads), 1, 16);
+        for (int i = 1; i < Parallelism; i++)
+        {
+            var helper = new Thread(ServeParts) { IsBackground = true, Name = $"run-scheduler-part-{i}" };
+            helper.Start();
+            helpers.Add(helper);
+        }
         if (startWorker)
         {
             worker = new Thread(Work) { IsBackground = true, Name = "run-scheduler" };
@@ -103,6 +113,18 @@ public sealed class RunScheduler : IDisposable
             Monitor.PulseAll(gate);
         }
         worker?.Join();
+        parts.CompleteAdding();
+        foreach (var helper in helpers) helper.Join();
+        parts.Dispose();
+    }
+
+    void ServeParts()
+    {
+        foreach (var (part, done) in parts.GetConsumingEnumerable())
+        {
+            try { ServePart(part); }
+            finally { done.Signal(); }
+        }
     }
 
     void Work()
@@ -175,9 +197,16 @@ public sealed class RunScheduler : IDisposable
     void Serve(List<Request> batch)
     {
         // A GPU serves the whole batch in one call faster than in parts; the split is for CPU cores.
-        var parts = batch[0].Lane.Inner.Device.type == TorchSharp.DeviceType.CPU ? Split(batch, Parallelism) : [batch];
-        if (parts.Count == 1) ServePart(batch);
-        else Parallel.ForEach(parts, new ParallelOptions { MaxDegreeOfParallelism = parts.Count }, ServePart);
+        var split = batch[0].Lane.Inner.Device.type == TorchSharp.DeviceType.CPU ? Split(batch, Parallelism) : [batch];
+        if (split.Count == 1)
+        {
+            ServePart(batch);
+            return;
+        }
+        using var done = new CountdownEvent(split.Count - 1);
+        for (int i = 1; i < split.Count; i++) parts.Add((split[i], done));
+        ServePart(split[0]);
+        done.Wait();
     }
 
     /// <summary>At most <paramref name="count"/> parts with samples as even as whole requests allow, in arrival order.</summary>
