@@ -59,7 +59,8 @@ static partial class Verbs
                 EmaRate = o.Double("ema", 0.999),
                 Mirror = !o.Has("no-mirror"),
                 Seed = o.Int("seed", 0),
-                LossWeighting = ParseWeighting(o.String("loss-weighting", "uniform")),
+                // Carrying on from a bundled model keeps the weighting its card records unless told otherwise.
+                LossWeighting = o.Has("loss-weighting") ? ParseWeighting(o.String("loss-weighting", "")) : initCard?.LossWeighting ?? LossWeighting.Uniform,
                 Dataset = DescribeDataset(data, trainFolder, heldoutFolder),
             });
             if (initCard is not null)

@@ -24,7 +24,7 @@ esac
 STATE=${STATE:-artifacts/train/$MODEL}
 LR=${LR:-3e-4}  # lower it (1e-4) for the last stretch of a long run: the loss settles lower
 THREADS=${THREADS:-1}  # 2 when nothing else runs: ~1.9x the steps/s of one thread on this machine
-# WEIGHTING=p2 switches the loss to perception-prioritised weighting (README, "Training"); unset keeps the run's own
+# WEIGHTING=p2 switches the loss to perception-prioritised weighting (README, "Loss weighting"); unset keeps the run's own (or the bundled card's)
 BIN=${BIN:-artifacts/train/bin}
 [ -d "$DATA/train" ] || tools/fetch-data.sh
 # A private copy of the build, so rebuilding the work tree does not swap DLLs under a running trainer.
