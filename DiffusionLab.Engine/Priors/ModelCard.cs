@@ -27,8 +27,10 @@ public sealed record ModelCard
     public int BatchSize { get; init; }
     public double LearningRate { get; init; }
     public double EmaRate { get; init; }
-    /// <summary>The training loss's weighting over timesteps in the last stretch of training (absent: uniform).</summary>
-    public Training.LossWeighting? LossWeighting { get; init; }
+    /// <summary>The training loss's weighting over timesteps in the last stretch of training; left out
+    /// of the JSON when uniform, so cards written before the field existed read the same.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public Training.LossWeighting LossWeighting { get; init; } = Training.LossWeighting.Uniform;
     /// <summary>Mean ε-MSE of the EMA weights on held-out images at fixed timesteps (keys are t).</summary>
     public Dictionary<string, double> HeldoutLoss { get; init; } = new();
     /// <summary>File name of the weights beside the card (safetensors).</summary>

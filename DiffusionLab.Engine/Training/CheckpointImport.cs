@@ -87,7 +87,7 @@ public static class CheckpointImport
             BatchSize = record.BatchSize,
             LearningRate = record.LearningRate,
             EmaRate = record.EmaRate,
-            LossWeighting = record.LossWeighting == LossWeighting.Uniform ? null : record.LossWeighting,
+            LossWeighting = record.LossWeighting,
             HeldoutLoss = loss,
             WeightsFile = name + ".safetensors",
             WeightsSha256 = "",

@@ -241,7 +241,7 @@ public sealed class DdpmTrainer : IDisposable
             BatchSize = options.BatchSize,
             LearningRate = options.LearningRate,
             EmaRate = options.EmaRate,
-            LossWeighting = options.LossWeighting == LossWeighting.Uniform ? null : options.LossWeighting,
+            LossWeighting = options.LossWeighting,
             HeldoutLoss = heldoutLoss,
             WeightsFile = options.ModelName + ".safetensors",
             WeightsSha256 = "",

@@ -38,7 +38,7 @@ public sealed class CheckpointImportTests : IDisposable
         Assert.Equal(26_755, card.ParameterCount);
         Assert.Equal(2, card.Config.AttentionHeads);
         Assert.Contains("PyTorch", card.Notes);
-        Assert.Null(card.LossWeighting); // the fixture's record predates the field: uniform
+        Assert.Equal(LossWeighting.Uniform, card.LossWeighting); // the fixture's record predates the field: uniform
 
         // The written model loads through the ordinary path (hash and length checked) and still matches.
         using var model = Checkpoints.Load(Path.Combine(output, Name + ".json"));

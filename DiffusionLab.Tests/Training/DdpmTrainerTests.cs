@@ -130,7 +130,9 @@ public sealed class DdpmTrainerTests : IDisposable
             trainer.TrainStep(data);
             trainer.SaveState(state);
             var card = trainer.Export(Path.Combine(folder, "uniform"), new());
-            Assert.Null(card.LossWeighting);
+            Assert.Equal(LossWeighting.Uniform, card.LossWeighting);
+            // Uniform is left out, so a card reads and writes as it did before the field existed.
+            Assert.DoesNotContain("lossWeighting", File.ReadAllText(Path.Combine(folder, "uniform", "tiny.json")));
         }
         using (var switched = DdpmTrainer.Resume(state, stored => stored with { LossWeighting = LossWeighting.P2 }))
         {
