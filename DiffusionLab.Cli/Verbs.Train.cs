@@ -11,7 +11,7 @@ namespace DiffusionLab.Cli;
 static partial class Verbs
 {
     static void Register_Train() => Register("train",
-        "train a UNet prior: --data DIR (with train/ and heldout/) --out STATE_DIR --model-name NAME [--steps 20000 --batch 64 --lr 2e-4 --threads 1 --resume --sample-every 500 --checkpoint-every 200 --checkpoint-minutes 5 --config small32|tiny|FILE.json --init-from MODEL.json --export DIR --loss-weighting uniform|p2]",
+        "train a UNet prior: --data DIR (with train/ and heldout/) --out STATE_DIR --model-name NAME [--steps 20000 --batch 64 --lr 2e-4 --threads 1 --resume --sample-every 500 --checkpoint-every 200 --checkpoint-minutes 5 --config small32|tiny|FILE.json --init-from MODEL.json --export DIR --loss-weighting uniform|p2 --res-blocks N]",
         TrainAsync);
 
     static Task<int> TrainAsync(string[] args)
@@ -26,6 +26,8 @@ static partial class Verbs
         double checkpointMinutes = o.Double("checkpoint-minutes", 5);
         var export = o.String("export", output);
         if (threads < 1) throw new CliUsageException("--threads must be at least 1");
+        int? resBlocks = o.Has("res-blocks") ? o.Int("res-blocks", 0) : null;
+        if (resBlocks is < 1 or > 8) throw new CliUsageException("--res-blocks takes 1 to 8 residual blocks per level");
         TorchRuntime.SetThreads(threads);
 
         var trainFolder = Directory.Exists(Path.Combine(data, "train")) ? Path.Combine(data, "train") : data;
@@ -40,6 +42,12 @@ static partial class Verbs
                 LearningRate = o.Double("lr", stored.LearningRate),
                 LossWeighting = o.Has("loss-weighting") ? ParseWeighting(o.String("loss-weighting", "")) : stored.LossWeighting,
             });
+            int storedBlocks = trainer.Options.Config.ResBlocksPerLevel;
+            if (resBlocks is int blocks && blocks != storedBlocks)
+            {
+                trainer.Dispose();
+                throw new CliUsageException($"{output} trains a network with {storedBlocks} residual blocks per level and a resumed run keeps its architecture; to deepen it, export it and start a new --out with --init-from CARD.json --res-blocks {blocks}");
+            }
             Console.WriteLine($"resumed {trainer.Options.ModelName} at step {trainer.Step} from {output}");
         }
         else
@@ -48,6 +56,13 @@ static partial class Verbs
             // --init-from CARD.json: carry on from a bundled checkpoint when the full state is not at hand.
             var initCard = o.Has("init-from") ? Checkpoints.ReadCard(o.String("init-from", "")) : null;
             var config = initCard?.Config ?? ReadConfig(o.String("config", "small32"));
+            if (resBlocks is int blocks)
+            {
+                // From a card the network can only grow: its blocks are kept and new ones start as identities.
+                if (initCard is not null && blocks < initCard.Config.ResBlocksPerLevel)
+                    throw new CliUsageException($"{o.String("init-from", "")} has {initCard.Config.ResBlocksPerLevel} residual blocks per level; --res-blocks can make it deeper, not shallower");
+                config = config with { ResBlocksPerLevel = blocks };
+            }
             int size = config.ImageSize;
             trainer = new DdpmTrainer(new TrainingOptions
             {
@@ -66,8 +81,10 @@ static partial class Verbs
             if (initCard is not null)
             {
                 using var start = Checkpoints.Load(o.String("init-from", ""));
-                trainer.StartFrom(start, initCard.TrainingSteps);
-                Console.WriteLine($"starting from {o.String("init-from", "")} (step {initCard.TrainingSteps}); the optimiser's moments start afresh");
+                using var deeper = config.ResBlocksPerLevel > initCard.Config.ResBlocksPerLevel ? NetworkGrowth.Deepen(start, config.ResBlocksPerLevel) : null;
+                trainer.StartFrom(deeper ?? start, initCard.TrainingSteps);
+                Console.WriteLine($"starting from {o.String("init-from", "")} (step {initCard.TrainingSteps}); the optimiser's moments start afresh" +
+                    (deeper is null ? "" : $"; deepened from {initCard.Config.ResBlocksPerLevel} to {config.ResBlocksPerLevel} residual blocks per level (the new blocks start as identities)"));
             }
         }
         using var _ = trainer;
