@@ -9,9 +9,12 @@ namespace DiffusionLab.Tests.Priors;
 public class UNetTests
 {
     /// <summary>The output layers start at zero (ADM); move every weight so the network computes something.</summary>
-    internal static UNet RandomisedTinyUNet(int imageSize = 8, long seed = 1)
+    internal static UNet RandomisedTinyUNet(int imageSize = 8, long seed = 1) => Randomised(UNetConfig.Tiny(imageSize), seed, "tiny");
+
+    /// <summary>A network of <paramref name="config"/> with every weight moved off its initial value, zero output layers included.</summary>
+    internal static UNet Randomised(UNetConfig config, long seed, string name = "randomised")
     {
-        var model = new UNet(UNetConfig.Tiny(imageSize), NoiseSchedule.Linear(1000), "tiny");
+        var model = new UNet(config, NoiseSchedule.Linear(1000), name);
         using var _ = no_grad();
         var generator = new Generator((ulong)seed);
         foreach (var p in model.parameters()) p.add_(randn(p.shape, generator: generator) * 0.1);

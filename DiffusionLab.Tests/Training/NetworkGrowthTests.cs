@@ -1,25 +1,15 @@
-using DiffusionLab.Engine.Diffusion;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Training;
+using DiffusionLab.Tests.Priors;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Tests.Training;
 
 public class NetworkGrowthTests
 {
-    /// <summary>Every weight moved off its initial value (zero output layers included), so the function is not trivial.</summary>
-    static UNet Randomised(UNetConfig config, long seed)
-    {
-        var model = new UNet(config, NoiseSchedule.Linear(1000), "grow");
-        using var _ = no_grad();
-        var generator = new Generator((ulong)seed);
-        foreach (var p in model.parameters()) p.add_(randn(p.shape, generator: generator) * 0.1);
-        return model;
-    }
-
     public static TheoryData<int, int, int[]> Growths => new()
     {
-        { 1, 2, [4] },     // the tiny network: attention only in the lower level
+        { 1, 2, [4] },     // attention at 4×4 only
         { 1, 3, [8, 2] },  // attention at full resolution too, two new blocks per level
         { 2, 3, [4] },     // a network that already has two blocks per level
     };
@@ -30,7 +20,7 @@ public class NetworkGrowthTests
     {
         using var scope = NewDisposeScope();
         var config = new UNetConfig(8, 3, 8, [1, 2, 2], from, attention, NormGroups: 4);
-        using var source = Randomised(config, seed: from * 10 + to);
+        using var source = UNetTests.Randomised(config, seed: from * 10 + to);
         using var deeper = NetworkGrowth.Deepen(source, to);
 
         Assert.Equal(to, deeper.Config.ResBlocksPerLevel);
@@ -51,7 +41,7 @@ public class NetworkGrowthTests
     public void The_new_blocks_start_as_identities_but_learn_from_the_first_step()
     {
         using var scope = NewDisposeScope();
-        using var source = Randomised(UNetConfig.Tiny(), seed: 3);
+        using var source = UNetTests.Randomised(UNetConfig.Tiny(), seed: 3);
         using var deeper = NetworkGrowth.Deepen(source, 2);
         var names = source.state_dict().Keys.ToHashSet();
         var x0 = randn([4, 3, 8, 8], generator: new Generator(1));
@@ -69,7 +59,7 @@ public class NetworkGrowthTests
     [Fact]
     public void Making_a_network_shallower_is_refused()
     {
-        using var source = Randomised(UNetConfig.Tiny() with { ResBlocksPerLevel = 2 }, seed: 4);
+        using var source = UNetTests.Randomised(UNetConfig.Tiny() with { ResBlocksPerLevel = 2 }, seed: 4);
         var error = Assert.Throws<ArgumentException>(() => NetworkGrowth.Deepen(source, 1));
         Assert.Contains("only be made deeper", error.Message);
     }
