@@ -65,40 +65,17 @@ public static class NetworkGrowth
                 throw new InvalidOperationException($"deepening found no place for '{name}' (mapped to '{newName}')");
             destination.copy_(tensor);
         }
+        // New blocks are built as identities already (ResidualBlock and SelfAttention start their last
+        // layer at zero); an up block's shortcut must also keep h and drop the skip it concatenates.
         foreach (int index in passThrough)
         {
-            string prefix = $"up.{index}.res.";
-            target[prefix + "conv2.weight"].zero_();
-            target[prefix + "conv2.bias"].zero_();
-            // The block sees cat([h, skip]); its shortcut keeps h and drops the skip.
-            var shortcut = target[prefix + "skip.weight"];
+            var shortcut = target[$"up.{index}.res.skip.weight"];
             long outChannels = shortcut.shape[0];
             shortcut.zero_();
             shortcut.narrow(1, 0, outChannels).squeeze(-1).squeeze(-1).copy_(eye(outChannels));
-            target[prefix + "skip.bias"].zero_();
-            ZeroAttentionOutput(target, $"up.{index}.");
-        }
-        foreach (int index in NewDownBlocks(downMap, m, levels))
-        {
-            target[$"down.{index}.res.conv2.weight"].zero_();
-            target[$"down.{index}.res.conv2.bias"].zero_();
-            ZeroAttentionOutput(target, $"down.{index}.");
+            target[$"up.{index}.res.skip.bias"].zero_();
         }
         return grown;
-    }
-
-    static IEnumerable<int> NewDownBlocks(Dictionary<int, int> downMap, int m, int levels)
-    {
-        var kept = downMap.Values.ToHashSet();
-        int total = levels * m + (levels - 1);
-        return Enumerable.Range(0, total).Where(i => !kept.Contains(i));
-    }
-
-    static void ZeroAttentionOutput(Dictionary<string, Tensor> weights, string blockPrefix)
-    {
-        if (!weights.ContainsKey(blockPrefix + "attn.proj.weight")) return;
-        weights[blockPrefix + "attn.proj.weight"].zero_();
-        weights[blockPrefix + "attn.proj.bias"].zero_();
     }
 
     static string? Rename(string name, string list, Dictionary<int, int> map)
