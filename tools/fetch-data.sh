@@ -31,6 +31,8 @@ TXT
 
 "${cli[@]}" prepare-data --source "$work/node_modules/emoji-datasource-google/img/google/64" --out data/emoji --size $SIZE --heldout 256 --seed 1
 cp "$work/node_modules/emoji-datasource-google/LICENSE" data/emoji/LICENSE-emoji-datasource
+# Each image's category (Smileys & Emotion, Food & Drink, …), for priors that learn them as classes.
+node tools/data/emoji-classes.mjs "$work/node_modules/emoji-datasource-google/emoji.json" data/emoji
 cp "$work/node_modules/emoji-datasource-google/README.md" data/emoji/README-emoji-datasource.md
 cat > data/emoji/SOURCE.txt <<TXT
 Noto emoji images from npm emoji-datasource-google@16.0.0 (img/google/64), composited on
