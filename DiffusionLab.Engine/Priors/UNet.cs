@@ -10,7 +10,10 @@ namespace DiffusionLab.Engine.Priors;
 /// The DDPM / ADM UNet (Ho et al. 2020; Dhariwal &amp; Nichol 2021) that predicts the noise ε
 /// in x_t: residual blocks with GroupNorm + SiLU and a sinusoidal time embedding added to
 /// every block, self-attention at chosen resolutions, skip connections from each block
-/// on the way down to one on the way up.
+/// on the way down to one on the way up. A class-conditional network (Config.ClassNames) adds a
+/// learned class embedding to the time embedding, as ADM does; its extra last row stands for
+/// "no class", which is what <see cref="PredictNoise(Tensor, Tensor)"/> (every solver) uses, so the
+/// same network is also the unconditional prior classifier-free guidance needs (Ho &amp; Salimans 2022).
 /// </summary>
 public sealed class UNet : Module<Tensor, Tensor, Tensor>, IDenoiser
 {
@@ -20,6 +23,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor>, IDenoiser
     readonly UNetBlock middle;
     readonly GroupNorm norm_out;
     readonly Conv2d conv_out;
+    readonly Embedding? class_embedding;
 
     public UNet(UNetConfig config, NoiseSchedule schedule, string name = "unet") : base(nameof(UNet))
     {
@@ -33,6 +37,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor>, IDenoiser
         time_in = Linear(b, embedding);
         time_out = Linear(embedding, embedding);
         conv_in = Conv2d(config.Channels, b, 3, padding: 1);
+        if (config.ClassCount > 0) class_embedding = Embedding(config.ClassCount + 1, embedding);
 
         // Down: each block records the channels it hands to the matching up block.
         var downBlocks = new List<UNetBlock>();
@@ -80,11 +85,13 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor>, IDenoiser
         norm_out = GroupNormStartingAsIdentity(groups, channels);
         conv_out = Conv2d(channels, config.Channels, 3, padding: 1);
         RegisterComponents();
-        // ADM starts the output layer at zero so the untrained network predicts ε = 0.
+        // ADM starts the output layer at zero so the untrained network predicts ε = 0. The class
+        // embedding starts at zero too: classes added to a trained network leave its function as it was.
         using (no_grad())
         {
             init.zeros_(conv_out.weight);
             init.zeros_(conv_out.bias);
+            if (class_embedding is not null) init.zeros_(class_embedding.weight);
         }
     }
 
@@ -96,14 +103,29 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor>, IDenoiser
 
     public long ParameterCount => parameters().Sum(p => p.numel());
 
+    /// <summary>ε(x_t, t) with no class: the unconditional prediction, for a class-conditional network too.</summary>
     public Tensor PredictNoise(Tensor xt, Tensor t) => forward(xt, t);
 
-    public override Tensor forward(Tensor x, Tensor t)
+    /// <summary>ε(x_t, t, c): <paramref name="classes"/> is int64 [B], each sample's class number, or
+    /// <see cref="UNetConfig.ClassCount"/> for "no class".</summary>
+    public Tensor PredictNoise(Tensor xt, Tensor t, Tensor classes)
+    {
+        if (class_embedding is null) throw new ArgumentException($"{Name} is not class-conditional", nameof(classes));
+        if (classes.dim() != 1 || classes.shape[0] != xt.shape[0])
+            throw new ArgumentException($"one class per sample is needed: {xt.shape[0]} samples, classes of shape [{string.Join(", ", classes.shape)}]", nameof(classes));
+        return Forward(xt, t, classes);
+    }
+
+    public override Tensor forward(Tensor x, Tensor t) => Forward(x, t, null);
+
+    Tensor Forward(Tensor x, Tensor t, Tensor? classes)
     {
         if (x.dim() != 4 || x.shape[1] != Config.Channels || x.shape[2] != Config.ImageSize || x.shape[3] != Config.ImageSize)
             throw new ArgumentException($"the UNet takes [B, {Config.Channels}, {Config.ImageSize}, {Config.ImageSize}], got [{string.Join(", ", x.shape)}]", nameof(x));
         using var scope = NewDisposeScope();
         var embedding = time_out.call(functional.silu(time_in.call(TimestepEmbedding(t, Config.BaseChannels).to(x.device))));
+        if (class_embedding is not null)
+            embedding = embedding.Plus(class_embedding.call(classes ?? ScalarArithmetic.Full([x.shape[0]], (long)Config.ClassCount, int64, x.device)));
         var h = conv_in.call(x);
         var skips = new Stack<Tensor>();
         skips.Push(h);

@@ -15,6 +15,7 @@ namespace DiffusionLab.Engine.Priors;
 /// <param name="Dropout">Dropout inside residual blocks while training.</param>
 /// <param name="NormGroups">GroupNorm groups; must divide every level's channel count.</param>
 /// <param name="AttentionHeads">Heads of each self-attention layer.</param>
+/// <param name="ClassNames">For a class-conditional network, its classes (class i is ClassNames[i]); null for an unconditional one.</param>
 public sealed record UNetConfig(
     int ImageSize,
     int Channels,
@@ -24,8 +25,16 @@ public sealed record UNetConfig(
     int[] AttentionResolutions,
     double Dropout = 0.0,
     int NormGroups = 8,
-    int AttentionHeads = 1)
+    int AttentionHeads = 1,
+    string[]? ClassNames = null)
 {
+    /// <summary>The most classes a network may learn (each is one row of the class embedding).</summary>
+    public const int MaxClasses = 1000;
+
+    /// <summary>Classes the network is conditioned on; 0 for an unconditional network.</summary>
+    [JsonIgnore]
+    public int ClassCount => ClassNames?.Length ?? 0;
+
     /// <summary>The default prior for 32×32 colour images on this CPU: ~1.5 M parameters, attention at 8×8 only.</summary>
     public static UNetConfig Small32 => new(32, 3, 32, [1, 2, 2], 1, [8]);
 
@@ -55,6 +64,12 @@ public sealed record UNetConfig(
         }
         if (ResBlocksPerLevel < 1) problems.Add($"at least one residual block per level is needed, not {ResBlocksPerLevel}");
         if (Dropout is < 0 or >= 1) problems.Add($"dropout must lie in [0, 1), not {Dropout}");
+        if (ClassNames is not null)
+        {
+            if (ClassNames.Length is 0 or > MaxClasses) problems.Add($"a class-conditional network needs 1 to {MaxClasses} classes, not {ClassNames.Length}");
+            if (ClassNames.Any(string.IsNullOrWhiteSpace)) problems.Add("every class needs a name");
+            else if (ClassNames.Distinct(StringComparer.Ordinal).Count() != ClassNames.Length) problems.Add("class names must differ");
+        }
         return problems;
     }
 }

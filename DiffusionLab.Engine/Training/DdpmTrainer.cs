@@ -42,6 +42,10 @@ public sealed record TrainingOptions
     public bool Mirror { get; init; } = true;
     public long Seed { get; init; } = 0;
     public LossWeighting LossWeighting { get; init; } = LossWeighting.Uniform;
+    /// <summary>For a class-conditional network: the share of samples trained with "no class" instead of
+    /// their own, so one network learns ε(x_t, t, c) and the unconditional ε(x_t, t) that classifier-free
+    /// guidance combines (Ho &amp; Salimans 2022 use 0.1–0.2).</summary>
+    public double ClassDropout { get; init; } = 0.2;
     public DatasetInfo? Dataset { get; init; }
 }
 
@@ -71,6 +75,7 @@ public sealed class DdpmTrainer : IDisposable
 
     public DdpmTrainer(TrainingOptions options)
     {
+        if (!(options.ClassDropout is >= 0 and <= 1)) throw new TrainingException($"the class dropout is a probability between 0 and 1, not {options.ClassDropout}");
         this.options = options;
         Schedule = NoiseSchedule.FromName(options.ScheduleKind, options.ScheduleSteps);
         model = new UNet(options.Config, Schedule, options.ModelName);
@@ -95,12 +100,13 @@ public sealed class DdpmTrainer : IDisposable
     public double LearningRateAt(long step) => options.WarmupSteps <= 0 ? options.LearningRate : options.LearningRate * Math.Min(1.0, (step - warmupOrigin + 1.0) / options.WarmupSteps);
 
     /// <summary>The ε-MSE of <paramref name="network"/> on a batch x0 at the given timesteps and noise, each sample's term weighted by <paramref name="weighting"/>.</summary>
-    public static Tensor Loss(UNet network, Tensor x0, Tensor t, Tensor noise, LossWeighting weighting = LossWeighting.Uniform)
+    /// <param name="classes">int64 [B] for a class-conditional network (its class count meaning "no class"); null predicts without a class.</param>
+    public static Tensor Loss(UNet network, Tensor x0, Tensor t, Tensor noise, LossWeighting weighting = LossWeighting.Uniform, Tensor? classes = null)
     {
         using var scope = NewDisposeScope();
         var alphaBar = network.Schedule.AlphaBar(t, x0.device);
         var xt = ForwardProcess.Sample(x0, alphaBar, noise);
-        var prediction = network.forward(xt, t);
+        var prediction = classes is null ? network.forward(xt, t) : network.PredictNoise(xt, t, classes);
         if (weighting == LossWeighting.Uniform)
             return nn.functional.mse_loss(prediction, noise).MoveToOuterDisposeScope();
         var perSample = nn.functional.mse_loss(prediction, noise, nn.Reduction.None).flatten(1).mean([1]);
@@ -112,11 +118,12 @@ public sealed class DdpmTrainer : IDisposable
         using var scope = NewDisposeScope();
         model.train();
         foreach (var group in optimizer.ParamGroups) group.LearningRate = LearningRateAt(Step);
-        var x0 = data.Batch(options.BatchSize, generator, options.Mirror);
+        var (x0, labels) = data.LabelledBatch(options.BatchSize, generator, options.Mirror);
         var t = randint(0, Schedule.TrainingSteps, [options.BatchSize], dtype: int64, generator: generator);
         var noise = randn(x0.shape, generator: generator);
+        var classes = options.Config.ClassCount > 0 ? ClassesWithDropout(data, labels) : null;
         optimizer.zero_grad();
-        var loss = Loss(model, x0, t, noise, options.LossWeighting);
+        var loss = Loss(model, x0, t, noise, options.LossWeighting, classes);
         double lossValue = loss.item<float>();
         if (!double.IsFinite(lossValue))
             throw new TrainingException($"the training loss became {lossValue} at step {Step}; the run stops rather than train on it (try a lower --lr, or resume from the last checkpoint)");
@@ -139,6 +146,19 @@ public sealed class DdpmTrainer : IDisposable
     }
 
     /// <summary>Mean held-out ε-MSE of the EMA weights at each of <see cref="HeldoutTimesteps"/>, with fixed noise (comparable across checkpoints).</summary>
+    /// <summary>The batch's classes, each replaced by "no class" with probability <see cref="TrainingOptions.ClassDropout"/>.</summary>
+    Tensor ClassesWithDropout(ImageFolderDataset data, Tensor? labels)
+    {
+        var names = options.Config.ClassNames!;
+        if (labels is null)
+            throw new TrainingException($"{options.ModelName} learns {names.Length} classes, but {data.Folder} has no class list ({ImageClasses.FileName} beside train/; tools/fetch-data.sh writes it for the emoji)");
+        if (!data.ClassNames.SequenceEqual(names))
+            throw new TrainingException($"{data.Folder}'s classes ({string.Join(", ", data.ClassNames)}) are not the ones {options.ModelName} learns ({string.Join(", ", names)})");
+        var dropped = rand([labels.shape[0]], generator: generator).LessThan(options.ClassDropout);
+        using var none = ScalarArithmetic.Full([labels.shape[0]], (long)names.Length, int64, labels.device);
+        return where(dropped, none, labels);
+    }
+
     public Dictionary<string, double> HeldoutLoss(ImageFolderDataset heldout, int maxImages = 256) => HeldoutLoss(average, heldout, maxImages);
 
     /// <summary>Mean held-out ε-MSE of <paramref name="network"/> at each of <see cref="HeldoutTimesteps"/>, with fixed noise (comparable across checkpoints and trainers).</summary>

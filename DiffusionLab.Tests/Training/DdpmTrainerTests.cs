@@ -159,6 +159,52 @@ public sealed class DdpmTrainerTests : IDisposable
         Assert.Contains("step 0", e.Message);
     }
 
+    /// <summary>Eight flat-colour images, two of each of three classes and two of a fourth never drawn here.</summary>
+    static ImageFolderDataset LabelledTinySet(string[] names)
+    {
+        var images = rand(8, 3, 8, 8, generator: new Generator(4)) * 2 - 1;
+        return new ImageFolderDataset(images, "made-in-test", tensor(new long[] { 0, 0, 1, 1, 2, 2, 0, 1 }), names);
+    }
+
+    static readonly string[] Classes = ["a", "b", "c"];
+
+    [Theory]
+    [InlineData(1.0)]
+    [InlineData(0.0)]
+    public void Class_dropout_decides_which_embedding_rows_learn(double dropout)
+    {
+        using var scope = NewDisposeScope();
+        using var data = LabelledTinySet(Classes);
+        using var trainer = new DdpmTrainer(TinyOptions() with { Config = UNetConfig.Tiny() with { ClassNames = Classes }, ClassDropout = dropout });
+        for (int i = 0; i < 3; i++) Assert.False(trainer.TrainStep(data).Skipped);
+        var rows = trainer.Model.state_dict()["class_embedding.weight"].abs().sum(1).data<float>().ToArray();
+        // Rows 0-2 are the classes, row 3 is "no class": dropping every class trains only row 3, dropping none leaves it untouched.
+        if (dropout == 1.0)
+        {
+            Assert.All(rows[..3], r => Assert.Equal(0f, r));
+            Assert.True(rows[3] > 0);
+        }
+        else
+        {
+            Assert.All(rows[..3], r => Assert.True(r > 0));
+            Assert.Equal(0f, rows[3]);
+        }
+    }
+
+    [Fact]
+    public void A_class_conditional_run_needs_the_classes_it_learns()
+    {
+        using var scope = NewDisposeScope();
+        var options = TinyOptions() with { Config = UNetConfig.Tiny() with { ClassNames = Classes } };
+        using var unlabelled = new ImageFolderDataset(zeros(4, 3, 8, 8), "made-in-test");
+        using (var trainer = new DdpmTrainer(options))
+            Assert.Contains("classes.tsv", Assert.Throws<TrainingException>(() => trainer.TrainStep(unlabelled)).Message);
+        using var other = LabelledTinySet(["a", "b", "z"]);
+        using (var trainer = new DdpmTrainer(options))
+            Assert.Contains("are not the ones", Assert.Throws<TrainingException>(() => trainer.TrainStep(other)).Message);
+        Assert.Contains("between 0 and 1", Assert.Throws<TrainingException>(() => new DdpmTrainer(options with { ClassDropout = 1.5 })).Message);
+    }
+
     [Fact]
     public void Learning_rate_warms_up_linearly()
     {
