@@ -78,6 +78,19 @@ public static class NetworkGrowth
         return grown;
     }
 
+    /// <summary>A new network like <paramref name="source"/> that also takes a class (one of <paramref name="classNames"/>), computing the same function for every class.</summary>
+    public static UNet WithClasses(UNet source, string[] classNames)
+    {
+        if (source.Config.ClassCount > 0)
+            throw new ArgumentException($"{source.Name} already learns classes ({string.Join(", ", source.Config.ClassNames!)})", nameof(source));
+        var grown = new UNet(source.Config with { ClassNames = classNames }, source.Schedule, source.Name);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var target = grown.state_dict();
+        foreach (var (name, tensor) in source.state_dict()) target[name].copy_(tensor);
+        return grown;
+    }
+
     static string? Rename(string name, string list, Dictionary<int, int> map)
     {
         if (!name.StartsWith(list, StringComparison.Ordinal)) return null;

@@ -63,4 +63,30 @@ public class NetworkGrowthTests
         var error = Assert.Throws<ArgumentException>(() => NetworkGrowth.Deepen(source, 1));
         Assert.Contains("only be made deeper", error.Message);
     }
+
+    [Fact]
+    public void Adding_classes_keeps_the_prediction_for_every_class_and_the_classes_then_learn()
+    {
+        using var scope = NewDisposeScope();
+        using var source = UNetTests.Randomised(UNetConfig.Tiny(), seed: 5);
+        string[] names = ["a", "b", "c"];
+        using var conditional = NetworkGrowth.WithClasses(source, names);
+        Assert.Equal(names, conditional.Config.ClassNames);
+        var x = randn([4, 3, 8, 8], generator: new Generator(3));
+        var t = tensor(new long[] { 3, 250, 640, 990 });
+        using (no_grad())
+        {
+            var expected = source.PredictNoise(x, t);
+            Assert.True(expected.abs().max().item<float>() > 0.1, "the source network should predict something");
+            Assert.True(conditional.PredictNoise(x, t).eq(expected).all().item<bool>(), "without a class");
+            for (long c = 0; c < 3; c++)
+                Assert.True(conditional.PredictNoise(x, t, full(4, c, dtype: int64)).eq(expected).all().item<bool>(), $"class {c}");
+        }
+        DdpmTrainer.Loss(conditional, x, t, randn([4, 3, 8, 8], generator: new Generator(4)), classes: tensor(new long[] { 0, 1, 2, 0 })).backward();
+        var grad = conditional.named_parameters().Single(p => p.name == "class_embedding.weight").parameter.grad!;
+        Assert.True(grad[0].abs().max().item<float>() > 0, "a class seen in the batch gets gradient");
+        Assert.Equal(0f, grad[3].abs().max().item<float>()); // "no class" was not in this batch
+
+        Assert.Contains("already learns classes", Assert.Throws<ArgumentException>(() => NetworkGrowth.WithClasses(conditional, names)).Message);
+    }
 }
