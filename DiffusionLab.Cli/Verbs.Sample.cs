@@ -11,7 +11,7 @@ namespace DiffusionLab.Cli;
 static partial class Verbs
 {
     static void Register_Sample() => Register("sample",
-        "draw samples from a bundled prior into a grid: --model pixel-faces-32 --n 64 --steps 50 --sampler ddim|ddpm --seed 0 --out FILE.png [--models DIR --scale 2 --no-clip]",
+        "draw samples from a bundled prior into a grid: --model pixel-faces-32 --n 64 --steps 50 --sampler ddim|ddpm --seed 0 --out FILE.png [--models DIR --scale 2 --no-clip --class NAME|all --guidance 1]",
         SampleAsync);
 
     static Task<int> SampleAsync(string[] args)
@@ -39,8 +39,12 @@ static partial class Verbs
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
             using var generator = new Generator((ulong)seed);
+            // A class-conditional prior can be guided toward classes: one class for every sample, or "all" in turn, row by row.
+            using var guided = o.Has("class") ? GuidedToward(model, o.String("class", ""), n, o.Double("guidance", 1)) : null;
+            if (guided is null && o.Has("guidance")) throw new CliUsageException("--guidance needs --class NAME (or all)");
             // Clipping x̂0 to the image range (ADM's default) is what makes a briefly trained prior's samples clean.
-            IDenoiser prior = o.Has("no-clip") ? model : new ClippedDenoiser(model);
+            IDenoiser unclipped = guided is null ? model : guided;
+            IDenoiser prior = o.Has("no-clip") ? unclipped : new ClippedDenoiser(unclipped);
             var context = new SolverContext(prior, null, null, NoiseModel.Gaussian(0), steps, n, generator);
             Tensor? final = null;
             foreach (var step in solver.Solve(context))
@@ -49,5 +53,23 @@ static partial class Verbs
             Console.WriteLine($"wrote {n} {sampler} samples ({steps} steps) from {name} to {output} in {clock.Elapsed.TotalSeconds:F1} s");
         }
         return Task.FromResult(0);
+    }
+
+    /// <summary>Classifier-free guidance toward one named class for all <paramref name="n"/> samples, or toward every class in turn ("all").</summary>
+    static ClassGuidedDenoiser GuidedToward(UNet model, string wanted, int n, double guidance)
+    {
+        var names = model.Config.ClassNames;
+        if (names is null) throw new CliUsageException($"{model.Name} was not trained with classes, so --class cannot pick one");
+        if (!(guidance >= 0) || guidance > 50) throw new CliUsageException("--guidance must be between 0 and 50");
+        long[] classes;
+        if (wanted.Equals("all", StringComparison.OrdinalIgnoreCase))
+            classes = ClassGuidedDenoiser.EvenShares(n, names.Length);
+        else
+        {
+            int index = Array.FindIndex(names, c => c.Equals(wanted, StringComparison.OrdinalIgnoreCase));
+            if (index < 0) throw new CliUsageException($"{model.Name} has no class '{wanted}'; its classes are {string.Join(", ", names)} (or all)");
+            classes = Enumerable.Repeat((long)index, n).ToArray();
+        }
+        return new ClassGuidedDenoiser(model, classes, guidance);
     }
 }

@@ -11,12 +11,12 @@ namespace DiffusionLab.Cli;
 static partial class Verbs
 {
     static void Register_Train() => Register("train",
-        "train a UNet prior: --data DIR (with train/ and heldout/) --out STATE_DIR --model-name NAME [--steps 20000 --batch 64 --lr 2e-4 --threads 1 --resume --sample-every 500 --checkpoint-every 200 --checkpoint-minutes 5 --config small32|tiny|FILE.json --init-from MODEL.json --export DIR --loss-weighting uniform|p2 --res-blocks N]",
+        "train a UNet prior: --data DIR (with train/ and heldout/) --out STATE_DIR --model-name NAME [--steps 20000 --batch 64 --lr 2e-4 --threads 1 --resume --sample-every 500 --checkpoint-every 200 --checkpoint-minutes 5 --config small32|tiny|FILE.json --init-from MODEL.json --export DIR --loss-weighting uniform|p2 --res-blocks N --classes --class-dropout 0.2]",
         TrainAsync);
 
     static Task<int> TrainAsync(string[] args)
     {
-        var o = new CliOptions(args, "resume", "no-mirror");
+        var o = new CliOptions(args, "resume", "no-mirror", "classes");
         var data = o.String("data", "");
         var output = o.String("out", "");
         var name = o.String("model-name", "");
@@ -28,6 +28,8 @@ static partial class Verbs
         if (threads < 1) throw new CliUsageException("--threads must be at least 1");
         int? resBlocks = o.Has("res-blocks") ? o.Int("res-blocks", 0) : null;
         if (resBlocks is < 1 or > 8) throw new CliUsageException("--res-blocks takes 1 to 8 residual blocks per level");
+        // --classes: learn the classes of DATA/classes.tsv too (a class-conditional prior for classifier-free guidance).
+        var classList = o.Has("classes") ? ReadClasses(data) : null;
         TorchRuntime.SetThreads(threads);
 
         var trainFolder = Directory.Exists(Path.Combine(data, "train")) ? Path.Combine(data, "train") : data;
@@ -41,7 +43,13 @@ static partial class Verbs
                 BatchSize = o.Int("batch", stored.BatchSize),
                 LearningRate = o.Double("lr", stored.LearningRate),
                 LossWeighting = o.Has("loss-weighting") ? ParseWeighting(o.String("loss-weighting", "")) : stored.LossWeighting,
+                ClassDropout = o.Double("class-dropout", stored.ClassDropout),
             });
+            if (classList is not null && trainer.Options.Config.ClassCount == 0)
+            {
+                trainer.Dispose();
+                throw new CliUsageException($"{output} trains an unconditional network and a resumed run keeps its architecture; to add classes, export it and start a new --out with --init-from CARD.json --classes");
+            }
             int storedBlocks = trainer.Options.Config.ResBlocksPerLevel;
             if (resBlocks is int blocks && blocks != storedBlocks)
             {
@@ -63,6 +71,7 @@ static partial class Verbs
                     throw new CliUsageException($"{o.String("init-from", "")} has {initCard.Config.ResBlocksPerLevel} residual blocks per level; --res-blocks can make it deeper, not shallower");
                 config = config with { ResBlocksPerLevel = blocks };
             }
+            if (classList is not null && config.ClassCount == 0) config = config with { ClassNames = [.. classList.Names] };
             int size = config.ImageSize;
             trainer = new DdpmTrainer(new TrainingOptions
             {
@@ -76,23 +85,35 @@ static partial class Verbs
                 Seed = o.Int("seed", 0),
                 // Carrying on from a bundled model keeps the weighting its card records unless told otherwise.
                 LossWeighting = o.Has("loss-weighting") ? ParseWeighting(o.String("loss-weighting", "")) : initCard?.LossWeighting ?? LossWeighting.Uniform,
+                ClassDropout = o.Double("class-dropout", 0.2),
                 Dataset = DescribeDataset(data, trainFolder, heldoutFolder),
             });
             if (initCard is not null)
             {
                 using var start = Checkpoints.Load(o.String("init-from", ""));
                 using var deeper = config.ResBlocksPerLevel > initCard.Config.ResBlocksPerLevel ? NetworkGrowth.Deepen(start, config.ResBlocksPerLevel) : null;
-                trainer.StartFrom(deeper ?? start, initCard.TrainingSteps);
+                using var withClasses = config.ClassCount > 0 && initCard.Config.ClassCount == 0 ? NetworkGrowth.WithClasses(deeper ?? start, config.ClassNames!) : null;
+                trainer.StartFrom(withClasses ?? deeper ?? start, initCard.TrainingSteps);
                 Console.WriteLine($"starting from {o.String("init-from", "")} (step {initCard.TrainingSteps}); the optimiser's moments start afresh" +
-                    (deeper is null ? "" : $"; deepened from {initCard.Config.ResBlocksPerLevel} to {config.ResBlocksPerLevel} residual blocks per level (the new blocks start as identities)"));
+                    (deeper is null ? "" : $"; deepened from {initCard.Config.ResBlocksPerLevel} to {config.ResBlocksPerLevel} residual blocks per level (the new blocks start as identities)") +
+                    (withClasses is null ? "" : $"; learning {config.ClassCount} classes from here (the class embedding starts at zero)"));
             }
         }
         using var _ = trainer;
         var options = trainer.Options;
         Console.WriteLine($"{options.ModelName}: {trainer.Model.ParameterCount:N0} parameters, config {JsonSerializer.Serialize(options.Config)}, {TorchRuntime.Threads} thread(s), loss weighting {options.LossWeighting}");
 
-        using var train = ImageFolderDataset.Load(trainFolder, options.Config.ImageSize, options.Config.Channels);
-        using var heldout = Directory.Exists(heldoutFolder) ? ImageFolderDataset.Load(heldoutFolder, options.Config.ImageSize, options.Config.Channels, limit: 256) : null;
+        // A class-conditional run reads each image's class; the held-out loss stays the unconditional one (comparable with earlier cards).
+        var imageClasses = options.Config.ClassCount > 0 ? classList ?? ReadClasses(data) : null;
+        if (imageClasses is not null)
+            Console.WriteLine($"classes ({options.Config.ClassCount}, each dropped for {options.ClassDropout:P0} of samples): {string.Join(", ", options.Config.ClassNames!)}");
+        ImageFolderDataset LoadSet(string folder, ImageClasses? classes, int limit = int.MaxValue)
+        {
+            try { return ImageFolderDataset.Load(folder, options.Config.ImageSize, options.Config.Channels, limit, classes); }
+            catch (Exception e) when (e is InvalidDataException or DirectoryNotFoundException) { throw new CliUsageException(e.Message); }
+        }
+        using var train = LoadSet(trainFolder, imageClasses);
+        using var heldout = Directory.Exists(heldoutFolder) ? LoadSet(heldoutFolder, null, limit: 256) : null;
         Console.WriteLine($"data: {train.Count} training images from {trainFolder}" + (heldout is null ? " (no heldout/ folder)" : $", {heldout.Count} held out"));
 
         using var stop = new CancellationTokenSource();
@@ -171,6 +192,15 @@ static partial class Verbs
         Checkpoint();
         Console.WriteLine(stop.IsCancellationRequested ? $"stopped at step {trainer.Step}; resume with --resume" : $"finished {trainer.Step} steps");
         return Task.FromResult(0);
+    }
+
+    /// <summary>The class list beside a data set's train/ and heldout/ folders, or a usage error that says how to get one.</summary>
+    static ImageClasses ReadClasses(string data)
+    {
+        var path = Path.Combine(data, ImageClasses.FileName);
+        if (!File.Exists(path)) throw new CliUsageException($"--classes needs {path} (one line per image: file name, a tab, its class); tools/fetch-data.sh writes it for the emoji");
+        try { return ImageClasses.Read(path); }
+        catch (InvalidDataException e) { throw new CliUsageException(e.Message); }
     }
 
     static LossWeighting ParseWeighting(string value) => value.ToLowerInvariant() switch

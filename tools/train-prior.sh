@@ -26,6 +26,9 @@ LR=${LR:-3e-4}  # lower it (1e-4) for the last stretch of a long run: the loss s
 THREADS=${THREADS:-1}  # 2 when nothing else runs: ~1.9x the steps/s of one thread on this machine
 # RES_BLOCKS=2 starts from the bundled model deepened to 2 residual blocks per level (new blocks start as identities;
 #   give it its own STATE folder, e.g. STATE=artifacts/train/emoji-32-deep); unset keeps the architecture
+# CLASSES=1 makes the network class-conditional (the categories in $DATA/classes.tsv, for classifier-free guidance;
+#   the class embedding starts at zero), like RES_BLOCKS only when starting a new STATE folder
+# INIT_FROM=CARD.json starts a new STATE folder from that export instead of models/<model>.json (e.g. another run's)
 # WEIGHTING=p2 switches the loss to perception-prioritised weighting (README, "Loss weighting"); unset keeps the run's own (or the bundled card's)
 BIN=${BIN:-artifacts/train/bin}
 [ -d "$DATA/train" ] || tools/fetch-data.sh
@@ -36,10 +39,11 @@ fi
 mkdir -p "$STATE"
 INIT=""
 [ -f "models/$MODEL.json" ] && INIT="--init-from models/$MODEL.json"
+[ -n "${INIT_FROM:-}" ] && INIT="--init-from $INIT_FROM"
 nohup dotnet "$BIN/DiffusionLab.Cli.dll" train --data "$DATA" --out "$STATE" --model-name "$MODEL" \
   --config small32 --steps "$STEPS" --batch 32 --lr "$LR" --threads "$THREADS" \
   --sample-every 2000 --checkpoint-every 1000 --checkpoint-minutes 5 --log-every 10 --resume $INIT \
-  ${WEIGHTING:+--loss-weighting "$WEIGHTING"} ${RES_BLOCKS:+--res-blocks "$RES_BLOCKS"} \
+  ${WEIGHTING:+--loss-weighting "$WEIGHTING"} ${RES_BLOCKS:+--res-blocks "$RES_BLOCKS"} ${CLASSES:+--classes} \
   >> "$STATE/train.log" 2>&1 < /dev/null &
 echo $! > "$STATE/train.pid"
 echo "training $MODEL in the background (pid $(cat "$STATE/train.pid")); log: $STATE/train.log"

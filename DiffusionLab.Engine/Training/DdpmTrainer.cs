@@ -184,12 +184,19 @@ public sealed class DdpmTrainer : IDisposable
         return result;
     }
 
-    /// <summary>A grid of EMA samples (50-step DDIM, fixed seed so grids from different steps compare).</summary>
+    /// <summary>Guidance weight of the class-by-class preview of a class-conditional network.</summary>
+    public const double PreviewGuidance = 2;
+
+    /// <summary>A grid of EMA samples (50-step DDIM, fixed seed so grids from different steps compare); for a
+    /// class-conditional network also &lt;path&gt;-classes.png, guided toward each class in turn (w = 2).</summary>
     public void WriteSampleGrid(string path, int count = 64, int steps = 50)
     {
         using var scope = NewDisposeScope();
         var samples = PreviewSampler.Sample(average, count, steps, seed: 2024);
         ImageCodec.WriteFile(path, samples, columns: 8, scale: 2);
+        if (options.Config.ClassCount == 0) return;
+        using var guided = new ClassGuidedDenoiser(average, ClassGuidedDenoiser.EvenShares(count, options.Config.ClassCount), PreviewGuidance);
+        ImageCodec.WriteFile(Path.ChangeExtension(path, null) + "-classes.png", PreviewSampler.Sample(guided, count, steps, seed: 2024), columns: 8, scale: 2);
     }
 
     // ---- training state on disk ----

@@ -93,4 +93,29 @@ public sealed class ClassConditionalUNetTests : IDisposable
         WeightsFile = name + ".safetensors",
         WeightsSha256 = "",
     }, folder);
+
+    [Fact]
+    public void Guidance_extrapolates_from_the_unconditional_to_the_conditional_prediction()
+    {
+        using var scope = NewDisposeScope();
+        using var model = UNetTests.Randomised(ThreeClasses, seed: 6);
+        var x = randn(3, 3, 8, 8, generator: new Generator(2));
+        var t = tensor(new long[] { 30, 500, 960 });
+        long[] wanted = [2, 0, 1];
+        var conditional = model.PredictNoise(x, t, tensor(wanted));
+        var unconditional = model.PredictNoise(x, t);
+        foreach (var w in new[] { 0.0, 1.0, 3.0 })
+        {
+            using var guided = new ClassGuidedDenoiser(model, wanted, w);
+            var expected = conditional * (1 + w) - unconditional * w;
+            double difference = (guided.PredictNoise(x, t) - expected).abs().max().item<float>();
+            Assert.True(difference < 1e-5, $"w = {w}: off by {difference}");
+        }
+        using var two = new ClassGuidedDenoiser(model, [0, 1], 1);
+        Assert.Throws<ArgumentException>(() => two.PredictNoise(x, t));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ClassGuidedDenoiser(model, [3], 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ClassGuidedDenoiser(model, [0], -1));
+        using var plain = UNetTests.RandomisedTinyUNet();
+        Assert.Contains("not class-conditional", Assert.Throws<ArgumentException>(() => new ClassGuidedDenoiser(plain, [0], 1)).Message);
+    }
 }

@@ -192,6 +192,19 @@ public sealed class DdpmTrainerTests : IDisposable
     }
 
     [Fact]
+    public void A_class_conditional_preview_also_draws_each_class()
+    {
+        using var scope = NewDisposeScope();
+        using var trainer = new DdpmTrainer(TinyOptions() with { Config = UNetConfig.Tiny() with { ClassNames = Classes } });
+        var path = Path.Combine(folder, "samples", "step-000000.png");
+        trainer.WriteSampleGrid(path, count: 6, steps: 3);
+        Assert.True(File.Exists(path));
+        Assert.True(File.Exists(Path.Combine(folder, "samples", "step-000000-classes.png")));
+        Assert.Equal([0, 0, 1, 1, 2, 2], ClassGuidedDenoiser.EvenShares(6, 3));
+        Assert.Equal([0, 0, 0, 1, 1, 2, 2], ClassGuidedDenoiser.EvenShares(7, 3));
+    }
+
+    [Fact]
     public void A_class_conditional_run_needs_the_classes_it_learns()
     {
         using var scope = NewDisposeScope();
