@@ -306,6 +306,9 @@ def main():
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
     cfg = json.loads(args.config)
+    if cfg.get("classNames"):
+        raise SystemExit("this mirror does not learn classes yet (the C# UNet's class embedding has no counterpart here); "
+                         "train class-conditional priors with DiffusionLab.Cli train --classes")
     cfg.setdefault("dropout", 0.0)
     cfg.setdefault("normGroups", 8)
     cfg.setdefault("attentionHeads", 1)
