@@ -145,7 +145,6 @@ public sealed class DdpmTrainer : IDisposable
         return new TrainingStep(Step, lossValue, norm, Skipped: false);
     }
 
-    /// <summary>Mean held-out ε-MSE of the EMA weights at each of <see cref="HeldoutTimesteps"/>, with fixed noise (comparable across checkpoints).</summary>
     /// <summary>The batch's classes, each replaced by "no class" with probability <see cref="TrainingOptions.ClassDropout"/>.</summary>
     Tensor ClassesWithDropout(ImageFolderDataset data, Tensor? labels)
     {
@@ -159,6 +158,7 @@ public sealed class DdpmTrainer : IDisposable
         return where(dropped, none, labels);
     }
 
+    /// <summary>Mean held-out ε-MSE of the EMA weights at each of <see cref="HeldoutTimesteps"/>, with fixed noise (comparable across checkpoints).</summary>
     public Dictionary<string, double> HeldoutLoss(ImageFolderDataset heldout, int maxImages = 256) => HeldoutLoss(average, heldout, maxImages);
 
     /// <summary>Mean held-out ε-MSE of <paramref name="network"/> at each of <see cref="HeldoutTimesteps"/>, with fixed noise (comparable across checkpoints and trainers).</summary>
