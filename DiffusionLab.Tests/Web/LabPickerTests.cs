@@ -68,8 +68,11 @@ public sealed class LabPickerTests : IAsyncLifetime
 
         picker.Find("input[data-testid='corruption.size']").Input("1");
 
-        Assert.Equal("Box size must be between 2 and 24 pixels.", form.ErrorFor("corruption.size"));
-        Assert.Contains(picker.FindAll(".field-error"), e => e.TextContent.Contains("Box size must be between 2 and 24 pixels."));
+        picker.WaitForAssertion(() =>
+        {
+            Assert.Equal("Box size must be between 2 and 24 pixels.", form.ErrorFor("corruption.size"));
+            Assert.Contains(picker.FindAll(".field-error"), e => e.TextContent.Contains("Box size must be between 2 and 24 pixels."));
+        }, TimeSpan.FromSeconds(10));
     }
 
     [Fact]
@@ -79,8 +82,12 @@ public sealed class LabPickerTests : IAsyncLifetime
 
         picker.Find("input[data-testid=sigmaY]").Input("-0.5");
 
-        Assert.NotNull(form.ErrorFor("sigmaY"));
-        Assert.Contains(picker.FindAll(".field-error"), e => e.TextContent.Contains("between 0 and 1"));
+        // MudNumericField hands the typed value on asynchronously: on a loaded machine it can land after Input returns.
+        picker.WaitForAssertion(() =>
+        {
+            Assert.NotNull(form.ErrorFor("sigmaY"));
+            Assert.Contains(picker.FindAll(".field-error"), e => e.TextContent.Contains("between 0 and 1"));
+        }, TimeSpan.FromSeconds(10));
         Assert.Contains("[-1, 1] scale", picker.Markup);
     }
 
