@@ -10,7 +10,10 @@ public sealed class CheckpointTests : IDisposable
 
     public void Dispose() => Directory.Delete(folder, recursive: true);
 
-    ModelCard SaveTiny(UNet model, string name = "tiny") => Checkpoints.Save(model, new ModelCard
+    ModelCard SaveTiny(UNet model, string name = "tiny") => SaveCard(model, name, folder);
+
+    /// <summary>Saves <paramref name="model"/> with a minimal card as &lt;folder&gt;/&lt;name&gt;.json and .safetensors.</summary>
+    internal static ModelCard SaveCard(UNet model, string name, string folder) => Checkpoints.Save(model, new ModelCard
     {
         Name = name,
         Config = model.Config,

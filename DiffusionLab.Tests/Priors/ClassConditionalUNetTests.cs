@@ -84,15 +84,7 @@ public sealed class ClassConditionalUNetTests : IDisposable
         Assert.False(document.RootElement.GetProperty("config").TryGetProperty("classNames", out _));
     }
 
-    void Card(UNet model, string name) => Checkpoints.Save(model, new ModelCard
-    {
-        Name = name,
-        Config = model.Config,
-        ScheduleKind = model.Schedule.Kind,
-        ScheduleSteps = model.Schedule.TrainingSteps,
-        WeightsFile = name + ".safetensors",
-        WeightsSha256 = "",
-    }, folder);
+    void Card(UNet model, string name) => CheckpointTests.SaveCard(model, name, folder);
 
     [Fact]
     public void Guidance_extrapolates_from_the_unconditional_to_the_conditional_prediction()
