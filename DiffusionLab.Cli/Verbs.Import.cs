@@ -36,7 +36,7 @@ static partial class Verbs
             var card = result.Card;
             Console.WriteLine($"{card.Name}: {card.ParameterCount:N0} parameters, step {card.TrainingSteps}; TorchSharp's ε within {result.MaxEpsilonDifference:G2} of PyTorch's (mean |ε| {result.ReferenceEpsilonScale:F2})");
             if (card.HeldoutLoss.Count > 0)
-                Console.WriteLine("held-out loss " + string.Join(", ", card.HeldoutLoss.Select(p => $"t={p.Key}: {p.Value:F4}")));
+                Console.WriteLine("held-out loss " + FormatLoss(card.HeldoutLoss));
             Console.WriteLine($"wrote {Path.Combine(output, card.Name + ".json")} and {card.WeightsFile} (sha256 {card.WeightsSha256})");
         }
         return Task.FromResult(0);

@@ -33,6 +33,9 @@ public sealed record ModelCard
     public Training.LossWeighting LossWeighting { get; init; } = Training.LossWeighting.Uniform;
     /// <summary>Mean ε-MSE of the EMA weights on held-out images at fixed timesteps (keys are t).</summary>
     public Dictionary<string, double> HeldoutLoss { get; init; } = new();
+    /// <summary>For a class-conditional network, the same held-out loss with each image's class told (keys are t); absent otherwise.
+    /// How far it lies below <see cref="HeldoutLoss"/> says how much the network uses the class.</summary>
+    public Dictionary<string, double>? ClassHeldoutLoss { get; init; }
     /// <summary>File name of the weights beside the card (safetensors).</summary>
     public required string WeightsFile { get; init; }
     public required string WeightsSha256 { get; init; }

@@ -159,16 +159,23 @@ public sealed class DdpmTrainer : IDisposable
     }
 
     /// <summary>Mean held-out ε-MSE of the EMA weights at each of <see cref="HeldoutTimesteps"/>, with fixed noise (comparable across checkpoints).</summary>
-    public Dictionary<string, double> HeldoutLoss(ImageFolderDataset heldout, int maxImages = 256) => HeldoutLoss(average, heldout, maxImages);
+    public Dictionary<string, double> HeldoutLoss(ImageFolderDataset heldout, int maxImages = 256, bool withClasses = false) => HeldoutLoss(average, heldout, maxImages, withClasses);
 
     /// <summary>Mean held-out ε-MSE of <paramref name="network"/> at each of <see cref="HeldoutTimesteps"/>, with fixed noise (comparable across checkpoints and trainers).</summary>
-    public static Dictionary<string, double> HeldoutLoss(UNet network, ImageFolderDataset heldout, int maxImages = 256)
+    /// <param name="withClasses">Tell a class-conditional network each image's class (the held-out set must carry them);
+    /// otherwise it predicts without one, as the solvers use it. Below the plain loss when the network makes use of the class.</param>
+    public static Dictionary<string, double> HeldoutLoss(UNet network, ImageFolderDataset heldout, int maxImages = 256, bool withClasses = false)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
+        if (withClasses && network.Config.ClassCount == 0)
+            throw new ArgumentException("the network has no classes to be told", nameof(withClasses));
+        if (withClasses && (heldout.Labels is null || !heldout.ClassNames.SequenceEqual(network.Config.ClassNames!)))
+            throw new TrainingException($"{heldout.Folder} does not carry the classes the network learns ({string.Join(", ", network.Config.ClassNames!)})");
         var result = new Dictionary<string, double>();
         long n = Math.Min(maxImages, heldout.Count);
         var x0 = heldout.Images.narrow(0, 0, n);
+        var labels = withClasses ? heldout.Labels!.narrow(0, 0, n) : null;
         var fixedNoise = randn(x0.shape, generator: new Generator(12345));
         foreach (var t in HeldoutTimesteps.Where(t => t < network.Schedule.TrainingSteps))
         {
@@ -176,7 +183,8 @@ public sealed class DdpmTrainer : IDisposable
             for (long start = 0; start < n; start += 64)
             {
                 long size = Math.Min(64, n - start);
-                using var loss = Loss(network, x0.narrow(0, start, size), ScalarArithmetic.Full([size], (long)t, int64), fixedNoise.narrow(0, start, size));
+                using var loss = Loss(network, x0.narrow(0, start, size), ScalarArithmetic.Full([size], (long)t, int64), fixedNoise.narrow(0, start, size),
+                    classes: labels?.narrow(0, start, size));
                 sum += loss.item<float>() * size;
             }
             result[t.ToString(System.Globalization.CultureInfo.InvariantCulture)] = sum / n;
@@ -255,7 +263,8 @@ public sealed class DdpmTrainer : IDisposable
     }
 
     /// <summary>Exports the EMA weights and a model card as &lt;folder&gt;/&lt;name&gt;.safetensors / .json.</summary>
-    public ModelCard Export(string folder, Dictionary<string, double> heldoutLoss, string? notes = null)
+    /// <param name="classHeldoutLoss">For a class-conditional network, the held-out loss when told each image's class; null otherwise.</param>
+    public ModelCard Export(string folder, Dictionary<string, double> heldoutLoss, string? notes = null, Dictionary<string, double>? classHeldoutLoss = null)
     {
         var card = new ModelCard
         {
@@ -270,6 +279,7 @@ public sealed class DdpmTrainer : IDisposable
             EmaRate = options.EmaRate,
             LossWeighting = options.LossWeighting,
             HeldoutLoss = heldoutLoss,
+            ClassHeldoutLoss = classHeldoutLoss,
             WeightsFile = options.ModelName + ".safetensors",
             WeightsSha256 = "",
             Notes = notes,

@@ -219,6 +219,48 @@ public sealed class DdpmTrainerTests : IDisposable
     }
 
     [Fact]
+    public void The_class_heldout_loss_tells_each_image_its_own_class()
+    {
+        using var scope = NewDisposeScope();
+        using var data = LabelledTinySet(Classes);
+        using var trainer = new DdpmTrainer(TinyOptions() with { Config = UNetConfig.Tiny() with { ClassNames = Classes } });
+        // A new network's zero-started output layers predict ε = 0 whatever it is told; wake them up.
+        var generator = new Generator(6);
+        using (no_grad())
+            foreach (var (name, weight) in trainer.Average.state_dict())
+                if (name != "class_embedding.weight" && weight.is_floating_point() && weight.eq(0).all().item<bool>()) weight.copy_(randn(weight.shape, generator: generator) * 0.1);
+        // The class embedding starts at zero: told a class or not, it is the same network.
+        Assert.Equal(trainer.HeldoutLoss(data), trainer.HeldoutLoss(data, withClasses: true));
+
+        // Give class "c" (images 4 and 5) an embedding of its own: the told loss moves away from the plain one …
+        using (no_grad()) trainer.Average.state_dict()["class_embedding.weight"][2].copy_(randn(trainer.Average.state_dict()["class_embedding.weight"].shape[1], generator: generator));
+        var plain = trainer.HeldoutLoss(data);
+        var told = trainer.HeldoutLoss(data, withClasses: true);
+        Assert.All(plain.Keys, t => Assert.NotEqual(plain[t], told[t]));
+        // … and comes back to it when those images are labelled with a class whose row is still zero.
+        using var relabelled = new ImageFolderDataset(data.Images, "made-in-test", tensor(new long[] { 0, 0, 1, 1, 0, 1, 0, 1 }), Classes);
+        Assert.Equal(plain, trainer.HeldoutLoss(relabelled, withClasses: true));
+
+        var card = trainer.Export(Path.Combine(folder, "models"), plain, classHeldoutLoss: told);
+        Assert.Equal(told, Checkpoints.ReadCard(Path.Combine(folder, "models", "tiny.json")).ClassHeldoutLoss);
+
+        using var unlabelled = new ImageFolderDataset(data.Images, "no-classes-here");
+        Assert.Contains("no-classes-here", Assert.Throws<TrainingException>(() => trainer.HeldoutLoss(unlabelled, withClasses: true)).Message);
+    }
+
+    [Fact]
+    public void An_unconditional_card_has_no_class_heldout_loss()
+    {
+        using var data = ImageFolderDataset.Load(WriteTinyDataset(), 8);
+        using var trainer = new DdpmTrainer(TinyOptions());
+        trainer.Export(Path.Combine(folder, "models"), trainer.HeldoutLoss(data));
+        var json = File.ReadAllText(Path.Combine(folder, "models", "tiny.json"));
+        Assert.DoesNotContain("classHeldoutLoss", json);
+        Assert.Null(Checkpoints.ReadCard(Path.Combine(folder, "models", "tiny.json")).ClassHeldoutLoss);
+        Assert.Throws<ArgumentException>(() => trainer.HeldoutLoss(data, withClasses: true));
+    }
+
+    [Fact]
     public void Learning_rate_warms_up_linearly()
     {
         using var trainer = new DdpmTrainer(TinyOptions() with { WarmupSteps = 10, LearningRate = 1e-3 });
