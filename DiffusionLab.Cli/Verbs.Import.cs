@@ -25,7 +25,11 @@ static partial class Verbs
             var heldoutFolder = Path.Combine(data, "heldout");
             if (!Directory.Exists(heldoutFolder)) throw new CliUsageException($"--data {data}: no heldout/ folder to measure the held-out loss on");
             var record = CheckpointImport.ReadRecord(Path.Combine(from, name + ".training.json"));
-            heldout = ImageFolderDataset.Load(heldoutFolder, record.Config.ImageSize, record.Config.Channels, limit: 256);
+            // A class-conditional network is also measured told each held-out image's class (the card's classHeldoutLoss).
+            var classes = record.Config.ClassCount > 0 ? ReadClasses(data) : null;
+            if (classes is not null && !classes.Names.SequenceEqual(record.Config.ClassNames!))
+                throw new CliUsageException($"{Path.Combine(data, ImageClasses.FileName)} lists the classes {string.Join(", ", classes.Names)}; {name} learned {string.Join(", ", record.Config.ClassNames!)}");
+            heldout = ImageFolderDataset.Load(heldoutFolder, record.Config.ImageSize, record.Config.Channels, limit: 256, classes);
             dataset = DescribeDataset(data, Path.Combine(data, "train"), heldoutFolder);
         }
         using (heldout)
@@ -36,7 +40,7 @@ static partial class Verbs
             var card = result.Card;
             Console.WriteLine($"{card.Name}: {card.ParameterCount:N0} parameters, step {card.TrainingSteps}; TorchSharp's ε within {result.MaxEpsilonDifference:G2} of PyTorch's (mean |ε| {result.ReferenceEpsilonScale:F2})");
             if (card.HeldoutLoss.Count > 0)
-                Console.WriteLine("held-out loss " + FormatLoss(card.HeldoutLoss));
+                Console.WriteLine("held-out loss " + FormatLoss(card.HeldoutLoss) + (card.ClassHeldoutLoss is null ? "" : $"; told the class {FormatLoss(card.ClassHeldoutLoss)}"));
             Console.WriteLine($"wrote {Path.Combine(output, card.Name + ".json")} and {card.WeightsFile} (sha256 {card.WeightsSha256})");
         }
         return Task.FromResult(0);

@@ -196,14 +196,14 @@ static partial class Verbs
         return Task.FromResult(0);
     }
 
-    /// <summary>The class list beside a data set's train/ and heldout/ folders, or a usage error that says how to get one.</summary>
     /// <summary>"t=50: 0.0911, t=250: 0.0174, …" for the log and the import report.</summary>
     internal static string FormatLoss(IReadOnlyDictionary<string, double> loss) => string.Join(", ", loss.Select(p => $"t={p.Key}: {p.Value:F4}"));
 
+    /// <summary>The class list beside a data set's train/ and heldout/ folders, or a usage error that says how to get one.</summary>
     static ImageClasses ReadClasses(string data)
     {
         var path = Path.Combine(data, ImageClasses.FileName);
-        if (!File.Exists(path)) throw new CliUsageException($"--classes needs {path} (one line per image: file name, a tab, its class); tools/fetch-data.sh writes it for the emoji");
+        if (!File.Exists(path)) throw new CliUsageException($"a class-conditional model needs {path} (one line per image: file name, a tab, its class); tools/fetch-data.sh writes it for the emoji");
         try { return ImageClasses.Read(path); }
         catch (InvalidDataException e) { throw new CliUsageException(e.Message); }
     }

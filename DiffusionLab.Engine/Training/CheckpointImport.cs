@@ -35,7 +35,7 @@ public sealed record ImportResult(ModelCard Card, double MaxEpsilonDifference, d
 /// trust: the weights must fit the recorded architecture name by name and shape by shape, the C#
 /// network must reproduce the ε that PyTorch computed on a fixed probe (so the two implementations
 /// are the same function, not just the same shapes), and the held-out loss in the card is measured
-/// here, by <see cref="DdpmTrainer.HeldoutLoss(UNet, ImageFolderDataset, int)"/>, not copied.
+/// here, by <see cref="DdpmTrainer.HeldoutLoss(UNet, ImageFolderDataset, int, bool)"/>, not copied.
 /// </summary>
 public static class CheckpointImport
 {
@@ -56,7 +56,8 @@ public static class CheckpointImport
 
     /// <summary>
     /// Reads &lt;folder&gt;/&lt;name&gt;.{safetensors,training.json,reference.safetensors}, checks them, and
-    /// writes &lt;outFolder&gt;/&lt;name&gt;.{safetensors,json}. <paramref name="heldout"/> may be null (no loss in the card).
+    /// writes &lt;outFolder&gt;/&lt;name&gt;.{safetensors,json}. <paramref name="heldout"/> may be null (no loss in the card);
+    /// for a class-conditional network, a held-out set that carries its classes also gives the card its told-the-class loss.
     /// </summary>
     public static ImportResult Import(string folder, string name, string outFolder, ImageFolderDataset? heldout, DatasetInfo? dataset,
                                       double tolerance = DefaultTolerance)
@@ -76,6 +77,7 @@ public static class CheckpointImport
                                           $"(allowed {tolerance:G3}): the two UNets do not compute the same function");
 
         var loss = heldout is null ? new Dictionary<string, double>() : DdpmTrainer.HeldoutLoss(model, heldout);
+        var classLoss = heldout?.Labels is not null && record.Config.ClassCount > 0 ? DdpmTrainer.HeldoutLoss(model, heldout, withClasses: true) : null;
         var card = new ModelCard
         {
             Name = name,
@@ -89,6 +91,7 @@ public static class CheckpointImport
             EmaRate = record.EmaRate,
             LossWeighting = record.LossWeighting,
             HeldoutLoss = loss,
+            ClassHeldoutLoss = classLoss,
             WeightsFile = name + ".safetensors",
             WeightsSha256 = "",
             Notes = string.Create(CultureInfo.InvariantCulture,
@@ -113,7 +116,22 @@ public static class CheckpointImport
         var expected = reference["epsilon"];
         if (x.dim() != 4 || !x.shape.Skip(1).SequenceEqual(model.SampleShape) || !expected.shape.SequenceEqual(x.shape) || reference["t"].shape[0] != x.shape[0])
             throw new CheckpointException($"{referencePath}: the probe's shapes do not fit a {model.Config.ImageSize}×{model.Config.ImageSize}×{model.Config.Channels} model");
-        var epsilon = model.forward(x, reference["t"].round().to(int64));
+        var t = reference["t"].round().to(int64);
+        // A class-conditional network's probe also names each sample's class ("no class" among them).
+        var classCount = model.Config.ClassCount;
+        if (classCount > 0 != reference.ContainsKey("classes"))
+            throw new CheckpointException(classCount > 0
+                ? $"{referencePath}: the probe has no tensor 'classes', but the network learns {classCount} classes"
+                : $"{referencePath}: the probe names classes, but the recorded network has none");
+        Tensor epsilon;
+        if (classCount > 0)
+        {
+            var classes = reference["classes"].round().to(int64);
+            if (classes.dim() != 1 || classes.shape[0] != x.shape[0] || classes.min().item<long>() < 0 || classes.max().item<long>() > classCount)
+                throw new CheckpointException($"{referencePath}: the probe's classes are not one number from 0 to {classCount} per sample");
+            epsilon = model.PredictNoise(x, t, classes);
+        }
+        else epsilon = model.forward(x, t);
         double difference = (epsilon - expected).abs().max().item<float>();
         double scale = expected.abs().mean().item<float>();
         return (difference, scale);

@@ -123,4 +123,58 @@ public sealed class CheckpointImportTests : IDisposable
             Assert.Equal(expected[t], loss, 9);
         }
     }
+
+    const string ClassName = "mirror-tiny-classes";
+
+    [Fact]
+    public void A_class_conditional_network_computes_the_same_epsilon_as_the_pytorch_mirror()
+    {
+        var result = CheckpointImport.Import(source, ClassName, output, heldout: null, dataset: null);
+
+        Assert.True(result.MaxEpsilonDifference <= 1e-5, $"max |Δε| = {result.MaxEpsilonDifference}");
+        Assert.Equal(["a", "b", "c"], result.Card.Config.ClassNames);
+        Assert.Equal(26_755 + 4 * 16, result.Card.ParameterCount); // the mirror-tiny network plus three classes and "no class"
+
+        // The probe asked for classes, "no class" among them: without them ε is another function, so the match above
+        // covers the class embedding, and "no class" is what the plain prediction uses.
+        using var scope = NewDisposeScope();
+        using var model = Checkpoints.Load(Path.Combine(output, ClassName + ".json"));
+        var reference = TorchSharp.PyBridge.Safetensors.LoadStateDict(Path.Combine(source, ClassName + ".reference.safetensors"));
+        var classes = reference["classes"].round().to(int64);
+        Assert.Equal([0L, 3L, 1L, 2L], classes.data<long>().ToArray());
+        using var _ = no_grad();
+        var plain = model.PredictNoise(reference["x"], reference["t"].round().to(int64));
+        Assert.True((plain - reference["epsilon"]).abs().max().item<float>() > 1e-2, "the classes should change ε");
+        Assert.True((plain[1] - reference["epsilon"][1]).abs().max().item<float>() <= 1e-5, "sample 1 asked for no class");
+    }
+
+    [Fact]
+    public void A_probe_without_the_classes_the_network_learns_is_refused()
+    {
+        var referencePath = Path.Combine(source, ClassName + ".reference.safetensors");
+        using (var scope = NewDisposeScope())
+        {
+            var reference = TorchSharp.PyBridge.Safetensors.LoadStateDict(referencePath);
+            reference.Remove("classes");
+            TorchSharp.PyBridge.Safetensors.SaveStateDict(referencePath, reference);
+        }
+        var e = Assert.Throws<CheckpointException>(() => CheckpointImport.Import(source, ClassName, output, null, null));
+        Assert.Contains(referencePath, e.Message);
+        Assert.Contains("'classes'", e.Message);
+    }
+
+    [Fact]
+    public void A_class_conditional_import_also_measures_the_loss_told_the_class()
+    {
+        using var scope = NewDisposeScope();
+        using var heldout = new ImageFolderDataset(rand(6, 3, 8, 8, generator: new Generator(12)) * 2 - 1, "made-in-test",
+            tensor(new long[] { 0, 1, 2, 0, 1, 2 }), ["a", "b", "c"]);
+
+        var card = CheckpointImport.Import(source, ClassName, output, heldout, null).Card;
+
+        Assert.NotNull(card.ClassHeldoutLoss);
+        Assert.Equal(card.HeldoutLoss.Keys.Order(), card.ClassHeldoutLoss.Keys.Order());
+        Assert.All(card.HeldoutLoss.Keys, t => Assert.NotEqual(card.HeldoutLoss[t], card.ClassHeldoutLoss[t]));
+        Assert.Equal(card.ClassHeldoutLoss, Checkpoints.ReadCard(Path.Combine(output, ClassName + ".json")).ClassHeldoutLoss);
+    }
 }

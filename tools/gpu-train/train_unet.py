@@ -5,7 +5,9 @@ The network below mirrors DiffusionLab.Engine/Priors/UNet.cs module by module: t
 the same order under the same attribute names, so the state-dict keys and shapes are identical and
 the safetensors file this script writes loads into the C# UNet with strict checking. The training
 objective mirrors DdpmTrainer.cs: the DDPM ε-MSE with t ~ U{0..T-1}, Adam with a linear warm-up,
-gradient clipping at 1, random horizontal mirroring and an EMA of the weights.
+gradient clipping at 1, random horizontal mirroring and an EMA of the weights. With --classes the
+network learns the categories in DATA/classes.tsv (classifier-free guidance: each sample's class is
+replaced by "no class" with probability --class-dropout), as `DiffusionLab.Cli train --classes` does.
 
 Training is bounded by wall-clock time rather than steps (a GPU lease is short): the EMA weights are
 exported every --checkpoint-seconds and at the end, each time with
@@ -165,9 +167,22 @@ class UNet(nn.Module):
         self.conv_out = nn.Conv2d(ch, cfg["channels"], 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
+        # A class-conditional network: one row per class plus a last one for "no class", added to the
+        # time embedding and started at zero (UNet.cs, class_embedding).
+        self.class_count = len(cfg.get("classNames") or [])
+        if self.class_count:
+            self.class_embedding = nn.Embedding(self.class_count + 1, emb)
+            nn.init.zeros_(self.class_embedding.weight)
 
-    def forward(self, x, t):
+    def forward(self, x, t, classes=None):
+        """ε(x_t, t), or ε(x_t, t, c) with classes int64 [B] (class_count meaning "no class"; None is "no class" for all)."""
         emb = self.time_out(F.silu(self.time_in(timestep_embedding(t, self.cfg["baseChannels"]))))
+        if self.class_count:
+            if classes is None:
+                classes = torch.full((x.shape[0],), self.class_count, dtype=torch.int64, device=x.device)
+            emb = emb + self.class_embedding(classes)
+        elif classes is not None:
+            raise ValueError("this network has no classes")
         h = self.conv_in(x)
         skips = [h]
         for block in self.down:
@@ -218,13 +233,52 @@ def load_safetensors(path):
 
 # ---------------------------------------------------------------- data, schedule, training
 
-def load_images(folder, size, limit=None):
-    """PNG/JPEG/WebP files, sorted by name, flattened onto white, as float32 [N, 3, S, S] in [-1, 1]."""
+def image_names(folder, limit=None):
+    """The image files of a folder in the order the C# ImageFolderDataset reads them (ordinal by name)."""
     names = sorted(n for n in os.listdir(folder) if n.lower().endswith((".png", ".jpg", ".jpeg", ".webp")))
     if limit:
         names = names[:limit]
     if not names:
         raise SystemExit(f"{folder}: holds no PNG, JPEG or WebP images")
+    return names
+
+
+def read_classes(data):
+    """DATA/classes.tsv as ImageClasses.cs reads it: {file stem: class name} and the class names in ordinal order."""
+    path = os.path.join(data, "classes.tsv")
+    if not os.path.isfile(path):
+        raise SystemExit(f"{path}: no class list (tools/fetch-data.sh writes it for the emoji)")
+    of_stem = {}
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            line = line.rstrip("\n").rstrip("\r")
+            if not line:
+                continue
+            fields = line.split("\t")
+            if len(fields) != 2 or not fields[0] or not fields[1].strip():
+                raise SystemExit(f"{path}, line {number}: expected 'file name<TAB>class', got '{line}'")
+            if fields[0] in of_stem:
+                raise SystemExit(f"{path}, line {number}: '{fields[0]}' is listed twice")
+            of_stem[fields[0]] = fields[1].strip()
+    # Python orders str by code point, .NET's ordinal comparer by UTF-16 unit: the same outside the astral planes.
+    return of_stem, sorted(set(of_stem.values()))
+
+
+def class_labels(folder, of_stem, class_names, limit=None):
+    """Each image's class number (int64 [N]), in the order image_names gives."""
+    number = {name: i for i, name in enumerate(class_names)}
+    labels = []
+    for name in image_names(folder, limit):
+        stem = os.path.splitext(name)[0]
+        if stem not in of_stem:
+            raise SystemExit(f"{os.path.join(folder, name)} has no class in classes.tsv")
+        labels.append(number[of_stem[stem]])
+    return torch.tensor(labels, dtype=torch.int64)
+
+
+def load_images(folder, size, limit=None):
+    """PNG/JPEG/WebP files, sorted by name, flattened onto white, as float32 [N, 3, S, S] in [-1, 1]."""
+    names = image_names(folder, limit)
     images = np.empty((len(names), size, size, 3), dtype=np.uint8)
     for i, name in enumerate(names):
         with Image.open(os.path.join(folder, name)) as image:
@@ -243,14 +297,15 @@ def linear_alphas_cumprod(steps):
     return torch.from_numpy(np.cumprod(1.0 - betas))
 
 
-def ddpm_loss(model, x0, t, noise, alphas_cumprod, weighting="uniform"):
+def ddpm_loss(model, x0, t, noise, alphas_cumprod, weighting="uniform", classes=None):
     """The ε-MSE; with weighting "p2" each sample's term counts 1 − ᾱ_t (DdpmTrainer.Loss, LossWeighting.P2)."""
     alpha_bar = alphas_cumprod[t].to(torch.float32)
     a = alpha_bar[:, None, None, None]
     xt = a.sqrt() * x0 + (1.0 - a).sqrt() * noise
+    prediction = model(xt, t, classes)
     if weighting == "uniform":
-        return F.mse_loss(model(xt, t), noise)
-    per_sample = F.mse_loss(model(xt, t), noise, reduction="none").flatten(1).mean(1)
+        return F.mse_loss(prediction, noise)
+    per_sample = F.mse_loss(prediction, noise, reduction="none").flatten(1).mean(1)
     return (per_sample * (1.0 - alpha_bar)).mean()
 
 
@@ -264,9 +319,16 @@ def export(ema, args, record, out):
     g = torch.Generator().manual_seed(7)
     x = torch.randn(4, ema.cfg["channels"], ema.cfg["imageSize"], ema.cfg["imageSize"], generator=g)
     t = torch.tensor([0, 250, 500, 999 if args.schedule_steps > 999 else args.schedule_steps - 1], dtype=torch.int64)
+    probe = {"x": x, "t": t.to(torch.float32)}
+    classes = None
+    if cpu.class_count:
+        # Two classes, "no class" and the last class, so the embedding's every use is compared.
+        n = cpu.class_count
+        classes = torch.tensor([0, n, min(1, n - 1), n - 1], dtype=torch.int64)
+        probe["classes"] = classes.to(torch.float32)
     with torch.no_grad():
-        eps = cpu(x, t)
-    save_safetensors({"x": x, "t": t.to(torch.float32), "epsilon": eps}, os.path.join(out, name + ".reference.safetensors"))
+        probe["epsilon"] = cpu(x, t, classes)
+    save_safetensors(probe, os.path.join(out, name + ".reference.safetensors"))
     temporary = os.path.join(out, name + ".training.json.tmp")
     with open(temporary, "w") as f:
         json.dump(record, f, indent=2)
@@ -292,6 +354,10 @@ def main():
     p.add_argument("--no-mirror", action="store_true")
     p.add_argument("--loss-weighting", choices=["uniform", "p2"], default="uniform",
                    help="p2: weigh each sample's ε-error by 1 - alpha_bar_t (perception-prioritised, Choi et al. 2022)")
+    p.add_argument("--classes", action="store_true",
+                   help="learn the categories in DATA/classes.tsv (class-conditional, for classifier-free guidance)")
+    p.add_argument("--class-dropout", type=float, default=0.2,
+                   help="with --classes: the share of samples trained as \"no class\" (the unconditional prior)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--random-init", action="store_true",
                    help="draw every weight at random (no zero-initialised layers): with --seconds 0 this makes a "
@@ -306,9 +372,18 @@ def main():
         torch.backends.cudnn.allow_tf32 = True
         torch.backends.cudnn.benchmark = True
     cfg = json.loads(args.config)
-    if cfg.get("classNames"):
-        raise SystemExit("this mirror does not learn classes yet (the C# UNet's class embedding has no counterpart here); "
-                         "train class-conditional priors with DiffusionLab.Cli train --classes")
+    if not 0.0 <= args.class_dropout <= 1.0:
+        raise SystemExit(f"--class-dropout {args.class_dropout}: a share between 0 and 1")
+    of_stem = None
+    if args.classes:
+        if args.data is None:
+            raise SystemExit("--classes reads DATA/classes.tsv: give --data")
+        of_stem, class_names = read_classes(args.data)
+        if cfg.get("classNames") and cfg["classNames"] != class_names:
+            raise SystemExit(f"the configuration's classes {cfg['classNames']} are not the data's {class_names}")
+        cfg["classNames"] = class_names
+    elif cfg.get("classNames") and args.data is not None and args.seconds > 0:
+        raise SystemExit("the configuration names classes: add --classes to learn them from DATA/classes.tsv")
     cfg.setdefault("dropout", 0.0)
     cfg.setdefault("normGroups", 8)
     cfg.setdefault("attentionHeads", 1)
@@ -316,12 +391,19 @@ def main():
 
     if args.data is None and args.seconds > 0:
         raise SystemExit("--data is needed to train (only --seconds 0 runs without data)")
-    data = heldout = None
+    data = heldout = labels = heldout_labels = None
     if args.data is not None:
         train_folder = os.path.join(args.data, "train")
-        data = load_images(train_folder if os.path.isdir(train_folder) else args.data, cfg["imageSize"]).to(device)
+        train_folder = train_folder if os.path.isdir(train_folder) else args.data
+        data = load_images(train_folder, cfg["imageSize"]).to(device)
         heldout_folder = os.path.join(args.data, "heldout")
         heldout = load_images(heldout_folder, cfg["imageSize"], limit=256).to(device) if os.path.isdir(heldout_folder) else None
+        if of_stem is not None:
+            labels = class_labels(train_folder, of_stem, cfg["classNames"]).to(device)
+            if heldout is not None:
+                heldout_labels = class_labels(heldout_folder, of_stem, cfg["classNames"], limit=256).to(device)
+            print(f"classes ({len(cfg['classNames'])}, each dropped for {args.class_dropout:.0%} of samples): "
+                  f"{', '.join(cfg['classNames'])}", flush=True)
 
     model = UNet(cfg).to(device)
     if args.random_init:
@@ -343,9 +425,10 @@ def main():
     print(f"{args.name}: {params:,} parameters on {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}), "
           f"{0 if data is None else len(data)} training images, batch {args.batch}, {args.seconds:.0f} s", flush=True)
 
-    def heldout_loss():
-        if heldout is None:
-            return {}
+    def heldout_loss(told_class=False):
+        """DdpmTrainer.HeldoutLoss: without a class, or (told_class) with each held-out image's own."""
+        if heldout is None or (told_class and heldout_labels is None):
+            return None if told_class else {}
         g = torch.Generator(device=device).manual_seed(12345)
         noise = torch.randn(heldout.shape, generator=g, device=device)
         result = {}
@@ -353,7 +436,8 @@ def main():
             for t in (50, 250, 500, 750):
                 if t < args.schedule_steps:
                     tt = torch.full((len(heldout),), t, dtype=torch.int64, device=device)
-                    result[str(t)] = float(ddpm_loss(ema, heldout, tt, noise, alphas_cumprod))
+                    result[str(t)] = float(ddpm_loss(ema, heldout, tt, noise, alphas_cumprod,
+                                                     classes=heldout_labels if told_class else None))
         return result
 
     step, smoothed, last_checkpoint, log_every = 0, None, time.time(), 200
@@ -368,6 +452,7 @@ def main():
             "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
             "torch": torch.__version__, "seconds": round(time.time() - started, 1),
             "heldoutLossPyTorch": heldout_loss(), "trainer": "tools/gpu-train/train_unet.py",
+            **({"classDropout": args.class_dropout, "classHeldoutLossPyTorch": heldout_loss(told_class=True)} if labels is not None else {}),
         }
 
     model.train()
@@ -381,7 +466,11 @@ def main():
             x0 = torch.where(flip, x0.flip(3), x0)
         t = torch.randint(0, args.schedule_steps, (args.batch,), device=device)
         noise = torch.randn_like(x0)
-        loss = ddpm_loss(model, x0, t, noise, alphas_cumprod, args.loss_weighting)
+        classes = None
+        if labels is not None:
+            dropped = torch.rand(args.batch, device=device) < args.class_dropout
+            classes = torch.where(dropped, torch.full_like(index, model.class_count), labels[index])
+        loss = ddpm_loss(model, x0, t, noise, alphas_cumprod, args.loss_weighting, classes)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         norm = torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
