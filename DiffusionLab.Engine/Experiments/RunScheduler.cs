@@ -74,7 +74,7 @@ public sealed class RunScheduler : IDisposable
     /// </summary>
     public int Parallelism { get; }
 
-    /// <summary>Network calls made so far, and samples they carried (their ratio is the mean batch size).</summary>
+    /// <summary>Network calls made so far (counted as they start, so a run that has finished is in), and samples they carried (their ratio is the mean batch size).</summary>
     public (long Calls, long Samples) Served
     {
         get { lock (gate) return (calls, samples); }
@@ -232,6 +232,12 @@ public sealed class RunScheduler : IDisposable
         {
             using var scope = NewDisposeScope();
             var sizes = batch.Select(r => r.Samples).ToArray();
+            // Counted before any request completes: a run unblocked by the last call may read Served at once.
+            lock (gate)
+            {
+                calls++;
+                samples += sizes.Sum();
+            }
             var xt = cat(batch.Select(r => r.Xt).ToArray(), 0);
             var t = cat(batch.Select(r => r.T).ToArray(), 0);
             if (batch[0].IsGuided) ServeGuided(prior, batch, sizes, xt, t);
@@ -242,11 +248,6 @@ public sealed class RunScheduler : IDisposable
                 var slices = eps.split(sizes, 0);
                 for (int i = 0; i < batch.Count; i++)
                     batch[i].Complete(slices[i].DetachFromDisposeScope(), null, null);
-            }
-            lock (gate)
-            {
-                calls++;
-                samples += sizes.Sum();
             }
         }
         catch (Exception e)

@@ -132,7 +132,7 @@ public sealed class CheckpointImportTests : IDisposable
         var result = CheckpointImport.Import(source, ClassName, output, heldout: null, dataset: null);
 
         Assert.True(result.MaxEpsilonDifference <= 1e-5, $"max |Δε| = {result.MaxEpsilonDifference}");
-        Assert.Equal(["a", "b", "c"], result.Card.Config.ClassNames);
+        Assert.Equal(["a", "b", "c"], result.Card.Config.ClassNames!);
         Assert.Equal(26_755 + 4 * 16, result.Card.ParameterCount); // the mirror-tiny network plus three classes and "no class"
 
         // The probe asked for classes, "no class" among them: without them ε is another function, so the match above
