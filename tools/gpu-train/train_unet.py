@@ -322,7 +322,7 @@ def export(ema, args, record, out):
     probe = {"x": x, "t": t.to(torch.float32)}
     classes = None
     if cpu.class_count:
-        # Two classes, "no class" and the last class, so the embedding's every use is compared.
+        # Classes 0 and 1, "no class" and the last class, so the embedding's every use is compared.
         n = cpu.class_count
         classes = torch.tensor([0, n, min(1, n - 1), n - 1], dtype=torch.int64)
         probe["classes"] = classes.to(torch.float32)
