@@ -63,18 +63,34 @@ public sealed class ClassroomHubTests : IDisposable
         using var server = new LabServer(Path.Combine(folder, "runs.db"));
         await using var owner = server.HubConnection();
         await owner.StartAsync();
-        var reply = await owner.InvokeAsync<StartRunReply>("StartRun", Spec(5, steps: 400));
-        var run = server.Runs.Find(reply.RunId!)!;
-        SpinWait.SpinUntil(() => run.Latest is { Step: >= 40 } || run.IsOver, TimeSpan.FromSeconds(60));
-
         await using var watcher = server.HubConnection("hubs/watch");
         var live = new List<RunFrame>();
         var ended = new TaskCompletionSource<string>();
         watcher.On<RunFrame>("Frame", frame => { lock (live) live.Add(frame); });
         watcher.On<string, string?>("Ended", (status, _) => ended.TrySetResult(status));
-        await watcher.StartAsync();
-        var snapshot = await watcher.InvokeAsync<WatchSnapshot>("Watch", reply.RunId);
-        Assert.False(run.IsOver, "the run should still be going when the watcher joins (make it longer if this fails)");
+
+        var reply = await owner.InvokeAsync<StartRunReply>("StartRun", Spec(5, steps: 400));
+        var run = server.Runs.Find(reply.RunId!)!;
+        // Hold the run once it has sent step 40 until the watcher has joined, so that a fast machine
+        // cannot finish it first. Changed is raised on the solver's or the encoder's thread, and a run
+        // is not over while either is held (it ends once the encoder has sent its last frame).
+        using var hold = new ManualResetEventSlim(false);
+        var held = 0;
+        run.Changed += r =>
+        {
+            if (r.Latest is { Step: >= 40 } && Interlocked.Exchange(ref held, 1) == 0)
+                hold.Wait(TimeSpan.FromSeconds(60));
+        };
+        WatchSnapshot snapshot;
+        try
+        {
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref held) == 1 || run.IsOver, TimeSpan.FromSeconds(60)), "the run never reached step 40");
+            Assert.False(run.IsOver, "the run ended before the test could hold it");
+            await watcher.StartAsync();
+            snapshot = await watcher.InvokeAsync<WatchSnapshot>("Watch", reply.RunId);
+            Assert.False(run.IsOver, "the run is held, so it is still going when the watcher joins");
+        }
+        finally { hold.Set(); }
 
         Assert.Equal(0, snapshot.Frames[0].Step);
         var seen = snapshot.Frames[^1].Step;
