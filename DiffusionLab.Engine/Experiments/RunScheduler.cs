@@ -74,7 +74,7 @@ public sealed class RunScheduler : IDisposable
     /// </summary>
     public int Parallelism { get; }
 
-    /// <summary>Network calls made so far (counted as they start, so a run that has finished is in), and samples they carried (their ratio is the mean batch size).</summary>
+    /// <summary>Network calls made so far and the samples they carried (their ratio is the mean batch size); each call is counted as it starts, before it unblocks its runs, so a finished run's calls are all in.</summary>
     public (long Calls, long Samples) Served
     {
         get { lock (gate) return (calls, samples); }
