@@ -53,11 +53,32 @@ public sealed class PriorCatalogTests : IDisposable
     public void A_classroom_link_without_an_offered_image_gets_the_priors_first(string query)
     {
         var lab = new LabCatalog(PriorCatalog.ForContentRoot(ContentRoot.Find()));
-        var spec = DiffusionLab.Web.Classroom.ClassroomSpec.FromQuery(query, lab);
+        var spec = DiffusionLab.Web.Classroom.ClassroomSpec.Read(query, lab).Spec;
         Assert.Equal("pixel-faces-32", spec.Prior);
         Assert.Equal(lab.Images("pixel-faces-32")[0].Reference, spec.Image);
 
-        var kept = DiffusionLab.Web.Classroom.ClassroomSpec.FromQuery("image=" + Uri.EscapeDataString(lab.Images("pixel-faces-32")[3].Reference), lab);
+        var kept = DiffusionLab.Web.Classroom.ClassroomSpec.Read("image=" + Uri.EscapeDataString(lab.Images("pixel-faces-32")[3].Reference), lab).Spec;
         Assert.Equal(lab.Images("pixel-faces-32")[3].Reference, kept.Image); // an offered image is kept
+    }
+
+    [Fact]
+    public void A_classroom_link_naming_what_the_lab_lacks_keeps_the_rest_and_says_what_it_replaced()
+    {
+        var lab = new LabCatalog(PriorCatalog.ForContentRoot(ContentRoot.Find()));
+
+        var (spec, notes) = DiffusionLab.Web.Classroom.ClassroomSpec.Read("prior=nope&op=gaussian-blur&op.sigma=2&seed=4&solvers=dps", lab);
+        Assert.Equal("pixel-faces-32", spec.Prior);
+        Assert.Equal("gaussian-blur", spec.Corruption);
+        Assert.Equal(2, spec.CorruptionParameters["sigma"]);
+        Assert.Equal(4, spec.Seed);
+        Assert.Contains("prior called 'nope'", Assert.Single(notes));
+
+        // A link that cannot be read at all: the default measurement, and why.
+        (spec, notes) = DiffusionLab.Web.Classroom.ClassroomSpec.Read("op=zzz&seed=abc", lab);
+        Assert.Equal(ExperimentSpec.Default.Corruption, spec.Corruption);
+        Assert.Equal("pixel-faces-32", spec.Prior);
+        Assert.Contains("seed should be a whole number", Assert.Single(notes));
+
+        Assert.Empty(DiffusionLab.Web.Classroom.ClassroomSpec.Read("solvers=dps,hqs&steps=20", lab).Notes);
     }
 }

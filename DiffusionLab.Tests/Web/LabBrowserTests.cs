@@ -117,6 +117,23 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task A_mistyped_link_says_what_it_replaced_and_still_shows_the_measurement()
+    {
+        // An unknown corruption, and more steps than HQS allows: the page says what it did with the
+        // first, refuses to run with the second, and still draws x0 and y (they do not depend on the solver).
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync("/?prior=gmm-image&image=sample%3A1&op=blurr&noise=gaussian&sigmaY=0.05&solver=hqs&steps=5000&seed=1");
+        await WaitForInteractiveAsync(page);
+
+        await Assertions.Expect(page.Locator("[data-testid=link-notes]")).ToContainTextAsync("corruption called 'blurr'");
+        await Assertions.Expect(page.Locator("[data-testid=corruption-select]")).ToHaveTextAsync("Box inpainting");
+        await Assertions.Expect(page.Locator("[data-testid=problems]")).ToContainTextAsync("Steps must be between");
+        await Assertions.Expect(page.Locator("#run-button")).ToBeDisabledAsync();
+        await Assertions.Expect(page.Locator("[data-testid=ground-truth]")).ToHaveAttributeAsync("src", new Regex("^data:image/png"));
+        await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "lab-mistyped-link.png") });
+    }
+
+    [Fact]
     public async Task Closing_the_tab_stops_its_run()
     {
         var page = await browser.NewPageAsync();

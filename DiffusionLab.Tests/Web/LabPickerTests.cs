@@ -92,6 +92,36 @@ public sealed class LabPickerTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Poisson_noise_offers_its_photon_scale_instead_of_sigma_y_and_a_link_keeps_it()
+    {
+        var picker = context.Render<CorruptionPicker>(p => p.Add(c => c.Form, form));
+        Assert.Empty(picker.FindAll("input[data-testid=poissonRate]"));
+
+        form.SetNoise("poisson");
+        picker.Render();
+
+        Assert.Empty(picker.FindAll("input[data-testid=sigmaY]"));
+        Assert.Equal("100", picker.Find("input[data-testid=poissonRate]").GetAttribute("value"));
+        Assert.Contains("counts photons", picker.Find("[data-testid=noise-explanation]").TextContent);
+        picker.Find("input[data-testid=poissonRate]").Input("0.5");
+        picker.WaitForAssertion(() =>
+        {
+            Assert.NotNull(form.ErrorFor("poissonRate"));
+            Assert.Contains(picker.FindAll(".field-error"), e => e.TextContent.Contains("between 1 and 100000"));
+        }, TimeSpan.FromSeconds(10));
+
+        // What the field holds travels in the link and comes back from it.
+        form.SetPoissonRate(250);
+        var link = form.ToSpec().ToQueryString();
+        Assert.Contains("rate=250", link);
+        var reopened = new LabForm(form.Catalog);
+        Assert.Empty(reopened.Load(ExperimentSpec.Parse(link).Spec!));
+        Assert.Equal("poisson", reopened.Noise);
+        Assert.Equal(250, reopened.PoissonRate);
+        Assert.Equal(form.ToSpec(), reopened.ToSpec());
+    }
+
+    [Fact]
     public void Choosing_another_corruption_resets_the_solver_to_that_tasks_defaults()
     {
         var solverPicker = context.Render<SolverPicker>(p => p.Add(c => c.Form, form));
@@ -111,12 +141,44 @@ public sealed class LabPickerTests : IAsyncLifetime
     {
         var fresh = new LabForm(form.Catalog);
 
-        fresh.Load(ExperimentSpec.Default with { Prior = "no-such-model", Image = "gallery:0", Corruption = "box-inpainting", Solver = "dps" });
+        var notes = fresh.Load(ExperimentSpec.Default with { Prior = "no-such-model", Image = "gallery:0", Corruption = "box-inpainting", Solver = "dps" });
 
         Assert.Equal("gmm-image", fresh.Prior);
         Assert.Equal("sample:0", fresh.Image);
         Assert.Null(fresh.ErrorFor("image"));
         Assert.Null(fresh.ErrorFor("prior"));
+        var note = Assert.Single(notes);
+        Assert.Contains("'no-such-model'", note);
+        Assert.Contains("Mixture is shown instead", note);
+    }
+
+    [Fact]
+    public void A_link_naming_an_unknown_corruption_solver_or_image_gets_the_defaults_and_a_note_for_each()
+    {
+        var fresh = new LabForm(form.Catalog);
+
+        var notes = fresh.Load(ExperimentSpec.Default with { Prior = "gmm-image", Image = "sample:99", Corruption = "blurr", Solver = "dpss", Steps = 7 });
+
+        Assert.Equal("box-inpainting", fresh.Corruption);
+        Assert.Equal("dps", fresh.Solver);
+        Assert.Equal(250, fresh.Steps); // the link's steps were for a solver this lab lacks
+        Assert.Equal(1.0, fresh.SolverValues["zeta"]); // DPS's setting for box inpainting, not its generic default
+        Assert.Equal("sample:0", fresh.Image);
+        Assert.False(fresh.HasErrors);
+        Assert.Equal(3, notes.Count);
+        Assert.Contains(notes, n => n.Contains("corruption called 'blurr'") && n.Contains("Box inpainting is shown instead"));
+        Assert.Contains(notes, n => n.Contains("solver called 'dpss'") && n.Contains("DPS is shown instead"));
+        Assert.Contains(notes, n => n.Contains("'sample:99'"));
+    }
+
+    [Fact]
+    public void A_link_that_names_only_known_things_gets_no_notes()
+    {
+        var fresh = new LabForm(form.Catalog);
+
+        Assert.Empty(fresh.Load(ExperimentSpec.Default with { Prior = "gmm-image", Image = "sample:0", Corruption = "gaussian-blur", Solver = "dps" }));
+        Assert.Empty(fresh.Load(ExperimentSpec.Default with { Prior = "gmm-image" })); // the default "gallery:0" means "the first image"
+        Assert.Equal("sample:0", fresh.Image);
     }
 
     [Fact]

@@ -12,16 +12,26 @@ public static class ClassroomSpec
     /// <summary>Keys of these pages' own (the solvers to compare, the number of seeds), not part of a spec.</summary>
     static readonly string[] PageKeys = ["solvers", "n"];
 
-    public static ExperimentSpec FromQuery(string? query, LabCatalog catalog)
+    /// <summary>
+    /// The spec in the link, with what the lab does not have replaced as the lab page replaces it
+    /// (<see cref="LabForm.Load"/>), and notes in plain words for every replacement and for a link
+    /// that could not be read at all (then the default measurement is used).
+    /// </summary>
+    public static (ExperimentSpec Spec, IReadOnlyList<string> Notes) Read(string? query, LabCatalog catalog)
     {
         var spec = new ExperimentSpec { Prior = catalog.DefaultPriorId };
+        var notes = new List<string>();
         if (!string.IsNullOrWhiteSpace(query))
         {
             var specOnly = string.Join('&', query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries)
                 .Where(part => !PageKeys.Contains(part.Split('=')[0], StringComparer.Ordinal)));
-            if (ExperimentSpec.Parse(specOnly).Spec is { } parsed && catalog.FindPrior(parsed.Prior) is not null) spec = parsed;
+            var parsed = ExperimentSpec.Parse(specOnly);
+            if (parsed.Spec is { } fromLink) spec = fromLink;
+            else notes.Add(string.Join(" ", parsed.Problems.Select(p => p.Message)) + " The default measurement is shown instead.");
         }
-        return spec with { Image = catalog.OfferedImageOrFirst(spec.Prior, spec.Image) };
+        var form = new LabForm(catalog);
+        notes.AddRange(form.Load(spec));
+        return (form.ToSpec(), notes);
     }
 
     /// <summary>The base spec with another solver at its own defaults and default step count (capped by <paramref name="steps"/> when given).</summary>

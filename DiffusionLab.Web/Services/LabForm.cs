@@ -19,6 +19,8 @@ public sealed class LabForm(LabCatalog catalog)
     public Dictionary<string, double> CorruptionValues { get; } = new();
     public string Noise { get; private set; } = "gaussian";
     public double SigmaY { get; private set; }
+    /// <summary>Poisson noise's photon scale (photons that full white collects); used when <see cref="Noise"/> is "poisson".</summary>
+    public double PoissonRate { get; private set; } = ExperimentSpec.Default.PoissonRate;
     public string Solver { get; private set; } = "";
     public Dictionary<string, double> SolverValues { get; } = new();
     public int Steps { get; private set; }
@@ -37,19 +39,36 @@ public sealed class LabForm(LabCatalog catalog)
 
     public string? ErrorFor(string field) => Errors.TryGetValue(field, out var message) ? message : null;
 
-    /// <summary>Fills every control from a spec (a shared link); parameters it omits take their defaults.</summary>
-    public void Load(ExperimentSpec spec)
+    /// <summary>
+    /// Fills every control from a spec (a shared link); parameters it omits take their defaults.
+    /// A prior, image, corruption or solver this lab does not have is replaced by one it has, and
+    /// the returned notes say so in plain words, so a mistyped link is not silently changed.
+    /// </summary>
+    public IReadOnlyList<string> Load(ExperimentSpec spec)
     {
+        var notes = new List<string>();
         Prior = spec.Prior;
         Image = spec.Image;
         Noise = spec.Noise;
         SigmaY = spec.SigmaY;
+        PoissonRate = spec.PoissonRate;
         Steps = spec.Steps;
         Seed = spec.Seed;
         Corruption = spec.Corruption;
+        if (CorruptionDescriptor is null && Catalog.Operators.Count > 0)
+        {
+            Corruption = (Catalog.FindOperator(ExperimentSpec.Default.Corruption) ?? Catalog.Operators[0]).Id;
+            notes.Add($"The link asks for a corruption called '{spec.Corruption}', which this lab does not have; {CorruptionDescriptor!.DisplayName} is shown instead.");
+        }
         ResetCorruptionValues();
         foreach (var (key, value) in spec.CorruptionParameters) CorruptionValues[key] = value;
         Solver = spec.Solver;
+        if (SolverDescriptor is null && Catalog.Solvers.Count > 0)
+        {
+            Solver = (Catalog.FindSolver(ExperimentSpec.Default.Solver) ?? Catalog.Solvers[0]).Id;
+            Steps = SolverDescriptor!.DefaultSteps;
+            notes.Add($"The link asks for a solver called '{spec.Solver}', which this lab does not have; {SolverDescriptor.DisplayName} is shown instead.");
+        }
         ResetSolverValues();
         foreach (var (key, value) in spec.SolverParameters) SolverValues[key] = value;
         if (Catalog.FindPrior(Prior) is null && Catalog.Priors.Count > 0)
@@ -57,10 +76,16 @@ public sealed class LabForm(LabCatalog catalog)
             // A prior this server lacks (e.g. no trained model yet): fall back, with an image of the fallback's own.
             Prior = Catalog.FindPrior(Catalog.DefaultPriorId)?.Id ?? Catalog.Priors[0].Id;
             Image = "";
+            notes.Add($"The link asks for a prior called '{spec.Prior}', which this lab does not have; {Catalog.FindPrior(Prior)!.DisplayName} is shown instead.");
         }
         // An image this prior does not offer: show the prior's first rather than an empty panel.
-        Image = Catalog.OfferedImageOrFirst(Prior, Image);
+        // (The default spec's "gallery:0" stands for "the first image", so it needs no note.)
+        var offered = Catalog.OfferedImageOrFirst(Prior, Image);
+        if (offered != Image && Image.Length > 0 && Image != ExperimentSpec.Default.Image && offered.Length > 0)
+            notes.Add($"The link's image '{Image}' is not among the images offered for {Catalog.FindPrior(Prior)?.DisplayName ?? Prior}; the first of them is shown instead.");
+        Image = offered;
         Revalidate("all");
+        return notes;
     }
 
     public ExperimentSpec ToSpec() => ExperimentSpec.Default with
@@ -71,6 +96,7 @@ public sealed class LabForm(LabCatalog catalog)
         CorruptionParameters = CorruptionValues.ToImmutableSortedDictionary(StringComparer.Ordinal),
         Noise = Noise,
         SigmaY = SigmaY,
+        PoissonRate = PoissonRate,
         Solver = Solver,
         SolverParameters = SolverValues.ToImmutableSortedDictionary(StringComparer.Ordinal),
         Steps = Steps,
@@ -131,6 +157,12 @@ public sealed class LabForm(LabCatalog catalog)
     {
         SigmaY = sigmaY;
         Revalidate("sigmaY");
+    }
+
+    public void SetPoissonRate(double rate)
+    {
+        PoissonRate = rate;
+        Revalidate("poissonRate");
     }
 
     public void SetSteps(int steps)

@@ -16,6 +16,9 @@ public sealed class MeasurementPreview(LabCatalog catalog, Runner runner, ILogge
         Task.Run(() =>
         {
             cancellation.ThrowIfCancellationRequested();
+            // x0 and y do not depend on the solver: a solver setting out of range (too many steps, say)
+            // must not blank the pictures of the image and its measurement.
+            spec = spec with { Solver = ExperimentSpec.Default.Solver, SolverParameters = ExperimentSpec.Default.SolverParameters, Steps = ExperimentSpec.Default.Steps };
             if (spec.Validate(catalog.PriorIds).Count > 0) return ((PreviewImages?)null, (string?)null);
             try
             {

@@ -32,6 +32,7 @@ public partial class Lab
     IReadOnlyList<MetricPoint> metrics = [];
     List<string> runProblems = [];
     string? groundTruthUrl, measurementUrl;
+    IReadOnlyList<string> linkNotes = [];
     bool sharedUploadNote, rendered, playing, runChanged;
     int keyframeCount, scrubIndex;
     ElementReference xtCanvas, x0HatCanvas, resultCanvas;
@@ -95,9 +96,7 @@ public partial class Lab
             sharedUploadNote = true;
             spec = spec with { Image = "" };
         }
-        form.Load(spec);
-        if (form.CorruptionDescriptor is null && Catalog.Operators.Count > 0) form.SelectCorruption(Catalog.Operators[0].Id);
-        if (form.SolverDescriptor is null && Catalog.Solvers.Count > 0) form.SelectSolver(Catalog.Solvers[0].Id);
+        linkNotes = form.Load(spec);
         form.Changed += OnFormChanged;
     }
 
@@ -145,6 +144,9 @@ public partial class Lab
         }
         catch (OperationCanceledException) { }
     }
+
+    /// <summary>What an image panel says before its picture exists: nothing while it is on its way, a hint while the settings are wrong.</summary>
+    string PreviewPendingText => form.HasErrors ? "appears once the settings are valid" : "";
 
     static string DataUrl(byte[] png) => "data:image/png;base64," + Convert.ToBase64String(png);
 
