@@ -62,9 +62,24 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
         await Assertions.Expect(page.Locator("[data-testid=diversity-batch-rerun]")).ToHaveAttributeAsync("href", new Regex("^/diversity\\?.*solver=dps.*&n=4$"));
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "diversity-saved-batch.png"), FullPage = true });
         var id = page.Url[(page.Url.LastIndexOf('/') + 1)..];
-        await page.GotoAsync("/runs");
-        await Assertions.Expect(page.Locator($"[data-testid=diversity-batches-table] tr[data-batch-id='{id}']")).ToContainTextAsync("Diffusion posterior sampling");
+        await OpenAsync(page, "/runs");
+        var row = page.Locator($"[data-testid=diversity-batches-table] tr[data-batch-id='{id}']");
+        await Assertions.Expect(row).ToContainTextAsync("Diffusion posterior sampling");
+        await Assertions.Expect(row).ToContainTextAsync("Box inpainting · gmm-image");
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "saved-runs.png"), FullPage = true });
+
+        // Another browser (its own cookies) sees the batch but cannot delete it; the one that drew it can.
+        var other = await browser.NewPageAsync();
+        await OpenAsync(other, "/runs");
+        await Assertions.Expect(other.Locator($"[data-testid=diversity-batches-table] tr[data-batch-id='{id}']")).ToBeVisibleAsync();
+        await Assertions.Expect(other.Locator($"[data-testid=diversity-batches-table] tr[data-batch-id='{id}'] button")).ToHaveCountAsync(0);
+        await OpenAsync(other, $"/runs/diversity/{id}");
+        await Assertions.Expect(other.Locator("[data-testid=diversity-samples] img")).ToHaveCountAsync(4);
+        await Assertions.Expect(other.Locator("#diversity-batch-delete")).ToHaveCountAsync(0);
+        await other.Context.CloseAsync();
+
+        await row.Locator("button", new() { HasText = "delete" }).ClickAsync();
+        await Assertions.Expect(page.Locator($"tr[data-batch-id='{id}']")).ToHaveCountAsync(0);
     }
 
     [Fact]

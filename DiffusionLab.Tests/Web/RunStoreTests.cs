@@ -12,6 +12,9 @@ public sealed class RunStoreTests : IDisposable
     RunStore Open(int maxRuns = 100, long maxBytes = 100_000_000) =>
         new(new RunStoreOptions { Path = DatabaseFile, MaxRuns = maxRuns, MaxBytes = maxBytes });
 
+    /// <summary>Two browsers' ids (BrowserIdentity): the runs here are made by the first.</summary>
+    const string Mine = "0123456789abcdef0123456789abcdef", Theirs = "fedcba9876543210fedcba9876543210";
+
     static SavedRun Run(string id, int steps = 5, int imageBytes = 100) => new(
         id, $"prior=gmm-image&solver=dps&steps={steps}&seed=1", "dps", "Finished", null,
         DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), new SavedTimings(12.5, 40, 900, steps),
@@ -22,7 +25,17 @@ public sealed class RunStoreTests : IDisposable
             Residual = 1.0 / (i + 1), Psnr = 20 + i, Ssim = double.NaN, ElapsedMs = i * 100, IsFinal = i == steps - 1,
             NetworkEvaluations = 2 * (i + 1),
         }).ToArray(),
-        Bytes(imageBytes, 7), Bytes(imageBytes, 8));
+        Bytes(imageBytes, 7), Bytes(imageBytes, 8), Mine);
+
+    /// <summary>Runs SQL on the store's file directly, to make it look like one an earlier schema wrote.</summary>
+    void AlterFile(string sql)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabaseFile};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
 
     static byte[] Bytes(int count, int seed) => Enumerable.Range(0, count).Select(i => (byte)(i * 31 + seed)).ToArray();
 
@@ -34,7 +47,7 @@ public sealed class RunStoreTests : IDisposable
 
         using var reopened = Open();
         var summary = Assert.Single(reopened.List());
-        Assert.Equal(("abc123", original.SpecQuery, 7, 26.0), (summary.Id, summary.SpecQuery, summary.Steps, summary.FinalPsnr));
+        Assert.Equal(("abc123", original.SpecQuery, 7, 26.0, Mine), (summary.Id, summary.SpecQuery, summary.Steps, summary.FinalPsnr, summary.Owner));
         var back = reopened.Get("abc123")!;
         Assert.Equal(original.Metrics, back.Metrics);
         Assert.Equal(original.Timings, back.Timings);
@@ -43,6 +56,7 @@ public sealed class RunStoreTests : IDisposable
             back.Keyframes.Select(k => (k.Step, k.Timestep, k.IsFinal, k.NetworkEvaluations)));
         Assert.Equal(original.Keyframes[^1].X0Hat, back.Keyframes[^1].X0Hat);
         Assert.True(double.IsNaN(back.Keyframes[0].Ssim)); // NaN metrics survive as "not measured"
+        Assert.Equal(Mine, back.Owner);
     }
 
     [Fact]
@@ -50,13 +64,7 @@ public sealed class RunStoreTests : IDisposable
     {
         using (var store = Open()) Assert.True(store.Save(Run("old")));
         // Make the file look like one written by the earlier schema: keyframes without the column.
-        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabaseFile};Pooling=False"))
-        {
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = "ALTER TABLE keyframes DROP COLUMN network_evaluations;";
-            command.ExecuteNonQuery();
-        }
+        AlterFile("ALTER TABLE keyframes DROP COLUMN network_evaluations;");
 
         using var reopened = Open();
         Assert.All(reopened.Get("old")!.Keyframes, k => Assert.Equal(0, k.NetworkEvaluations)); // not recorded then
@@ -67,7 +75,7 @@ public sealed class RunStoreTests : IDisposable
     static SavedDiversity Batch(string id, int count = 4, int imageBytes = 100, long finishedMs = 1_700_000_000_000) => new(
         id, $"prior=gmm-image&solver=dps&steps=25&seed=5&n={count}", "dps", count, DateTimeOffset.FromUnixTimeMilliseconds(finishedMs),
         1.5, 30.25, 0.81, 0.125, 0.0625, Enumerable.Range(0, count).Select(i => Bytes(imageBytes + i, i)).ToArray(),
-        Bytes(imageBytes, 20), Bytes(imageBytes, 21), Bytes(imageBytes, 22), Bytes(imageBytes, 23));
+        Bytes(imageBytes, 20), Bytes(imageBytes, 21), Bytes(imageBytes, 22), Bytes(imageBytes, 23), Mine);
 
     [Fact]
     public void ADiversityBatchComesBackWholeAfterAReopen()
@@ -86,8 +94,11 @@ public sealed class RunStoreTests : IDisposable
         Assert.Empty(reopened.List()); // a batch is not a run
 
         Assert.Null(reopened.GetDiversity("'; DROP TABLE diversity_batches; --"));
-        Assert.True(reopened.DeleteDiversity("div1"));
-        Assert.False(reopened.DeleteDiversity("div1"));
+        Assert.Equal((Mine, Mine), (summary.Owner, back.Owner));
+        Assert.False(reopened.DeleteDiversity("div1", Theirs)); // another browser cannot delete it
+        Assert.NotNull(reopened.GetDiversity("div1"));
+        Assert.True(reopened.DeleteDiversity("div1", Mine));
+        Assert.False(reopened.DeleteDiversity("div1", Mine));
         Assert.Null(reopened.GetDiversity("div1"));
     }
 
@@ -142,7 +153,8 @@ public sealed class RunStoreTests : IDisposable
         using var store = Open();
         store.Save(Run("kept"));
         Assert.Null(store.Get(id));
-        Assert.False(store.Delete(id));
+        Assert.False(store.Delete(id, Mine));
+        Assert.False(store.Delete("kept", id)); // nor as an owner
         Assert.Null(store.Get(new string('x', 100_000)));
         Assert.Equal(["kept"], store.List().Select(r => r.Id));
     }
@@ -153,11 +165,44 @@ public sealed class RunStoreTests : IDisposable
         using var store = Open();
         store.Save(Run("a"));
         store.Save(Run("b"));
-        Assert.True(store.Delete("a"));
+        Assert.True(store.Delete("a", Mine));
         Assert.Null(store.Get("a"));
-        Assert.False(store.Delete("a"));
+        Assert.False(store.Delete("a", Mine));
         Assert.Equal(["b"], store.List().Select(r => r.Id));
         Assert.Equal(Run("b").Keyframes.Count, store.Get("b")!.Keyframes.Count);
+    }
+
+    [Fact]
+    public void OnlyTheBrowserThatMadeARunCanDeleteIt()
+    {
+        using var store = Open();
+        store.Save(Run("mine"));
+        store.Save(Run("legacy") with { Owner = null }); // saved before owners were recorded
+
+        Assert.False(store.Delete("mine", Theirs));
+        Assert.False(store.Delete("mine", null));
+        Assert.False(store.Delete("mine", Mine.ToUpperInvariant())); // not an id this server makes
+        Assert.False(store.Delete("legacy", Mine));
+        Assert.False(store.Delete("legacy", null));
+        Assert.Equal(["legacy", "mine"], store.List().Select(r => r.Id).Order());
+        Assert.Null(store.List().Single(r => r.Id == "legacy").Owner);
+
+        Assert.True(store.Delete("mine", Mine));
+        Assert.Equal(["legacy"], store.List().Select(r => r.Id));
+    }
+
+    [Fact]
+    public void AStoreFromBeforeOwnersWereRecordedOpensAndKeepsItsRunsWithoutAnOwner()
+    {
+        using (var store = Open()) Assert.True(store.Save(Run("old")));
+        AlterFile("ALTER TABLE runs DROP COLUMN owner; ALTER TABLE diversity_batches DROP COLUMN owner;");
+
+        using var reopened = Open();
+        Assert.Null(reopened.Get("old")!.Owner);
+        Assert.False(reopened.Delete("old", Mine));
+        Assert.True(reopened.Save(Run("new")));
+        Assert.Equal(Mine, reopened.Get("new")!.Owner);
+        Assert.True(reopened.Delete("new", Mine));
     }
 
     public void Dispose()

@@ -16,9 +16,9 @@ public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs
 {
     readonly SemaphoreSlim slots = new(2);
 
-    public DiversityJob Start(ExperimentSpec spec, int count, string client)
+    public DiversityJob Start(ExperimentSpec spec, int count, string client, string? owner = null)
     {
-        var job = new DiversityJob(spec, Math.Clamp(count, 1, PosteriorSamples.MaxSamples));
+        var job = new DiversityJob(spec, Math.Clamp(count, 1, PosteriorSamples.MaxSamples)) { Owner = owner };
         new Thread(() => Execute(job, client)) { IsBackground = true, Name = "diversity" }.Start();
         return job;
     }
@@ -95,7 +95,7 @@ public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs
         try
         {
             var saved = new Runs.SavedDiversity(job.Id, job.SpecQuery, job.Spec.Solver, job.Count, DateTimeOffset.UtcNow, job.Seconds,
-                job.MeanPsnr, job.MeanSsim, job.MeanResidual, job.StdMax, job.SamplePngs, job.GroundTruthPng, job.MeasurementPng, job.MeanPng, job.StdPng);
+                job.MeanPsnr, job.MeanSsim, job.MeanResidual, job.StdMax, job.SamplePngs, job.GroundTruthPng, job.MeasurementPng, job.MeanPng, job.StdPng, job.Owner);
             if (store.Save(saved)) job.Report(j => j.IsSaved = true);
         }
         catch (Exception e)
@@ -141,6 +141,8 @@ public sealed class DiversityJob(ExperimentSpec spec, int count) : IDiversityRes
     public string Id { get; } = Guid.NewGuid().ToString("N")[..12];
     /// <summary>The diversity page's query for this batch: the same spec, solver and number of samples.</summary>
     public string SpecQuery => $"{Spec.ToQueryString()}&n={Count}";
+    /// <summary>The browser that asked for it (<see cref="BrowserIdentity"/>): the only one that may delete it once saved.</summary>
+    public string? Owner { get; init; }
     /// <summary>True once the finished batch is in the run store.</summary>
     public bool IsSaved { get; set; }
     public string Status { get; set; } = "Queued";

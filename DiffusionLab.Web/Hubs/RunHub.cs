@@ -22,7 +22,7 @@ public sealed class RunHub(RunService runs) : Hub
         var parsed = ExperimentSpec.Parse(specQuery);
         if (parsed.Spec is null || parsed.Problems.Count > 0)
             return new StartRunReply { Problems = ToDictionary(parsed.Problems) };
-        var (run, problems) = runs.Start(parsed.Spec, client: Context.ConnectionId);
+        var (run, problems) = runs.Start(parsed.Spec, client: Context.ConnectionId, owner: BrowserIdentity.Sent(Context.GetHttpContext()));
         if (run is null) return new StartRunReply { Problems = ToDictionary(problems) };
         Own(run.Id);
         return new StartRunReply { RunId = run.Id, QueuePosition = run.QueuePosition };

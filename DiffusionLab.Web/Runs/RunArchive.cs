@@ -39,6 +39,6 @@ public sealed class RunArchive(RunService runs, RunStore store, ILogger<RunArchi
         var timings = run.Timings();
         return new SavedRun(run.Id, run.Spec.ToQueryString(), run.Spec.Solver, run.Status.ToString(), run.Error, DateTimeOffset.UtcNow,
             new SavedTimings(timings.QueueWait.TotalMilliseconds, timings.FirstFrameAfterStart?.TotalMilliseconds, timings.Total.TotalMilliseconds, timings.FramesProduced),
-            run.MetricsSnapshot(), run.KeyframesSnapshot(), run.GroundTruthPng, run.MeasurementPng);
+            run.MetricsSnapshot(), run.KeyframesSnapshot(), run.GroundTruthPng, run.MeasurementPng, run.Owner);
     }
 }

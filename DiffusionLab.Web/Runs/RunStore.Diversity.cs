@@ -6,6 +6,7 @@ namespace DiffusionLab.Web.Runs;
 
 /// <summary>A finished posterior-diversity batch: its samples, their mean and standard-deviation maps, and the metrics of the mean.</summary>
 /// <param name="SpecQuery">The diversity page's query string (spec, solver and n): a link that draws the same samples again.</param>
+/// <param name="Owner">The browser that drew it, the only one that may delete it (as for <see cref="SavedRun"/>).</param>
 public sealed record SavedDiversity(
     string Id,
     string SpecQuery,
@@ -21,7 +22,8 @@ public sealed record SavedDiversity(
     byte[]? GroundTruthPng,
     byte[]? MeasurementPng,
     byte[]? MeanPng,
-    byte[]? StdPng) : IDiversityResult
+    byte[]? StdPng,
+    string? Owner = null) : IDiversityResult
 {
     /// <summary>Bytes this batch holds in the store (counted against the same cap as runs).</summary>
     public long PayloadBytes =>
@@ -31,7 +33,7 @@ public sealed record SavedDiversity(
 
 /// <summary>One line of the diversity list on /runs.</summary>
 public sealed record SavedDiversitySummary(string Id, string SpecQuery, string Solver, int Count, DateTimeOffset FinishedAt,
-    double MeanPsnr, double StdMax, double Seconds);
+    double MeanPsnr, double StdMax, double Seconds, string? Owner = null);
 
 public sealed partial class RunStore
 {
@@ -47,7 +49,8 @@ public sealed partial class RunStore
             mean_psnr REAL, mean_ssim REAL, mean_residual REAL, std_max REAL,
             samples BLOB NOT NULL,
             ground_truth BLOB, measurement BLOB, mean BLOB, std BLOB,
-            payload_bytes INTEGER NOT NULL);
+            payload_bytes INTEGER NOT NULL,
+            owner TEXT);
         """;
 
     /// <summary>Saves a finished diversity batch under the same caps as runs (the oldest of either kind go first); false when it alone exceeds the byte cap.</summary>
@@ -62,15 +65,15 @@ public sealed partial class RunStore
             DeleteDiversityWhere(connection, transaction, "id = $id", ("$id", batch.Id));
             using (var insert = Command(connection, transaction, """
                 INSERT INTO diversity_batches (id, spec, solver, count, finished_utc, seconds, mean_psnr, mean_ssim, mean_residual, std_max,
-                                               samples, ground_truth, measurement, mean, std, payload_bytes)
+                                               samples, ground_truth, measurement, mean, std, payload_bytes, owner)
                 VALUES ($id, $spec, $solver, $count, $finished, $seconds, $psnr, $ssim, $residual, $std_max,
-                        $samples, $truth, $measurement, $mean, $std, $payload);
+                        $samples, $truth, $measurement, $mean, $std, $payload, $owner);
                 """,
                 ("$id", batch.Id), ("$spec", batch.SpecQuery), ("$solver", batch.Solver), ("$count", batch.Count),
                 ("$finished", batch.FinishedAt.ToUnixTimeMilliseconds()), ("$seconds", batch.Seconds),
                 ("$psnr", Finite(batch.MeanPsnr)), ("$ssim", Finite(batch.MeanSsim)), ("$residual", Finite(batch.MeanResidual)), ("$std_max", Finite(batch.StdMax)),
                 ("$samples", PackImages(batch.SamplePngs)), ("$truth", batch.GroundTruthPng), ("$measurement", batch.MeasurementPng),
-                ("$mean", batch.MeanPng), ("$std", batch.StdPng), ("$payload", payload)))
+                ("$mean", batch.MeanPng), ("$std", batch.StdPng), ("$payload", payload), ("$owner", batch.Owner)))
                 insert.ExecuteNonQuery();
             Evict(connection, transaction);
             transaction.Commit();
@@ -84,14 +87,15 @@ public sealed partial class RunStore
     {
         using var connection = Open();
         using var query = Command(connection, null, """
-            SELECT id, spec, solver, count, finished_utc, mean_psnr, std_max, seconds
+            SELECT id, spec, solver, count, finished_utc, mean_psnr, std_max, seconds, owner
             FROM diversity_batches ORDER BY seq DESC LIMIT $limit
             """, ("$limit", Math.Clamp(limit, 0, 100_000)));
         using var reader = query.ExecuteReader();
         var list = new List<SavedDiversitySummary>();
         while (reader.Read())
             list.Add(new SavedDiversitySummary(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)), NullableDouble(reader, 5), NullableDouble(reader, 6), reader.GetDouble(7)));
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)), NullableDouble(reader, 5), NullableDouble(reader, 6), reader.GetDouble(7),
+                reader.IsDBNull(8) ? null : reader.GetString(8)));
         return list;
     }
 
@@ -102,7 +106,7 @@ public sealed partial class RunStore
         using var connection = Open();
         using var query = Command(connection, null, """
             SELECT id, spec, solver, count, finished_utc, seconds, mean_psnr, mean_ssim, mean_residual, std_max,
-                   samples, ground_truth, measurement, mean, std
+                   samples, ground_truth, measurement, mean, std, owner
             FROM diversity_batches WHERE id = $id
             """, ("$id", id));
         using var reader = query.ExecuteReader();
@@ -111,11 +115,11 @@ public sealed partial class RunStore
         return new SavedDiversity(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3),
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)), reader.GetDouble(5),
             NullableDouble(reader, 6), NullableDouble(reader, 7), NullableDouble(reader, 8), NullableDouble(reader, 9),
-            UnpackImages((byte[])reader[10]), Blob(11), Blob(12), Blob(13), Blob(14));
+            UnpackImages((byte[])reader[10]), Blob(11), Blob(12), Blob(13), Blob(14), reader.IsDBNull(15) ? null : reader.GetString(15));
     }
 
-    /// <summary>Deletes a saved diversity batch; false when there was none with this id.</summary>
-    public bool DeleteDiversity(string? id) => DeleteById(id, DeleteDiversityWhere);
+    /// <summary>Deletes a saved diversity batch on behalf of <paramref name="owner"/>; false when that browser drew none with this id.</summary>
+    public bool DeleteDiversity(string? id, string? owner) => DeleteById(id, owner, DeleteDiversityWhere);
 
     static int DeleteDiversityWhere(SqliteConnection connection, SqliteTransaction transaction, string condition, params (string, object?)[] parameters)
     {

@@ -8,6 +8,7 @@ namespace DiffusionLab.Web.Runs;
 /// <param name="SpecQuery">The spec's canonical query string (a link that reruns it).</param>
 /// <param name="Status">"Finished", "Cancelled" or "Failed".</param>
 /// <param name="Keyframes">The frames the scrubber steps through, oldest first.</param>
+/// <param name="Owner">The browser that made it (<see cref="BrowserIdentity"/>), the only one that may delete it; null for runs saved before owners were recorded.</param>
 public sealed record SavedRun(
     string Id,
     string SpecQuery,
@@ -19,7 +20,8 @@ public sealed record SavedRun(
     IReadOnlyList<MetricPoint> Metrics,
     IReadOnlyList<RunFrame> Keyframes,
     byte[]? GroundTruthPng,
-    byte[]? MeasurementPng)
+    byte[]? MeasurementPng,
+    string? Owner = null)
 {
     /// <summary>Bytes this run holds in the store: images and series (what the size cap counts).</summary>
     public long PayloadBytes =>
@@ -37,7 +39,7 @@ public sealed record SavedTimings(double QueueWaitMs, double? FirstFrameMs, doub
 /// <summary>One line of the /runs list.</summary>
 public sealed record SavedRunSummary(
     string Id, string SpecQuery, string Solver, string Status, DateTimeOffset FinishedAt,
-    int Steps, double FinalPsnr, double FinalSsim, double FinalResidual, double TotalMs, long PayloadBytes);
+    int Steps, double FinalPsnr, double FinalSsim, double FinalResidual, double TotalMs, long PayloadBytes, string? Owner = null);
 
 /// <summary>
 /// Finished runs in SQLite: spec, status, timings, metric series and keyframes of each (and finished
@@ -103,7 +105,8 @@ public sealed partial class RunStore : IDisposable
                 ground_truth BLOB,
                 measurement BLOB,
                 metrics BLOB NOT NULL,
-                payload_bytes INTEGER NOT NULL);
+                payload_bytes INTEGER NOT NULL,
+                owner TEXT);
             CREATE TABLE IF NOT EXISTS keyframes (
                 run_seq INTEGER NOT NULL,
                 ordinal INTEGER NOT NULL,
@@ -123,6 +126,9 @@ public sealed partial class RunStore : IDisposable
         // A store written before keyframes recorded network evaluations gets the column (0 for its old runs).
         if (!HasColumn(connection, "keyframes", "network_evaluations"))
             Execute(connection, "ALTER TABLE keyframes ADD COLUMN network_evaluations INTEGER NOT NULL DEFAULT 0;");
+        // A store written before owners were recorded: its runs get no owner, so no visitor can delete them (eviction still can).
+        if (!HasColumn(connection, "runs", "owner")) Execute(connection, "ALTER TABLE runs ADD COLUMN owner TEXT;");
+        if (!HasColumn(connection, "diversity_batches", "owner")) Execute(connection, "ALTER TABLE diversity_batches ADD COLUMN owner TEXT;");
     }
 
     static bool HasColumn(SqliteConnection connection, string table, string column)
@@ -154,16 +160,17 @@ public sealed partial class RunStore : IDisposable
             DeleteWhere(connection, transaction, "id = $id", ("$id", run.Id));
             using (var insert = Command(connection, transaction, """
                 INSERT INTO runs (id, spec, solver, status, error, finished_utc, queue_ms, first_frame_ms, total_ms, frames_produced,
-                                  steps, final_psnr, final_ssim, final_residual, ground_truth, measurement, metrics, payload_bytes)
+                                  steps, final_psnr, final_ssim, final_residual, ground_truth, measurement, metrics, payload_bytes, owner)
                 VALUES ($id, $spec, $solver, $status, $error, $finished, $queue, $first, $total, $frames,
-                        $steps, $psnr, $ssim, $residual, $truth, $measurement, $metrics, $payload);
+                        $steps, $psnr, $ssim, $residual, $truth, $measurement, $metrics, $payload, $owner);
                 SELECT last_insert_rowid();
                 """,
                 ("$id", run.Id), ("$spec", run.SpecQuery), ("$solver", run.Solver), ("$status", run.Status), ("$error", run.Error),
                 ("$finished", run.FinishedAt.ToUnixTimeMilliseconds()), ("$queue", run.Timings.QueueWaitMs),
                 ("$first", run.Timings.FirstFrameMs), ("$total", run.Timings.TotalMs), ("$frames", run.Timings.FramesProduced),
                 ("$steps", run.Metrics.Count), ("$psnr", Finite(last?.Psnr)), ("$ssim", Finite(last?.Ssim)), ("$residual", Finite(last?.Residual)),
-                ("$truth", run.GroundTruthPng), ("$measurement", run.MeasurementPng), ("$metrics", PackMetrics(run.Metrics)), ("$payload", payload)))
+                ("$truth", run.GroundTruthPng), ("$measurement", run.MeasurementPng), ("$metrics", PackMetrics(run.Metrics)), ("$payload", payload),
+                ("$owner", run.Owner)))
             {
                 var seq = (long)insert.ExecuteScalar()!;
                 using var keyframe = Command(connection, transaction, """
@@ -202,7 +209,7 @@ public sealed partial class RunStore : IDisposable
     {
         using var connection = Open();
         using var query = Command(connection, null, """
-            SELECT id, spec, solver, status, finished_utc, steps, final_psnr, final_ssim, final_residual, total_ms, payload_bytes
+            SELECT id, spec, solver, status, finished_utc, steps, final_psnr, final_ssim, final_residual, total_ms, payload_bytes, owner
             FROM runs ORDER BY seq DESC LIMIT $limit
             """, ("$limit", Math.Clamp(limit, 0, 100_000)));
         using var reader = query.ExecuteReader();
@@ -210,7 +217,8 @@ public sealed partial class RunStore : IDisposable
         while (reader.Read())
             list.Add(new SavedRunSummary(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)), reader.GetInt32(5),
-                NullableDouble(reader, 6), NullableDouble(reader, 7), NullableDouble(reader, 8), reader.GetDouble(9), reader.GetInt64(10)));
+                NullableDouble(reader, 6), NullableDouble(reader, 7), NullableDouble(reader, 8), reader.GetDouble(9), reader.GetInt64(10),
+                reader.IsDBNull(11) ? null : reader.GetString(11)));
         return list;
     }
 
@@ -223,7 +231,7 @@ public sealed partial class RunStore : IDisposable
         SavedRun run;
         using (var query = Command(connection, null, """
             SELECT seq, id, spec, solver, status, error, finished_utc, queue_ms, first_frame_ms, total_ms, frames_produced,
-                   ground_truth, measurement, metrics
+                   ground_truth, measurement, metrics, owner
             FROM runs WHERE id = $id
             """, ("$id", id)))
         using (var reader = query.ExecuteReader())
@@ -235,7 +243,8 @@ public sealed partial class RunStore : IDisposable
                 DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
                 new SavedTimings(reader.GetDouble(7), reader.IsDBNull(8) ? null : reader.GetDouble(8), reader.GetDouble(9), reader.GetInt32(10)),
                 UnpackMetrics((byte[])reader[13]), [],
-                reader.IsDBNull(11) ? null : (byte[])reader[11], reader.IsDBNull(12) ? null : (byte[])reader[12]);
+                reader.IsDBNull(11) ? null : (byte[])reader[11], reader.IsDBNull(12) ? null : (byte[])reader[12],
+                reader.IsDBNull(14) ? null : reader.GetString(14));
         }
         using var frames = Command(connection, null, """
             SELECT step, total, timestep, mime, xt, x0hat, residual, psnr, ssim, elapsed_ms, is_final, network_evaluations
@@ -262,17 +271,20 @@ public sealed partial class RunStore : IDisposable
         return run with { Keyframes = keyframes };
     }
 
-    /// <summary>Deletes a saved run; false when there was none with this id.</summary>
-    public bool Delete(string? id) => DeleteById(id, DeleteWhere);
+    /// <summary>
+    /// Deletes a saved run on behalf of <paramref name="owner"/> (a <see cref="BrowserIdentity"/>):
+    /// false when there is no run with this id made by that browser, so nobody deletes another's run.
+    /// </summary>
+    public bool Delete(string? id, string? owner) => DeleteById(id, owner, DeleteWhere);
 
-    bool DeleteById(string? id, Func<SqliteConnection, SqliteTransaction, string, (string, object?)[], int> deleteWhere)
+    bool DeleteById(string? id, string? owner, Func<SqliteConnection, SqliteTransaction, string, (string, object?)[], int> deleteWhere)
     {
-        if (!IsPlausibleId(id)) return false;
+        if (!IsPlausibleId(id) || !BrowserIdentity.IsWellFormed(owner)) return false;
         lock (writeGate)
         {
             using var connection = Open();
             using var transaction = connection.BeginTransaction();
-            var deleted = deleteWhere(connection, transaction, "id = $id", [("$id", id)]);
+            var deleted = deleteWhere(connection, transaction, "id = $id AND owner = $owner", [("$id", id), ("$owner", owner)]);
             transaction.Commit();
             if (deleted > 0) Execute(connection, "PRAGMA incremental_vacuum;");
             return deleted > 0;

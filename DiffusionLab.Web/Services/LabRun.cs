@@ -54,6 +54,8 @@ public sealed class LabRun
 
     /// <summary>Who asked for the run, for the scheduler's per-client share of batched network calls.</summary>
     public string Client { get; init; } = "";
+    /// <summary>The browser that started it (<see cref="BrowserIdentity"/>): the only one that may delete it once saved.</summary>
+    public string? Owner { get; init; }
 
     public RunStatus Status { get; private set; } = RunStatus.Queued;
     public int QueuePosition { get; private set; }

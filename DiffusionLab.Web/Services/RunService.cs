@@ -24,14 +24,15 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
 
     /// <summary>Queues a run, or returns the problems that keep it from starting.</summary>
     /// <param name="client">Who asked (a browser circuit, a hub connection), for the scheduler's per-client share of batches.</param>
-    public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? client = null)
+    /// <param name="owner">The browser's id (<see cref="BrowserIdentity"/>), kept with the saved run so only that browser can delete it.</param>
+    public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? client = null, string? owner = null)
     {
         var problems = spec.Validate(catalog.PriorIds).ToList();
         if (problems.Count == 0 && spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image))
             problems.Add(new SpecProblem("image", "That uploaded image is no longer on this server (uploads do not travel in links). Upload it again or pick a gallery image."));
         if (problems.Count > 0) return (null, problems);
         var id = Guid.NewGuid().ToString("N")[..12];
-        var run = new LabRun(id, spec) { Client = client ?? id };
+        var run = new LabRun(id, spec) { Client = client ?? id, Owner = owner };
         run.Ended += ended => RunEnded?.Invoke(ended);
         lock (gate)
         {

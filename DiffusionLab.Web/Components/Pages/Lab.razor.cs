@@ -19,6 +19,8 @@ public partial class Lab
     static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(200);
     static readonly TimeSpan PreviewDebounce = TimeSpan.FromMilliseconds(150);
 
+    /// <summary>This browser's id (BrowserIdentity): the owner of the runs it starts.</summary>
+    [CascadingParameter(Name = "Browser")] public string? Browser { get; set; }
     [Inject] LabCatalog Catalog { get; set; } = default!;
     [Inject] RunService Runs { get; set; } = default!;
     [Inject] MeasurementPreview Preview { get; set; } = default!;
@@ -156,7 +158,7 @@ public partial class Lab
         if (form.HasErrors) return;
         await StopPlayingAsync();
         DetachRun();
-        var (started, problems) = Runs.Start(form.ToSpec());
+        var (started, problems) = Runs.Start(form.ToSpec(), owner: Browser);
         if (started is null)
         {
             runProblems = problems.Select(p => p.Message).ToList();
