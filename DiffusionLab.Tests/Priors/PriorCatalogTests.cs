@@ -80,5 +80,15 @@ public sealed class PriorCatalogTests : IDisposable
         Assert.Contains("seed should be a whole number", Assert.Single(notes));
 
         Assert.Empty(DiffusionLab.Web.Classroom.ClassroomSpec.Read("solvers=dps,hqs&steps=20", lab).Notes);
+
+        // An upload is kept for the browser that uploaded it, and replaced by a gallery image for any other.
+        var uploads = new UploadedImages(Microsoft.Extensions.Options.Options.Create(new DiffusionLab.Web.LabOptions()));
+        const string mine = "0123456789abcdef0123456789abcdef";
+        var (reference, _) = uploads.Add(File.ReadAllBytes(Path.Combine(ContentRoot.Find(), "docs", "screenshots", "lab.png")), 32, 3, mine);
+        var query = "op=denoise&image=" + Uri.EscapeDataString(reference!);
+        Assert.Equal(reference, DiffusionLab.Web.Classroom.ClassroomSpec.Read(query, lab, uploads, mine).Spec.Image);
+        (spec, notes) = DiffusionLab.Web.Classroom.ClassroomSpec.Read(query, lab, uploads, "fedcba9876543210fedcba9876543210");
+        Assert.Equal(lab.Images("pixel-faces-32")[0].Reference, spec.Image);
+        Assert.Contains("uploaded in another browser", Assert.Single(notes));
     }
 }

@@ -93,7 +93,7 @@ public sealed class BrowserFixture : IAsyncLifetime
             throw new InvalidOperationException($"'{file} {arguments}' failed ({process.ExitCode}) while installing Chromium for the browser tests: {error.Result}");
     }
 
-    static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
             if (File.Exists(Path.Combine(folder.FullName, "DiffusionLab.sln"))) return folder.FullName;

@@ -134,6 +134,37 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task An_upload_and_its_saved_run_stay_with_the_browser_that_uploaded_it()
+    {
+        // A student's photo: usable in their own browser, not through their link or /runs in another.
+        var mine = await browser.NewPageAsync();
+        await mine.GotoAsync("/?prior=pixel-faces-32&op=denoise&noise=gaussian&sigmaY=0.05&solver=ddim&steps=10&seed=1");
+        await WaitForInteractiveAsync(mine);
+        await mine.SetInputFilesAsync("#upload-input", new FilePayload { Name = "me.png", MimeType = "image/png", Buffer = File.ReadAllBytes(Path.Combine(BrowserFixture.RepositoryRoot(), "docs", "screenshots", "lab.png")) });
+        await Assertions.Expect(mine.Locator("[data-testid=upload-note]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(mine).ToHaveURLAsync(new Regex("image=upload%3A[0-9a-f]+"));
+        await mine.ClickAsync("#run-button");
+        await Assertions.Expect(mine.Locator("#final-psnr")).ToHaveTextAsync(new Regex(@"^\d+\.\d\d dB$"), new() { Timeout = 60_000 });
+        var runId = await mine.GetAttributeAsync("[data-testid=run-status]", "data-run-id");
+        var link = mine.Url;
+        await mine.GotoAsync($"/runs/{runId}");
+        await Assertions.Expect(mine.Locator("#replay-delete")).ToBeVisibleAsync(new() { Timeout = 30_000 }); // saved, and theirs to delete
+
+        var other = await browser.NewPageAsync();
+        await other.GotoAsync(link);
+        await WaitForInteractiveAsync(other);
+        await Assertions.Expect(other.Locator("[data-testid=shared-upload-note]")).ToBeVisibleAsync();
+        await Assertions.Expect(other).ToHaveURLAsync(new Regex("image=gallery%3A"));
+        await other.GotoAsync("/runs");
+        await Assertions.Expect(other.Locator(".classroom[data-ready=true]")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(other.Locator($"tr[data-run-id='{runId}']")).ToHaveCountAsync(0);
+        await other.GotoAsync($"/runs/{runId}");
+        await Assertions.Expect(other.Locator("[data-testid=replay-missing]")).ToContainTextAsync("only the browser that uploaded it");
+        await other.Context.CloseAsync();
+        await mine.Context.CloseAsync();
+    }
+
+    [Fact]
     public async Task Closing_the_tab_stops_its_run()
     {
         var page = await browser.NewPageAsync();

@@ -15,9 +15,10 @@ public static class ClassroomSpec
     /// <summary>
     /// The spec in the link, with what the lab does not have replaced as the lab page replaces it
     /// (<see cref="LabForm.Load"/>), and notes in plain words for every replacement and for a link
-    /// that could not be read at all (then the default measurement is used).
+    /// that could not be read at all (then the default measurement is used). An uploaded image is kept
+    /// only for the browser that uploaded it (<paramref name="owner"/>); others get a gallery image.
     /// </summary>
-    public static (ExperimentSpec Spec, IReadOnlyList<string> Notes) Read(string? query, LabCatalog catalog)
+    public static (ExperimentSpec Spec, IReadOnlyList<string> Notes) Read(string? query, LabCatalog catalog, UploadedImages? uploads = null, string? owner = null)
     {
         var spec = new ExperimentSpec { Prior = catalog.DefaultPriorId };
         var notes = new List<string>();
@@ -31,6 +32,11 @@ public static class ClassroomSpec
         }
         var form = new LabForm(catalog);
         notes.AddRange(form.Load(spec));
+        if (form.IsUploadedImage && uploads?.Contains(form.Image, owner) != true)
+        {
+            form.SelectImage(catalog.OfferedImageOrFirst(form.Prior, ""));
+            notes.Add("The link's image was uploaded in another browser (or a while ago): uploads stay with the browser that made them, so a gallery image is shown instead.");
+        }
         return (form.ToSpec(), notes);
     }
 

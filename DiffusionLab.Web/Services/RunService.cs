@@ -28,8 +28,8 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
     public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? client = null, string? owner = null)
     {
         var problems = spec.Validate(catalog.PriorIds).ToList();
-        if (problems.Count == 0 && spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image))
-            problems.Add(new SpecProblem("image", "That uploaded image is no longer on this server (uploads do not travel in links). Upload it again or pick a gallery image."));
+        if (problems.Count == 0 && spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image, owner))
+            problems.Add(new SpecProblem("image", "That uploaded image is not here for this browser: uploads stay with the browser that made them, for a while, and do not travel in links. Upload it again or pick a gallery image."));
         if (problems.Count > 0) return (null, problems);
         var id = Guid.NewGuid().ToString("N")[..12];
         var run = new LabRun(id, spec) { Client = client ?? id, Owner = owner };

@@ -1,3 +1,5 @@
+using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Web.Services;
 using Microsoft.AspNetCore.Components;
 
 namespace DiffusionLab.Web.Components.Pages;
@@ -16,6 +18,19 @@ public abstract class ClassroomPage : ComponentBase
     [CascadingParameter(Name = "Browser")] public string? Browser { get; set; }
 
     protected string ReadyAttribute => ready ? "true" : "false";
+
+    /// <summary>
+    /// Whether this browser may see a saved run or batch: any, except one on an image that another
+    /// browser uploaded (a student's photo stays theirs, as their uploads do).
+    /// </summary>
+    protected bool MayShow(string specQuery, string? owner) =>
+        IsMine(owner) || !(SavedSpec(specQuery)?.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) ?? false);
+
+    /// <summary>Whether this browser made a saved run or batch (the only one that may delete it).</summary>
+    protected bool IsMine(string? owner) => owner is not null && owner == Browser;
+
+    /// <summary>The spec a saved run or batch was made with (a batch's query also holds the page's own "n").</summary>
+    protected static ExperimentSpec? SavedSpec(string specQuery) => ExperimentSpec.Parse(specQuery.Split("&n=")[0]).Spec;
 
     protected override void OnAfterRender(bool firstRender)
     {

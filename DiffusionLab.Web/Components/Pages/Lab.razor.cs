@@ -93,7 +93,7 @@ public partial class Lab
             spec = parsed.Spec ?? spec;
             runProblems = parsed.Spec is null ? parsed.Problems.Select(p => p.Message).ToList() : [];
         }
-        if (spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !Uploads.Contains(spec.Image))
+        if (spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !Uploads.Contains(spec.Image, Browser))
         {
             sharedUploadNote = true;
             spec = spec with { Image = "" };
