@@ -122,6 +122,20 @@ public sealed class LabPickerTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Copy_link_promises_the_result_on_screen_only_while_the_controls_still_match_its_run()
+    {
+        var ran = form.ToSpec();
+        Assert.Contains("reproduces this result", DiffusionLab.Web.Components.Pages.Lab.ShareMessage(false, ran, form.ToSpec()));
+
+        form.SetSeed(ran.Seed + 1);
+        var changed = DiffusionLab.Web.Components.Pages.Lab.ShareMessage(false, ran, form.ToSpec());
+        Assert.DoesNotContain("reproduces this result", changed);
+        Assert.Contains("changed since the run on screen", changed);
+        Assert.DoesNotContain("result", DiffusionLab.Web.Components.Pages.Lab.ShareMessage(false, null, form.ToSpec())); // nothing run yet
+        Assert.Contains("cannot carry your uploaded image", DiffusionLab.Web.Components.Pages.Lab.ShareMessage(true, ran, ran));
+    }
+
+    [Fact]
     public void Choosing_another_corruption_resets_the_solver_to_that_tasks_defaults()
     {
         var solverPicker = context.Render<SolverPicker>(p => p.Add(c => c.Form, form));

@@ -180,12 +180,20 @@ public partial class Lab
 
     async Task CopyShareLinkAsync()
     {
-        var link = Navigation.BaseUri + "?" + form.ToSpec().ToQueryString();
+        var spec = form.ToSpec();
+        var link = Navigation.BaseUri + "?" + spec.ToQueryString();
         await JS.InvokeVoidAsync("diffusionLab.copyText", link);
-        Snackbar.Add(form.IsUploadedImage
-            ? "Link copied. It cannot carry your uploaded image: whoever opens it gets a gallery image."
-            : "Link copied: it restores every control, and Run with the same seed reproduces this result.", Severity.Info);
+        Snackbar.Add(ShareMessage(form.IsUploadedImage, run?.Spec, spec), Severity.Info);
     }
+
+    /// <summary>What "Copy link" says: the link holds the controls as they are now, which may no longer be the run on screen.</summary>
+    internal static string ShareMessage(bool uploadedImage, ExperimentSpec? shownRun, ExperimentSpec controls) =>
+        uploadedImage ? "Link copied. It cannot carry your uploaded image: whoever opens it gets a gallery image."
+        : shownRun is not null && !shownRun.Equals(controls)
+            ? "Link copied: it holds the controls as they are now, changed since the run on screen; Run shows their result."
+            : shownRun is not null
+                ? "Link copied: it restores every control, and Run with the same seed reproduces this result."
+                : "Link copied: it restores every control.";
 
     void OnRunChanged(LabRun changed) => runChanged = true;
 
