@@ -165,6 +165,29 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
     }
 
     [Fact]
+    public async Task The_labs_watch_link_lets_a_second_browser_follow_the_run()
+    {
+        // A teacher runs in the lab and hands the class the watch link.
+        var teacher = await browser.NewPageAsync();
+        await teacher.GotoAsync("/?prior=gmm-image&image=sample%3A0&op=box-inpainting&noise=gaussian&sigmaY=0.05&solver=dps&steps=600&seed=2");
+        await WaitForInteractiveAsync(teacher);
+        await Assertions.Expect(teacher.Locator("#watch-button")).ToHaveCountAsync(0); // nothing to watch yet
+        await teacher.ClickAsync("#run-button");
+        await Assertions.Expect(teacher.Locator("#watch-button")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        var runId = await teacher.GetAttributeAsync("[data-testid=run-status]", "data-run-id");
+        Assert.Equal($"/watch/{runId}", await teacher.GetAttributeAsync("#watch-button", "data-watch-href"));
+
+        var student = await browser.NewPageAsync();
+        await student.GotoAsync($"/watch/{runId}");
+        var status = student.Locator("[data-testid=watch-status]");
+        await Assertions.Expect(status).ToHaveAttributeAsync("data-step", new Regex(@"^\d+$"), new() { Timeout = 30_000 });
+        var first = int.Parse((await status.GetAttributeAsync("data-step"))!, CultureInfo.InvariantCulture);
+        await student.WaitForFunctionAsync($"() => Number(document.querySelector('[data-testid=watch-status]').dataset.step) > {first}", null, new() { Timeout = 60_000 });
+        await student.Context.CloseAsync();
+        await teacher.Context.CloseAsync(); // closing the tab stops the long run (see below)
+    }
+
+    [Fact]
     public async Task Closing_the_tab_stops_its_run()
     {
         var page = await browser.NewPageAsync();

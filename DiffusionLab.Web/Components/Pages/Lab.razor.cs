@@ -186,6 +186,19 @@ public partial class Lab
         Snackbar.Add(ShareMessage(form.IsUploadedImage, run?.Spec, spec), Severity.Info);
     }
 
+    /// <summary>The address where others follow the current run live (and its frames so far): /watch/{id}.</summary>
+    string? WatchPath => run is null ? null : "/watch/" + run.Id;
+
+    async Task CopyWatchLinkAsync()
+    {
+        if (WatchPath is not { } path) return;
+        await JS.InvokeVoidAsync("diffusionLab.copyText", Navigation.BaseUri.TrimEnd('/') + path);
+        Snackbar.Add(run!.IsOver
+            ? "Watch link copied. This run has ended: the link shows that and points to its saved replay."
+            : "Watch link copied: whoever opens it sees this run live, with the steps so far; it cannot stop or change the run. Add ?presenter=1 for a projector.",
+            Severity.Info);
+    }
+
     /// <summary>What "Copy link" says: the link holds the controls as they are now, which may no longer be the run on screen.</summary>
     internal static string ShareMessage(bool uploadedImage, ExperimentSpec? shownRun, ExperimentSpec controls) =>
         uploadedImage ? "Link copied. It cannot carry your uploaded image: whoever opens it gets a gallery image."
