@@ -20,7 +20,10 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
     {
         var page = await browser.NewPageAsync();
         await OpenAsync(page, $"/compare?{Measurement}&solver=dps&steps=25&solvers=sdedit,dps,hqs");
+        // Before anything runs, the page shows what the solvers will see: y and x0.
+        await Assertions.Expect(page.Locator("[data-testid=measurement-preview] img[src^='data:image/png']")).ToHaveCountAsync(2);
         await page.ClickAsync("#compare-run");
+        await Assertions.Expect(page.Locator("[data-testid=measurement-preview]")).ToHaveCountAsync(0);
 
         var finished = page.Locator("[data-testid=compare-result][data-status=Finished]");
         await Assertions.Expect(finished).ToHaveCountAsync(3, new() { Timeout = 120_000 });
