@@ -99,6 +99,7 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
         await watcher.GotoAsync(href + "?presenter=1");
         var status = watcher.Locator("[data-testid=watch-status]");
         await Assertions.Expect(status).ToHaveAttributeAsync("data-step", new Regex(@"^\d+$"), new() { Timeout = 30_000 });
+        await Assertions.Expect(watcher.Locator("[data-testid=watch-title]")).ToContainTextAsync("Diffusion posterior sampling (DPS) on Box inpainting · gmm-image");
         var first = int.Parse((await status.GetAttributeAsync("data-step"))!, CultureInfo.InvariantCulture);
         await watcher.WaitForFunctionAsync($"() => Number(document.querySelector('[data-testid=watch-status]').dataset.step) > {first}", null, new() { Timeout = 60_000 });
         await Assertions.Expect(watcher.Locator("img[data-panel=x0hat]")).ToHaveAttributeAsync("src", new Regex("^blob:"));

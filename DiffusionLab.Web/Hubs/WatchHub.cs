@@ -11,7 +11,7 @@ namespace DiffusionLab.Web.Hubs;
 /// to the group as "Frame", and "Ended" with the final status. A frame may arrive both in the
 /// snapshot and live; clients keep the one with the higher step.
 /// </summary>
-public sealed class WatchHub(RunService runs, WatchRelay relay) : Hub
+public sealed class WatchHub(RunService runs, WatchRelay relay, LabCatalog catalog) : Hub
 {
     public static string Group(string runId) => "watch:" + runId;
 
@@ -26,6 +26,7 @@ public sealed class WatchHub(RunService runs, WatchRelay relay) : Hub
         {
             RunId = run.Id,
             Spec = run.Spec.ToQueryString(),
+            Title = $"{catalog.FindSolver(run.Spec.Solver)?.DisplayName ?? run.Spec.Solver} on {catalog.FindOperator(run.Spec.Corruption)?.DisplayName ?? run.Spec.Corruption} · {run.Spec.Prior}",
             Status = run.Status.ToString(),
             GroundTruth = run.GroundTruthPng ?? [],
             Measurement = run.MeasurementPng ?? [],
@@ -39,6 +40,8 @@ public sealed class WatchSnapshot
 {
     public string RunId { get; init; } = "";
     public string Spec { get; init; } = "";
+    /// <summary>The run in words: "Diffusion posterior sampling (DPS) on Box inpainting · pixel-faces-32".</summary>
+    public string Title { get; init; } = "";
     public string Status { get; init; } = "";
     public byte[] GroundTruth { get; init; } = [];
     public byte[] Measurement { get; init; } = [];

@@ -45,7 +45,7 @@ window.diffusionLabWatch = (() => {
         try {
             const snapshot = await connection.invoke("Watch", runId);
             const title = document.querySelector('#watch [data-testid="watch-title"]');
-            if (title) title.textContent = `Watching ${new URLSearchParams(snapshot.Spec).get("solver")} · ${snapshot.Status.toLowerCase()}`;
+            if (title) title.textContent = `Watching ${snapshot.Title} · ${snapshot.Status.toLowerCase()}`;
             show("measurement", snapshot.Measurement);
             show("truth", snapshot.GroundTruth);
             for (const f of snapshot.Frames) frame(f);
