@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Bunit;
 using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Priors;
@@ -171,14 +172,21 @@ public sealed class LabPickerTests : IAsyncLifetime
     {
         var fresh = new LabForm(form.Catalog);
 
-        var notes = fresh.Load(ExperimentSpec.Default with { Prior = "gmm-image", Image = "sample:99", Corruption = "blurr", Solver = "dpss", Steps = 7 });
+        var notes = fresh.Load(ExperimentSpec.Default with
+        {
+            Prior = "gmm-image", Image = "sample:99", Corruption = "blurr", Solver = "dpss", Steps = 7,
+            CorruptionParameters = ImmutableSortedDictionary.CreateRange(new Dictionary<string, double> { ["radius"] = 3 }),
+            SolverParameters = ImmutableSortedDictionary.CreateRange(new Dictionary<string, double> { ["eta"] = 0.5 }),
+        });
 
         Assert.Equal("box-inpainting", fresh.Corruption);
         Assert.Equal("dps", fresh.Solver);
         Assert.Equal(250, fresh.Steps); // the link's steps were for a solver this lab lacks
         Assert.Equal(1.0, fresh.SolverValues["zeta"]); // DPS's setting for box inpainting, not its generic default
         Assert.Equal("sample:0", fresh.Image);
-        Assert.False(fresh.HasErrors);
+        Assert.False(fresh.HasErrors); // the unknown methods' settings are not carried over to their replacements
+        Assert.False(fresh.CorruptionValues.ContainsKey("radius"));
+        Assert.False(fresh.SolverValues.ContainsKey("eta"));
         Assert.Equal(3, notes.Count);
         Assert.Contains(notes, n => n.Contains("corruption called 'blurr'") && n.Contains("Box inpainting is shown instead"));
         Assert.Contains(notes, n => n.Contains("solver called 'dpss'") && n.Contains("DPS is shown instead"));

@@ -55,22 +55,27 @@ public sealed class LabForm(LabCatalog catalog)
         Steps = spec.Steps;
         Seed = spec.Seed;
         Corruption = spec.Corruption;
-        if (CorruptionDescriptor is null && Catalog.Operators.Count > 0)
+        // A replaced corruption or solver starts from its own defaults: the link's settings were for another.
+        var corruptionReplaced = CorruptionDescriptor is null && Catalog.Operators.Count > 0;
+        if (corruptionReplaced)
         {
             Corruption = (Catalog.FindOperator(ExperimentSpec.Default.Corruption) ?? Catalog.Operators[0]).Id;
             notes.Add($"The link asks for a corruption called '{spec.Corruption}', which this lab does not have; {CorruptionDescriptor!.DisplayName} is shown instead.");
         }
         ResetCorruptionValues();
-        foreach (var (key, value) in spec.CorruptionParameters) CorruptionValues[key] = value;
+        if (!corruptionReplaced)
+            foreach (var (key, value) in spec.CorruptionParameters) CorruptionValues[key] = value;
         Solver = spec.Solver;
-        if (SolverDescriptor is null && Catalog.Solvers.Count > 0)
+        var solverReplaced = SolverDescriptor is null && Catalog.Solvers.Count > 0;
+        if (solverReplaced)
         {
             Solver = (Catalog.FindSolver(ExperimentSpec.Default.Solver) ?? Catalog.Solvers[0]).Id;
             Steps = SolverDescriptor!.DefaultSteps;
             notes.Add($"The link asks for a solver called '{spec.Solver}', which this lab does not have; {SolverDescriptor.DisplayName} is shown instead.");
         }
         ResetSolverValues();
-        foreach (var (key, value) in spec.SolverParameters) SolverValues[key] = value;
+        if (!solverReplaced)
+            foreach (var (key, value) in spec.SolverParameters) SolverValues[key] = value;
         if (Catalog.FindPrior(Prior) is null && Catalog.Priors.Count > 0)
         {
             // A prior this server lacks (e.g. no trained model yet): fall back, with an image of the fallback's own.
