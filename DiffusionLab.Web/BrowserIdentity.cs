@@ -12,7 +12,6 @@ namespace DiffusionLab.Web;
 public static class BrowserIdentity
 {
     public const string CookieName = "diffusionlab-browser";
-    const string ItemKey = "DiffusionLab.BrowserIdentity";
 
     /// <summary>32 lower-case hex digits, as <see cref="Of"/> makes them; anything else is not an id.</summary>
     public static bool IsWellFormed(string? id) => id is { Length: 32 } && id.All(char.IsAsciiHexDigitLower);
@@ -21,10 +20,9 @@ public static class BrowserIdentity
     public static string? Sent(HttpContext? context) =>
         context?.Request.Cookies[CookieName] is { } id && IsWellFormed(id) ? id : null;
 
-    /// <summary>The browser's id for this request, creating one (and its cookie) when the browser has none.</summary>
+    /// <summary>The browser's id for this request, creating one (and its cookie) when the browser has none. App calls it once per page request.</summary>
     public static string Of(HttpContext context)
     {
-        if (context.Items[ItemKey] is string known) return known;
         var id = Sent(context);
         if (id is null)
         {
@@ -40,7 +38,6 @@ public static class BrowserIdentity
                     Path = "/",
                 });
         }
-        context.Items[ItemKey] = id;
         return id;
     }
 }

@@ -89,6 +89,6 @@ public sealed class PriorCatalogTests : IDisposable
         Assert.Equal(reference, DiffusionLab.Web.Classroom.ClassroomSpec.Read(query, lab, uploads, mine).Spec.Image);
         (spec, notes) = DiffusionLab.Web.Classroom.ClassroomSpec.Read(query, lab, uploads, "fedcba9876543210fedcba9876543210");
         Assert.Equal(lab.Images("pixel-faces-32")[0].Reference, spec.Image);
-        Assert.Contains("uploaded in another browser", Assert.Single(notes));
+        Assert.Contains("stays with the browser that uploaded it", Assert.Single(notes));
     }
 }

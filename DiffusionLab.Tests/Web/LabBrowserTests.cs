@@ -156,7 +156,7 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
         var other = await browser.NewPageAsync();
         await other.GotoAsync(link);
         await WaitForInteractiveAsync(other);
-        await Assertions.Expect(other.Locator("[data-testid=shared-upload-note]")).ToBeVisibleAsync();
+        await Assertions.Expect(other.Locator("[data-testid=link-notes]")).ToContainTextAsync("uploaded image");
         await Assertions.Expect(other).ToHaveURLAsync(new Regex("image=gallery%3A"));
         await other.GotoAsync("/runs");
         await Assertions.Expect(other.Locator(".classroom[data-ready=true]")).ToBeVisibleAsync(new() { Timeout = 30_000 });

@@ -31,12 +31,7 @@ public static class ClassroomSpec
             else notes.Add(string.Join(" ", parsed.Problems.Select(p => p.Message)) + " The default measurement is shown instead.");
         }
         var form = new LabForm(catalog);
-        notes.AddRange(form.Load(spec));
-        if (form.IsUploadedImage && uploads?.Contains(form.Image, owner) != true)
-        {
-            form.SelectImage(catalog.OfferedImageOrFirst(form.Prior, ""));
-            notes.Add("The link's image was uploaded in another browser (or a while ago): uploads stay with the browser that made them, so a gallery image is shown instead.");
-        }
+        notes.AddRange(form.Load(spec, uploads, owner));
         return (form.ToSpec(), notes);
     }
 

@@ -42,9 +42,11 @@ public sealed class LabForm(LabCatalog catalog)
     /// <summary>
     /// Fills every control from a spec (a shared link); parameters it omits take their defaults.
     /// A prior, image, corruption or solver this lab does not have is replaced by one it has, and
-    /// the returned notes say so in plain words, so a mistyped link is not silently changed.
+    /// the returned notes say so in plain words, so a mistyped link is not silently changed. An
+    /// uploaded image is kept only when <paramref name="uploads"/> holds it for <paramref name="owner"/>
+    /// (the browser that uploaded it); otherwise the prior's first image is shown.
     /// </summary>
-    public IReadOnlyList<string> Load(ExperimentSpec spec)
+    public IReadOnlyList<string> Load(ExperimentSpec spec, UploadedImages? uploads = null, string? owner = null)
     {
         var notes = new List<string>();
         Prior = spec.Prior;
@@ -82,6 +84,11 @@ public sealed class LabForm(LabCatalog catalog)
             Prior = Catalog.FindPrior(Catalog.DefaultPriorId)?.Id ?? Catalog.Priors[0].Id;
             Image = "";
             notes.Add($"The link asks for a prior called '{spec.Prior}', which this lab does not have; {Catalog.FindPrior(Prior)!.DisplayName} is shown instead.");
+        }
+        if (IsUploadedImage && uploads?.Contains(Image, owner) != true)
+        {
+            Image = "";
+            notes.Add("The link uses an uploaded image, which stays with the browser that uploaded it and cannot travel in a link. A gallery image is shown instead; upload your own to use it.");
         }
         // An image this prior does not offer: show the prior's first rather than an empty panel.
         // (The default spec's "gallery:0" stands for "the first image", so it needs no note.)

@@ -35,7 +35,7 @@ public partial class Lab
     List<string> runProblems = [];
     string? groundTruthUrl, measurementUrl;
     IReadOnlyList<string> linkNotes = [];
-    bool sharedUploadNote, rendered, playing, runChanged;
+    bool rendered, playing, runChanged;
     int keyframeCount, scrubIndex;
     ElementReference xtCanvas, x0HatCanvas, resultCanvas;
     CancellationTokenSource? previewCancellation;
@@ -93,12 +93,7 @@ public partial class Lab
             spec = parsed.Spec ?? spec;
             runProblems = parsed.Spec is null ? parsed.Problems.Select(p => p.Message).ToList() : [];
         }
-        if (spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !Uploads.Contains(spec.Image, Browser))
-        {
-            sharedUploadNote = true;
-            spec = spec with { Image = "" };
-        }
-        linkNotes = form.Load(spec);
+        linkNotes = form.Load(spec, Uploads, Browser);
         form.Changed += OnFormChanged;
     }
 
