@@ -72,25 +72,16 @@ public sealed class ClassroomHubTests : IDisposable
         var reply = await owner.InvokeAsync<StartRunReply>("StartRun", Spec(5, steps: 400));
         var run = server.Runs.Find(reply.RunId!)!;
         // Hold the run once it has sent step 40 until the watcher has joined, so that a fast machine
-        // cannot finish it first. Changed is raised on the solver's or the encoder's thread, and a run
-        // is not over while either is held (it ends once the encoder has sent its last frame).
-        using var hold = new ManualResetEventSlim(false);
-        var held = 0;
-        run.Changed += r =>
-        {
-            if (r.Latest is { Step: >= 40 } && Interlocked.Exchange(ref held, 1) == 0)
-                hold.Wait(TimeSpan.FromSeconds(60));
-        };
+        // cannot finish it first.
         WatchSnapshot snapshot;
-        try
+        using (var hold = new RunHold(run, 40))
         {
-            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref held) == 1 || run.IsOver, TimeSpan.FromSeconds(60)), "the run never reached step 40");
+            Assert.True(SpinWait.SpinUntil(() => hold.IsHeld || run.IsOver, TimeSpan.FromSeconds(60)), "the run never reached step 40");
             Assert.False(run.IsOver, "the run ended before the test could hold it");
             await watcher.StartAsync();
             snapshot = await watcher.InvokeAsync<WatchSnapshot>("Watch", reply.RunId);
             Assert.False(run.IsOver, "the run is held, so it is still going when the watcher joins");
         }
-        finally { hold.Set(); }
 
         Assert.Equal(0, snapshot.Frames[0].Step);
         var seen = snapshot.Frames[^1].Step;

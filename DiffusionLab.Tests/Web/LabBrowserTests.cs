@@ -149,6 +149,8 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
         await mine.ClickAsync("#run-button");
         await Assertions.Expect(mine.Locator("#final-psnr")).ToHaveTextAsync(new Regex(@"^\d+\.\d\d dB$"), new() { Timeout = 60_000 });
         var runId = await mine.GetAttributeAsync("[data-testid=run-status]", "data-run-id");
+        // The page shows "finished" a moment before the run is in the store (it is saved right after its last frame).
+        Assert.True(SpinWait.SpinUntil(() => browser.Server.Store.Get(runId) is not null, TimeSpan.FromSeconds(30)), "the finished run was never saved");
         var link = mine.Url;
         await mine.GotoAsync($"/runs/{runId}");
         await Assertions.Expect(mine.Locator("#replay-delete")).ToBeVisibleAsync(new() { Timeout = 30_000 }); // saved, and theirs to delete
@@ -180,10 +182,17 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
         var runId = await teacher.GetAttributeAsync("[data-testid=run-status]", "data-run-id");
         Assert.Equal($"/watch/{runId}", await teacher.GetAttributeAsync("#watch-button", "data-watch-href"));
 
+        // The run is held at step 20 until the student has joined, so a fast machine cannot finish it first.
+        var run = browser.Server.Runs.Find(runId!)!;
         var student = await browser.NewPageAsync();
-        await student.GotoAsync($"/watch/{runId}");
         var status = student.Locator("[data-testid=watch-status]");
-        await Assertions.Expect(status).ToHaveAttributeAsync("data-step", new Regex(@"^\d+$"), new() { Timeout = 30_000 });
+        using (var hold = new RunHold(run, 20))
+        {
+            Assert.True(SpinWait.SpinUntil(() => hold.IsHeld || run.IsOver, TimeSpan.FromSeconds(60)), "the run never reached step 20");
+            Assert.False(run.IsOver, "the run ended before the test could hold it");
+            await student.GotoAsync($"/watch/{runId}");
+            await Assertions.Expect(status).ToHaveAttributeAsync("data-step", new Regex(@"^\d+$"), new() { Timeout = 30_000 });
+        }
         var first = int.Parse((await status.GetAttributeAsync("data-step"))!, CultureInfo.InvariantCulture);
         await student.WaitForFunctionAsync($"() => Number(document.querySelector('[data-testid=watch-status]').dataset.step) > {first}", null, new() { Timeout = 60_000 });
         await student.Context.CloseAsync();
