@@ -96,10 +96,17 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
         var href = (await link.GetAttributeAsync("href"))!;
 
         var watcher = await browser.NewPageAsync(); // a new context: no cookies, no circuit shared with the first
-        await watcher.GotoAsync(href + "?presenter=1");
         var status = watcher.Locator("[data-testid=watch-status]");
-        await Assertions.Expect(status).ToHaveAttributeAsync("data-step", new Regex(@"^\d+$"), new() { Timeout = 30_000 });
-        await Assertions.Expect(watcher.Locator("[data-testid=watch-title]")).ToContainTextAsync("Diffusion posterior sampling (DPS) on Box inpainting · gmm-image");
+        // The run is held at step 20 until the watcher has joined, so a fast machine cannot finish it first.
+        var run = browser.Server.Runs.Find(href["/watch/".Length..])!;
+        using (var hold = new RunHold(run, 20))
+        {
+            Assert.True(SpinWait.SpinUntil(() => hold.IsHeld || run.IsOver, TimeSpan.FromSeconds(60)), "the run never reached step 20");
+            Assert.False(run.IsOver, "the run ended before the test could hold it");
+            await watcher.GotoAsync(href + "?presenter=1");
+            await Assertions.Expect(status).ToHaveAttributeAsync("data-step", new Regex(@"^\d+$"), new() { Timeout = 30_000 });
+            await Assertions.Expect(watcher.Locator("[data-testid=watch-title]")).ToContainTextAsync("Diffusion posterior sampling (DPS) on Box inpainting · gmm-image");
+        }
         var first = int.Parse((await status.GetAttributeAsync("data-step"))!, CultureInfo.InvariantCulture);
         await watcher.WaitForFunctionAsync($"() => Number(document.querySelector('[data-testid=watch-status]').dataset.step) > {first}", null, new() { Timeout = 60_000 });
         await Assertions.Expect(watcher.Locator("img[data-panel=x0hat]")).ToHaveAttributeAsync("src", new Regex("^blob:"));
