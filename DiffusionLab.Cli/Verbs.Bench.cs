@@ -3,13 +3,13 @@ using System.Globalization;
 using System.Text.Json;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Diffusion;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Cli;
 

@@ -2,11 +2,11 @@ using System.Diagnostics;
 using System.Text.Json;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Diffusion;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
 using Spectre.Console;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Cli;
 

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Solvers;
 using Spectre.Console;
+using DiffusionLab.Engine.Benchmarks;
+using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Cli;
 

@@ -1,10 +1,10 @@
 using DiffusionLab.Engine;
 using System.Globalization;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
 using Spectre.Console;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Cli;
 

@@ -5,6 +5,7 @@ using DiffusionLab.Engine;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Training;
 using Spectre.Console;
+using DiffusionLab.Engine.Diffusion;
 
 namespace DiffusionLab.Cli;
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using DiffusionLab.Engine;
 
 namespace DiffusionLab.Tests;
 

@@ -1,7 +1,7 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Web.Hubs;
 using DiffusionLab.Web.Runs;
 using Microsoft.Extensions.Options;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web;
 

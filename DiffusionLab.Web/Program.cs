@@ -1,4 +1,3 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Web;
 using DiffusionLab.Web.Components;
@@ -6,6 +5,8 @@ using DiffusionLab.Web.Hubs;
 using DiffusionLab.Web.Services;
 using Microsoft.Extensions.FileProviders;
 using MudBlazor.Services;
+using DiffusionLab.Engine;
+using DiffusionLab.Engine.Runs;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {

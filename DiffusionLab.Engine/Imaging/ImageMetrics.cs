@@ -1,4 +1,3 @@
-using DiffusionLab.Engine.Operators;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
 
@@ -56,17 +55,17 @@ public static class ImageMetrics
     }
 
     /// <summary>
-    /// Relative data misfit ‖y − A(x̂)‖ / ‖y‖ per sample: how well a reconstruction explains its
+    /// Relative data misfit ‖y − A(x̂)‖ / ‖y‖ per sample, given y and the prediction A(x̂): how well a reconstruction explains its
     /// measurement (near sigmaY·√m/‖y‖ for a perfect one). 0 when both are zero, +∞ when only y is.
     /// </summary>
-    public static double[] DataConsistency(IMeasurement operatorA, Tensor y, Tensor estimate)
+    public static double[] DataConsistency(Tensor y, Tensor predicted)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var predicted = operatorA.Forward(estimate).to(float64);
+        var prediction = predicted.to(float64);
         var measured = y.to(float64);
-        RequireSameShape(predicted, measured);
-        var residualNorms = (measured - predicted).flatten(1).Squared().sum(1).sqrt().data<double>().ToArray();
+        RequireSameShape(prediction, measured);
+        var residualNorms = (measured - prediction).flatten(1).Squared().sum(1).sqrt().data<double>().ToArray();
         var measurementNorms = measured.flatten(1).Squared().sum(1).sqrt().data<double>().ToArray();
         return residualNorms.Zip(measurementNorms, (r, m) => m > 0 ? r / m : r == 0 ? 0 : double.PositiveInfinity).ToArray();
     }
@@ -75,7 +74,7 @@ public static class ImageMetrics
 
     /// <summary>The SSIM window is the Gaussian-blur kernel with SSIM's σ.</summary>
     static Tensor GaussianWindow(int size) =>
-        tensor(GaussianBlur.GaussianKernel(size, SsimWindowSigma).Cast<double>().ToArray(), [1, 1, size, size], float64);
+        tensor(GaussianKernel.Weights(size, SsimWindowSigma).Cast<double>().ToArray(), [1, 1, size, size], float64);
 
     static void RequireSameShape(Tensor a, Tensor b)
     {

@@ -1,3 +1,4 @@
+using DiffusionLab.Engine.Diffusion;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -30,7 +31,7 @@ public sealed record ModelCard
     /// <summary>The training loss's weighting over timesteps in the last stretch of training; left out
     /// of the JSON when uniform, so cards written before the field existed read the same.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
-    public Training.LossWeighting LossWeighting { get; init; } = Training.LossWeighting.Uniform;
+    public LossWeighting LossWeighting { get; init; } = LossWeighting.Uniform;
     /// <summary>Mean ε-MSE of the EMA weights on held-out images at fixed timesteps (keys are t).</summary>
     public Dictionary<string, double> HeldoutLoss { get; init; } = new();
     /// <summary>For a class-conditional network, the same held-out loss with each image's class told (keys are t); absent otherwise.

@@ -1,4 +1,4 @@
-using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Imaging;
 
 namespace DiffusionLab.Engine.Priors;
 
@@ -21,6 +21,8 @@ public sealed class PriorCatalog
 
     /// <summary>Id of the exact image-shaped Gaussian mixture (see <see cref="GaussianMixturePresets.ImageDemo"/>).</summary>
     public const string ImageDemoId = "gmm-image";
+    /// <summary>The prior the lab opens on when models/ has it: the bundled pixel-faces UNet.</summary>
+    public const string PreferredDefaultId = "pixel-faces-32";
 
     /// <summary>
     /// The lab's priors: every usable model in <c>models/</c> under <paramref name="root"/>, and the
@@ -45,7 +47,7 @@ public sealed class PriorCatalog
     }
 
     /// <summary>The prior a new visitor gets: the bundled default model when present, else the exact mixture.</summary>
-    public string DefaultId => entries.ContainsKey(ExperimentSpec.DefaultPrior) ? ExperimentSpec.DefaultPrior : ImageDemoId;
+    public string DefaultId => entries.ContainsKey(PreferredDefaultId) ? PreferredDefaultId : ImageDemoId;
 
     /// <summary>Folder with one sub-folder of PNG images per prior id.</summary>
     public string GalleryDirectory { get; }

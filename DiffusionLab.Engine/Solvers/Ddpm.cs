@@ -1,5 +1,6 @@
 using DiffusionLab.Engine.Diffusion;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Operators;
 
 namespace DiffusionLab.Engine.Solvers;
 

@@ -1,9 +1,9 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using TorchSharp;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Benchmarks;
 
 namespace DiffusionLab.Engine.Toy;
 

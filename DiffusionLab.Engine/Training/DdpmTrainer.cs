@@ -10,23 +10,6 @@ namespace DiffusionLab.Engine.Training;
 /// <summary>A training run that cannot go on: a non-finite loss or gradient, or a damaged training state.</summary>
 public sealed class TrainingException(string message) : Exception(message);
 
-/// <summary>
-/// How the training loss weighs the ε-MSE at each timestep. Every weighting has the same optimum
-/// (the exact ε of each t); they differ in where a network too small to reach it spends its capacity.
-/// </summary>
-[System.Text.Json.Serialization.JsonConverter(typeof(System.Text.Json.Serialization.JsonStringEnumConverter<LossWeighting>))]
-public enum LossWeighting
-{
-    /// <summary>Ho et al.'s L_simple: every t alike, which leaves most of the gradient to the nearly clean end (small t).</summary>
-    Uniform,
-    /// <summary>
-    /// Perception-prioritised weighting (Choi et al. 2022) with k = 1, γ = 1: λ_t = 1 / (1 + SNR(t)) = 1 − ᾱ_t.
-    /// It turns down the small-t terms, which only polish imperceptible detail, so the content
-    /// (shapes, layout) learnt at larger t gets the capacity.
-    /// </summary>
-    P2,
-}
-
 /// <summary>What one training run does; saved beside the checkpoint so a resumed run continues the same run.</summary>
 public sealed record TrainingOptions
 {

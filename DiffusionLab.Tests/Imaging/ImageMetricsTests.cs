@@ -141,7 +141,7 @@ public class ImageMetricsTests
         var y = full([2, 1, 2, 2], 2.0, float64);
         var estimate = y.clone();
         estimate[0] = 1.0;
-        var consistency = ImageMetrics.DataConsistency(identity, y, estimate);
+        var consistency = ImageMetrics.DataConsistency(y, identity.Forward(estimate));
         Assert.Equal(0.5, consistency[0], 12);
         Assert.Equal(0.0, consistency[1], 12);
 
@@ -150,6 +150,6 @@ public class ImageMetricsTests
         var x = randn([1, 3, 8, 8], float64, generator: generator);
         var measured = inpainting.Forward(x);
         var changedWhereUnseen = x + (1 - inpainting.Mask) * 5;
-        Assert.Equal(0.0, ImageMetrics.DataConsistency(inpainting, measured, changedWhereUnseen)[0], 12);
+        Assert.Equal(0.0, ImageMetrics.DataConsistency(measured, inpainting.Forward(changedWhereUnseen))[0], 12);
     }
 }

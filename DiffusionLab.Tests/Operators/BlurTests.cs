@@ -1,3 +1,4 @@
+using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Operators;
 using TorchSharp;
 using static DiffusionLab.Tests.Operators.OperatorCases;
@@ -12,7 +13,7 @@ public class BlurTests
     public void Gaussian_kernel_is_the_normalised_gaussian()
     {
         const double sigma = 1.3;
-        var k = GaussianBlur.GaussianKernel(9, sigma);
+        var k = GaussianKernel.Weights(9, sigma);
         Assert.Equal(1.0, k.Cast<double>().Sum(), 12);
         Assert.Equal(Math.Exp(-1 / (2 * sigma * sigma)), k[4, 5] / k[4, 4], 12);
         Assert.Equal(Math.Exp(-(9 + 16) / (2 * sigma * sigma)), k[1, 0] / k[4, 4], 12);
@@ -88,8 +89,8 @@ public class BlurTests
     [Fact]
     public void Blur_parameters_out_of_range_are_refused()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => GaussianBlur.GaussianKernel(0, 1.0));
-        Assert.Throws<ArgumentOutOfRangeException>(() => GaussianBlur.GaussianKernel(5, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GaussianKernel.Weights(0, 1.0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GaussianKernel.Weights(5, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => MotionBlur.TrajectoryKernel(5, 1.5, 0));
     }
 }

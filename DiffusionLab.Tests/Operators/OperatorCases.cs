@@ -1,6 +1,6 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Operators;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Tests.Operators;
 

@@ -1,5 +1,8 @@
 using DiffusionLab.Engine.Priors;
 using static TorchSharp.torch;
+using DiffusionLab.Engine;
+using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Imaging;
 
 namespace DiffusionLab.Tests.Priors;
 
@@ -36,15 +39,15 @@ public class BundledModelTests
 /// </summary>
 public class BundledModelDpsTests
 {
-    static readonly DiffusionLab.Engine.Experiments.Runner Runner =
-        new(PriorCatalog.ForContentRoot(DiffusionLab.Engine.Experiments.ContentRoot.Find()));
+    static readonly DiffusionLab.Engine.Runs.Runner Runner =
+        new(PriorCatalog.ForContentRoot(DiffusionLab.Engine.ContentRoot.Find()));
 
     [Theory]
     [InlineData("box-inpainting", 3.0)]
     [InlineData("super-resolution", 1.0)]
     public void Dps_beats_the_back_projection_on_a_held_out_face(string corruption, double marginDb)
     {
-        var spec = new DiffusionLab.Engine.Experiments.ExperimentSpec
+        var spec = new DiffusionLab.Engine.Runs.ExperimentSpec
         {
             Prior = "pixel-faces-32",
             Image = "gallery:" + Runner.Priors.Gallery("pixel-faces-32")[1],

@@ -1,6 +1,7 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Web.Services;
+using DiffusionLab.Engine;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Tests.Priors;
 

@@ -1,4 +1,3 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Engine.Toy;

@@ -2,6 +2,7 @@ using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Training;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Diffusion;
 
 namespace DiffusionLab.Tests.Training;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Playwright;
+using DiffusionLab.Engine.Solvers;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,9 +1,10 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Web.Hubs;
 using DiffusionLab.Web.Services;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Data.Sqlite;
+using DiffusionLab.Engine;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Tests.Web;
 

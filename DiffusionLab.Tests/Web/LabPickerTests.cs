@@ -1,11 +1,13 @@
 using System.Collections.Immutable;
 using Bunit;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Web.Components.Lab;
 using DiffusionLab.Web.Services;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
+using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Solvers;
 
 namespace DiffusionLab.Tests.Web;
 

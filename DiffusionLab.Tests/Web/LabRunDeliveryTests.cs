@@ -1,6 +1,6 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Web.Services;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,5 +1,6 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Web.Services;
+using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Classroom;
 
@@ -36,7 +37,7 @@ public static class ClassroomSpec
     }
 
     /// <summary>The base spec with another solver at its own defaults and default step count (capped by <paramref name="steps"/> when given).</summary>
-    public static ExperimentSpec WithSolver(ExperimentSpec spec, Engine.Experiments.SolverDescriptor solver, int? steps = null) =>
+    public static ExperimentSpec WithSolver(ExperimentSpec spec, Engine.Methods.SolverDescriptor solver, int? steps = null) =>
         spec with
         {
             Solver = solver.Id,

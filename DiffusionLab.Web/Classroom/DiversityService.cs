@@ -1,9 +1,9 @@
 using DiffusionLab.Engine;
 using System.Diagnostics;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Solvers;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Classroom;
 

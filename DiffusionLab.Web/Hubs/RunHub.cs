@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Web.Services;
 using Microsoft.AspNetCore.SignalR;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Hubs;
 

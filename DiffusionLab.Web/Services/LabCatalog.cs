@@ -1,7 +1,7 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
+using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Web.Services;
 

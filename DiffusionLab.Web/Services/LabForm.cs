@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
-using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Services;
 

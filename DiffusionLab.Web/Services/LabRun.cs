@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Services;
 

@@ -1,5 +1,5 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Services;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Solvers;
 using Microsoft.Extensions.Options;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Services;
 

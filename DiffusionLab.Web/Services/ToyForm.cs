@@ -1,6 +1,7 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Engine.Toy;
+using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Services;
 

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Imaging;
 using Microsoft.Extensions.Options;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Services;
 

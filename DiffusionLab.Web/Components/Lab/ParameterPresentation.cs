@@ -1,5 +1,5 @@
 using System.Globalization;
-using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Web.Components.Lab;
 

@@ -1,6 +1,6 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Web.Services;
 using Microsoft.AspNetCore.Components;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Components.Pages;
 

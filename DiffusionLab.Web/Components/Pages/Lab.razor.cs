@@ -1,10 +1,12 @@
 using System.Globalization;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Web.Components.Lab;
 using DiffusionLab.Web.Services;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using MudBlazor;
+using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Solvers;
 
 namespace DiffusionLab.Web.Components.Pages;
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Toy;
 using DiffusionLab.Web.Services;
 using Microsoft.AspNetCore.Components;

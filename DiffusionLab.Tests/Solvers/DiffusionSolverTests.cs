@@ -1,11 +1,12 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using TorchSharp;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Benchmarks;
+using DiffusionLab.Engine.Methods;
 
-namespace DiffusionLab.Tests;
+namespace DiffusionLab.Tests.Solvers;
 
 /// <summary>
 /// The diffusion samplers on priors whose answers are exact: unconditional samplers against

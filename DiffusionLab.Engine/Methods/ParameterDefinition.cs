@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace DiffusionLab.Engine.Experiments;
+namespace DiffusionLab.Engine.Methods;
 
 /// <summary>
 /// One tunable number of a corruption or solver: its bounds, default and the words the

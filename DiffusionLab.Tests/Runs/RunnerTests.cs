@@ -1,11 +1,13 @@
 using System.Collections.Immutable;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using static TorchSharp.torch;
+using DiffusionLab.Engine;
+using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Runs;
 
-namespace DiffusionLab.Tests.Experiments;
+namespace DiffusionLab.Tests.Runs;
 
 public class RunnerTests
 {

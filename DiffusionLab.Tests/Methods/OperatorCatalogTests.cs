@@ -1,8 +1,10 @@
+using DiffusionLab.Tests.Operators;
 using DiffusionLab.Engine.Operators;
 using static DiffusionLab.Tests.Operators.OperatorCases;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Methods;
 
-namespace DiffusionLab.Tests.Operators;
+namespace DiffusionLab.Tests.Methods;
 
 public class OperatorCatalogTests
 {

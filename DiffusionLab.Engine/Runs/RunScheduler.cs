@@ -1,8 +1,9 @@
 using DiffusionLab.Engine.Diffusion;
 using DiffusionLab.Engine.Priors;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Solvers;
 
-namespace DiffusionLab.Engine.Experiments;
+namespace DiffusionLab.Engine.Runs;
 
 /// <summary>
 /// One prior, many runs: gathers the pending network calls of every active run on the same prior

@@ -1,11 +1,12 @@
 using DiffusionLab.Engine.Diffusion;
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Runs;
 
-namespace DiffusionLab.Tests.Experiments;
+namespace DiffusionLab.Tests.Runs;
 
 public class RunSchedulerTests
 {

@@ -1,7 +1,8 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Solvers.Regularizers;
+using DiffusionLab.Engine.Solvers;
+using DiffusionLab.Engine.Priors;
 
-namespace DiffusionLab.Engine.Solvers;
+namespace DiffusionLab.Engine.Methods;
 
 /// <summary>Catalog entries of the optimisation baselines (HQS, ADMM).</summary>
 /// <remarks>

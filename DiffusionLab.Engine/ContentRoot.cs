@@ -1,4 +1,4 @@
-namespace DiffusionLab.Engine.Experiments;
+namespace DiffusionLab.Engine;
 
 /// <summary>
 /// Finds the folders the engine reads at run time (models/, wwwroot-assets/gallery/): next to

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DiffusionLab.Engine.Experiments;
+namespace DiffusionLab.Engine.Benchmarks;
 
 /// <summary>
 /// Sliced Wasserstein distance between two sample sets of possibly different sizes:

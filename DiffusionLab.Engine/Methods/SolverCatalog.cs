@@ -1,6 +1,5 @@
-using DiffusionLab.Engine.Experiments;
 
-namespace DiffusionLab.Engine.Solvers;
+namespace DiffusionLab.Engine.Methods;
 
 /// <summary>Every solver the lab and the CLI offer, diffusion samplers first.</summary>
 public static class SolverCatalog

@@ -1,7 +1,7 @@
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Solvers;
 
-namespace DiffusionLab.Engine.Experiments;
+namespace DiffusionLab.Engine.Methods;
 
 /// <summary>A corruption as the lab offers it: words for the picker, bounded parameters, and a seeded factory.</summary>
 /// <param name="Create">Builds the operator for one sample shape [C, H, W] (or [D]) from validated parameters and the run's seed.</param>

@@ -1,7 +1,8 @@
 using System.Collections.Immutable;
-using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Imaging;
 
-namespace DiffusionLab.Tests.Experiments;
+namespace DiffusionLab.Tests.Runs;
 
 public class ExperimentSpecCodecTests
 {

@@ -1,8 +1,8 @@
-using DiffusionLab.Engine.Experiments;
 using TorchSharp;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Benchmarks;
 
-namespace DiffusionLab.Tests;
+namespace DiffusionLab.Tests.Benchmarks;
 
 public class SlicedWassersteinTests
 {

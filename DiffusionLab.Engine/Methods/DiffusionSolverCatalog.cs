@@ -1,6 +1,6 @@
-using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Solvers;
 
-namespace DiffusionLab.Engine.Solvers;
+namespace DiffusionLab.Engine.Methods;
 
 /// <summary>Catalog entries of the diffusion samplers (unconditional and posterior).</summary>
 static class DiffusionSolverCatalog

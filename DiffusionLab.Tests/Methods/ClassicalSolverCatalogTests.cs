@@ -1,10 +1,11 @@
-using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Tests.Solvers;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Engine.Solvers.Regularizers;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Methods;
 
-namespace DiffusionLab.Tests.Solvers;
+namespace DiffusionLab.Tests.Methods;
 
 public class ClassicalSolverCatalogTests
 {

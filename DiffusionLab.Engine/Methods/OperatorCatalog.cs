@@ -1,6 +1,6 @@
-using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Operators;
 
-namespace DiffusionLab.Engine.Operators;
+namespace DiffusionLab.Engine.Methods;
 
 /// <summary>Every corruption the lab and the CLI offer.</summary>
 /// <remarks>

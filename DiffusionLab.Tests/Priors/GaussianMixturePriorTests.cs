@@ -3,7 +3,7 @@ using DiffusionLab.Engine.Priors;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace DiffusionLab.Tests;
+namespace DiffusionLab.Tests.Priors;
 
 /// <summary>
 /// The exact mixture prior against independent computations: finite differences of its

@@ -1,8 +1,10 @@
-using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Priors;
 using static TorchSharp.torch;
+using DiffusionLab.Engine;
+using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Solvers;
 
-namespace DiffusionLab.Tests.Experiments;
+namespace DiffusionLab.Tests.Runs;
 
 public class PosteriorSamplesTests
 {

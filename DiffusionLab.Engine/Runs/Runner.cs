@@ -4,8 +4,9 @@ using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Methods;
 
-namespace DiffusionLab.Engine.Experiments;
+namespace DiffusionLab.Engine.Runs;
 
 /// <summary>
 /// Turns an <see cref="ExperimentSpec"/> into a stream of steps: resolves the prior and the

@@ -3,8 +3,10 @@ using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Operators;
 
-namespace DiffusionLab.Engine.Experiments;
+namespace DiffusionLab.Engine.Runs;
 
 /// <summary>
 /// Posterior diversity: one measurement y, one solver, N samples solved together as one batch

@@ -4,8 +4,9 @@ using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using TorchSharp;
 using static TorchSharp.torch;
+using DiffusionLab.Engine.Methods;
 
-namespace DiffusionLab.Engine.Experiments;
+namespace DiffusionLab.Engine.Benchmarks;
 
 /// <summary>One line of the benchmark: a solver's sliced Wasserstein distance to the exact posterior (NaN with a reason when it could not run).</summary>
 public sealed record BenchmarkResult(string Solver, int Dy, double Sw, double Seconds, string? Failure = null);
