@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using DiffusionLab.Tests.Web;
+using DiffusionLab.Web.Features.Toy;
 
 namespace DiffusionLab.Tests;
 

@@ -1,7 +1,7 @@
-using DiffusionLab.Web.Hubs;
 using DiffusionLab.Web.Runs;
 using Microsoft.Extensions.Options;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Web.Features.Diversity;
 
 namespace DiffusionLab.Web;
 
@@ -25,7 +25,7 @@ public static class ClassroomServices
             provider.GetRequiredService<IWebHostEnvironment>().ContentRootPath));
         services.AddHostedService<RunArchive>();
         services.AddSingleton<WatchRelay>();
-        services.AddSingleton<Classroom.DiversityService>();
+        services.AddSingleton<DiversityService>();
         return services;
     }
 

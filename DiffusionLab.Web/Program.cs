@@ -1,12 +1,15 @@
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Web;
 using DiffusionLab.Web.Components;
-using DiffusionLab.Web.Hubs;
-using DiffusionLab.Web.Services;
 using Microsoft.Extensions.FileProviders;
 using MudBlazor.Services;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Web.Features.Lab;
+using DiffusionLab.Web.Features.Shared;
+using DiffusionLab.Web.Features.Toy;
+using DiffusionLab.Web.Runs;
+using DiffusionLab.Web.Uploads;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {

@@ -1,7 +1,9 @@
 using DiffusionLab.Engine.Priors;
-using DiffusionLab.Web.Services;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Web;
+using DiffusionLab.Web.Features.Shared;
+using DiffusionLab.Web.Uploads;
 
 namespace DiffusionLab.Tests.Priors;
 
@@ -54,11 +56,11 @@ public sealed class PriorCatalogTests : IDisposable
     public void A_classroom_link_without_an_offered_image_gets_the_priors_first(string query)
     {
         var lab = new LabCatalog(PriorCatalog.ForContentRoot(ContentRoot.Find()));
-        var spec = DiffusionLab.Web.Classroom.ClassroomSpec.Read(query, lab).Spec;
+        var spec = ClassroomSpec.Read(query, lab).Spec;
         Assert.Equal("pixel-faces-32", spec.Prior);
         Assert.Equal(lab.Images("pixel-faces-32")[0].Reference, spec.Image);
 
-        var kept = DiffusionLab.Web.Classroom.ClassroomSpec.Read("image=" + Uri.EscapeDataString(lab.Images("pixel-faces-32")[3].Reference), lab).Spec;
+        var kept = ClassroomSpec.Read("image=" + Uri.EscapeDataString(lab.Images("pixel-faces-32")[3].Reference), lab).Spec;
         Assert.Equal(lab.Images("pixel-faces-32")[3].Reference, kept.Image); // an offered image is kept
     }
 
@@ -67,7 +69,7 @@ public sealed class PriorCatalogTests : IDisposable
     {
         var lab = new LabCatalog(PriorCatalog.ForContentRoot(ContentRoot.Find()));
 
-        var (spec, notes) = DiffusionLab.Web.Classroom.ClassroomSpec.Read("prior=nope&op=gaussian-blur&op.sigma=2&seed=4&solvers=dps", lab);
+        var (spec, notes) = ClassroomSpec.Read("prior=nope&op=gaussian-blur&op.sigma=2&seed=4&solvers=dps", lab);
         Assert.Equal("pixel-faces-32", spec.Prior);
         Assert.Equal("gaussian-blur", spec.Corruption);
         Assert.Equal(2, spec.CorruptionParameters["sigma"]);
@@ -75,20 +77,20 @@ public sealed class PriorCatalogTests : IDisposable
         Assert.Contains("prior called 'nope'", Assert.Single(notes));
 
         // A link that cannot be read at all: the default measurement, and why.
-        (spec, notes) = DiffusionLab.Web.Classroom.ClassroomSpec.Read("op=zzz&seed=abc", lab);
+        (spec, notes) = ClassroomSpec.Read("op=zzz&seed=abc", lab);
         Assert.Equal(ExperimentSpec.Default.Corruption, spec.Corruption);
         Assert.Equal("pixel-faces-32", spec.Prior);
         Assert.Contains("seed should be a whole number", Assert.Single(notes));
 
-        Assert.Empty(DiffusionLab.Web.Classroom.ClassroomSpec.Read("solvers=dps,hqs&steps=20", lab).Notes);
+        Assert.Empty(ClassroomSpec.Read("solvers=dps,hqs&steps=20", lab).Notes);
 
         // An upload is kept for the browser that uploaded it, and replaced by a gallery image for any other.
         var uploads = new UploadedImages(Microsoft.Extensions.Options.Options.Create(new DiffusionLab.Web.LabOptions()));
         const string mine = "0123456789abcdef0123456789abcdef";
         var (reference, _) = uploads.Add(File.ReadAllBytes(Path.Combine(ContentRoot.Find(), "docs", "screenshots", "lab.png")), 32, 3, mine);
         var query = "op=denoise&image=" + Uri.EscapeDataString(reference!);
-        Assert.Equal(reference, DiffusionLab.Web.Classroom.ClassroomSpec.Read(query, lab, uploads, mine).Spec.Image);
-        (spec, notes) = DiffusionLab.Web.Classroom.ClassroomSpec.Read(query, lab, uploads, "fedcba9876543210fedcba9876543210");
+        Assert.Equal(reference, ClassroomSpec.Read(query, lab, uploads, mine).Spec.Image);
+        (spec, notes) = ClassroomSpec.Read(query, lab, uploads, "fedcba9876543210fedcba9876543210");
         Assert.Equal(lab.Images("pixel-faces-32")[0].Reference, spec.Image);
         Assert.Contains("stays with the browser that uploaded it", Assert.Single(notes));
     }

@@ -2,6 +2,7 @@ using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Engine.Toy;
 using static TorchSharp.torch;
+using DiffusionLab.Web.Features.Toy;
 
 namespace DiffusionLab.Tests.Toy;
 

@@ -1,10 +1,9 @@
 using DiffusionLab.Engine.Priors;
-using DiffusionLab.Web.Hubs;
-using DiffusionLab.Web.Services;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Data.Sqlite;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Web.Runs;
 
 namespace DiffusionLab.Tests.Web;
 

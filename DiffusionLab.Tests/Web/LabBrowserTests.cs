@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using DiffusionLab.Web.Services;
 using Microsoft.Playwright;
 using Xunit.Abstractions;
+using DiffusionLab.Web.Runs;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,13 +1,13 @@
 using System.Collections.Immutable;
 using Bunit;
 using DiffusionLab.Engine.Priors;
-using DiffusionLab.Web.Components.Lab;
-using DiffusionLab.Web.Services;
 using Microsoft.Extensions.DependencyInjection;
 using MudBlazor.Services;
 using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Solvers;
+using DiffusionLab.Web.Features.Lab;
+using DiffusionLab.Web.Features.Shared;
 
 namespace DiffusionLab.Tests.Web;
 
@@ -128,14 +128,14 @@ public sealed class LabPickerTests : IAsyncLifetime
     public void Copy_link_promises_the_result_on_screen_only_while_the_controls_still_match_its_run()
     {
         var ran = form.ToSpec();
-        Assert.Contains("reproduces this result", DiffusionLab.Web.Components.Pages.Lab.ShareMessage(false, ran, form.ToSpec()));
+        Assert.Contains("reproduces this result", DiffusionLab.Web.Features.Lab.Lab.ShareMessage(false, ran, form.ToSpec()));
 
         form.SetSeed(ran.Seed + 1);
-        var changed = DiffusionLab.Web.Components.Pages.Lab.ShareMessage(false, ran, form.ToSpec());
+        var changed = DiffusionLab.Web.Features.Lab.Lab.ShareMessage(false, ran, form.ToSpec());
         Assert.DoesNotContain("reproduces this result", changed);
         Assert.Contains("changed since the run on screen", changed);
-        Assert.DoesNotContain("result", DiffusionLab.Web.Components.Pages.Lab.ShareMessage(false, null, form.ToSpec())); // nothing run yet
-        Assert.Contains("cannot carry your uploaded image", DiffusionLab.Web.Components.Pages.Lab.ShareMessage(true, ran, ran));
+        Assert.DoesNotContain("result", DiffusionLab.Web.Features.Lab.Lab.ShareMessage(false, null, form.ToSpec())); // nothing run yet
+        Assert.Contains("cannot carry your uploaded image", DiffusionLab.Web.Features.Lab.Lab.ShareMessage(true, ran, ran));
     }
 
     [Fact]

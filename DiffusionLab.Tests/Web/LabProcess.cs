@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using DiffusionLab.Web.Runs;
 
 namespace DiffusionLab.Tests.Web;
 

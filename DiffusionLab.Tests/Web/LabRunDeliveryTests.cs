@@ -1,6 +1,6 @@
 using DiffusionLab.Engine.Imaging;
-using DiffusionLab.Web.Services;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Web.Runs;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,11 +1,11 @@
 using DiffusionLab.Web.Runs;
-using DiffusionLab.Web.Services;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using DiffusionLab.Web.Features.Lab;
 
 namespace DiffusionLab.Tests.Web;
 

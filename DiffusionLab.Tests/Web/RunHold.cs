@@ -1,4 +1,4 @@
-using DiffusionLab.Web.Services;
+using DiffusionLab.Web.Runs;
 
 namespace DiffusionLab.Tests.Web;
 

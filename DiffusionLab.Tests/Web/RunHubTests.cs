@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using DiffusionLab.Web.Services;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Web.Runs;
 
 namespace DiffusionLab.Tests.Web;
 

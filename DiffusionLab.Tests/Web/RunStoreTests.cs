@@ -1,5 +1,4 @@
 using DiffusionLab.Web.Runs;
-using DiffusionLab.Web.Services;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 using DiffusionLab.Engine.Toy;
-using DiffusionLab.Web.Services;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using DiffusionLab.Web.Features.Toy;
 
 namespace DiffusionLab.Tests.Web;
 

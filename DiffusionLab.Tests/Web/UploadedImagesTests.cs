@@ -1,7 +1,7 @@
 using DiffusionLab.Web;
-using DiffusionLab.Web.Services;
 using Microsoft.Extensions.Options;
 using SkiaSharp;
+using DiffusionLab.Web.Uploads;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,4 +1,3 @@
-using DiffusionLab.Web.Services;
 
 namespace DiffusionLab.Web.Runs;
 

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using DiffusionLab.Web.Classroom;
 using Microsoft.Data.Sqlite;
+using DiffusionLab.Web.Features.Diversity;
 
 namespace DiffusionLab.Web.Runs;
 

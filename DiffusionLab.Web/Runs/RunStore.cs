@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using DiffusionLab.Web.Services;
 using Microsoft.Data.Sqlite;
 
 namespace DiffusionLab.Web.Runs;

@@ -1,0 +1,178 @@
+using DiffusionLab.Engine;
+using System.Diagnostics;
+using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Solvers;
+using static TorchSharp.torch;
+using DiffusionLab.Engine.Runs;
+using DiffusionLab.Web.Runs;
+
+namespace DiffusionLab.Web.Features.Diversity;
+
+/// <summary>
+/// Runs posterior-diversity batches (one y, one solver, N samples) on their own threads, at most
+/// two at a time, through the shared scheduler. A page holds its <see cref="DiversityJob"/> and
+/// redraws when it changes.
+/// </summary>
+public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs.RunStore store, ILogger<DiversityService> logger)
+{
+    readonly SemaphoreSlim slots = new(2);
+
+    public DiversityJob Start(ExperimentSpec spec, int count, string client, string? owner = null)
+    {
+        var job = new DiversityJob(spec, Math.Clamp(count, 1, PosteriorSamples.MaxSamples)) { Owner = owner };
+        new Thread(() => Execute(job, client)) { IsBackground = true, Name = "diversity" }.Start();
+        return job;
+    }
+
+    void Execute(DiversityJob job, string client)
+    {
+        var token = job.Cancellation.Token;
+        try
+        {
+            slots.Wait(token);
+        }
+        catch (OperationCanceledException)
+        {
+            job.End("Cancelled", null);
+            return;
+        }
+        try
+        {
+            job.Report(j => j.Status = "Running");
+            using var prepared = runner.Prepare(job.Spec);
+            var truth = FrameEncoder.Encode(prepared.GroundTruth);
+            var measurement = FrameEncoder.Encode(prepared.BackProjection);
+            job.Report(j => (j.GroundTruthPng, j.MeasurementPng) = (truth, measurement));
+            var lastShown = Stopwatch.StartNew();
+            foreach (var progress in PosteriorSamples.Run(prepared, job.Count, token, scheduler, client))
+                using (progress)
+                {
+                    if (!progress.IsFinal && lastShown.ElapsedMilliseconds < 200) continue; // the page needs a few frames a second, not every step
+                    lastShown.Restart();
+                    var samples = Enumerable.Range(0, job.Count).Select(i => FrameEncoder.Encode(progress.Samples[i])).ToArray();
+                    byte[]? meanPng = null, stdPng = null;
+                    double stdMax = double.NaN;
+                    if (progress is { Mean: { } mean, Std: { } std })
+                    {
+                        meanPng = FrameEncoder.Encode(mean);
+                        (stdPng, stdMax) = StdMap(std);
+                    }
+                    job.Report(j =>
+                    {
+                        j.Step = progress.Index + 1;
+                        j.Total = progress.Total;
+                        j.SamplePngs = samples;
+                        j.Seconds = progress.Elapsed.TotalSeconds;
+                        if (progress.IsFinal)
+                            (j.MeanPng, j.StdPng, j.StdMax, j.MeanPsnr, j.MeanSsim, j.MeanResidual) =
+                                (meanPng, stdPng, stdMax, progress.MeanPsnr, progress.MeanSsim, progress.MeanResidual);
+                    });
+                }
+            Keep(job); // before the page hears "Finished", so a finished batch is already on /runs
+            job.End("Finished", null);
+        }
+        catch (OperationCanceledException)
+        {
+            job.End("Cancelled", null);
+        }
+        catch (Exception e) when (e is SolverException or SpecException)
+        {
+            job.End("Failed", e.Message);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Diversity batch failed");
+            job.End("Failed", $"The batch stopped with an internal error ({e.GetType().Name}: {e.Message}).");
+        }
+        finally
+        {
+            slots.Release();
+        }
+    }
+
+    /// <summary>Saves a finished batch to the run store; a store that cannot write is logged, the page is not told.</summary>
+    void Keep(DiversityJob job)
+    {
+        try
+        {
+            var saved = new Runs.SavedDiversity(job.Id, job.SpecQuery, job.Spec.Solver, job.Count, DateTimeOffset.UtcNow, job.Seconds,
+                job.MeanPsnr, job.MeanSsim, job.MeanResidual, job.StdMax, job.SamplePngs, job.GroundTruthPng, job.MeasurementPng, job.MeanPng, job.StdPng, job.Owner);
+            if (store.Save(saved)) job.Report(j => j.IsSaved = true);
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Could not save diversity batch {BatchId}", job.Id);
+        }
+    }
+
+    /// <summary>The per-pixel standard deviation (averaged over colour) as a grey image, white at its largest value.</summary>
+    static (byte[] Png, double Max) StdMap(Tensor std)
+    {
+        using var scope = NewDisposeScope();
+        var grey = std.mean([0], keepdim: true);
+        var max = grey.max().item<float>();
+        var scaled = max > 0 ? grey.DividedBy(max) : grey;
+        return (FrameEncoder.Encode(scaled.Times(2).Minus(1).expand(3, -1, -1)), std.max().item<float>());
+    }
+}
+
+/// <summary>What the diversity page and a saved batch's page both show.</summary>
+public interface IDiversityResult
+{
+    int Count { get; }
+    IReadOnlyList<byte[]> SamplePngs { get; }
+    byte[]? GroundTruthPng { get; }
+    byte[]? MeasurementPng { get; }
+    byte[]? MeanPng { get; }
+    byte[]? StdPng { get; }
+    /// <summary>Largest per-pixel standard deviation (on the [-1, 1] scale); 0 when every sample agrees.</summary>
+    double StdMax { get; }
+    double MeanPsnr { get; }
+    double MeanSsim { get; }
+    double MeanResidual { get; }
+    double Seconds { get; }
+}
+
+/// <summary>A diversity batch as its page sees it. Thread-safe: the batch's thread writes under a lock, the page reads.</summary>
+public sealed class DiversityJob(ExperimentSpec spec, int count) : IDiversityResult
+{
+    public ExperimentSpec Spec { get; } = spec;
+    public int Count { get; } = count;
+    /// <summary>The id it is saved under when it finishes (/runs/diversity/{Id}).</summary>
+    public string Id { get; } = Guid.NewGuid().ToString("N")[..12];
+    /// <summary>The diversity page's query for this batch: the same spec, solver and number of samples.</summary>
+    public string SpecQuery => $"{Spec.ToQueryString()}&n={Count}";
+    /// <summary>The browser that asked for it (<see cref="BrowserIdentity"/>): the only one that may delete it once saved.</summary>
+    public string? Owner { get; init; }
+    /// <summary>True once the finished batch is in the run store.</summary>
+    public bool IsSaved { get; set; }
+    public string Status { get; set; } = "Queued";
+    public string? Error { get; private set; }
+    public int Step { get; set; }
+    public int Total { get; set; }
+    public IReadOnlyList<byte[]> SamplePngs { get; set; } = [];
+    public byte[]? GroundTruthPng { get; set; }
+    public byte[]? MeasurementPng { get; set; }
+    public byte[]? MeanPng { get; set; }
+    public byte[]? StdPng { get; set; }
+    public double StdMax { get; set; } = double.NaN;
+    public double MeanPsnr { get; set; } = double.NaN;
+    public double MeanSsim { get; set; } = double.NaN;
+    public double MeanResidual { get; set; } = double.NaN;
+    public double Seconds { get; set; }
+    public bool IsOver => Status is "Finished" or "Failed" or "Cancelled";
+
+    internal CancellationTokenSource Cancellation { get; } = new();
+
+    public event Action? Changed;
+
+    public void Cancel() => Cancellation.Cancel();
+
+    internal void Report(Action<DiversityJob> update)
+    {
+        lock (this) update(this);
+        Changed?.Invoke();
+    }
+
+    internal void End(string status, string? error) => Report(j => (j.Status, j.Error) = (status, error));
+}

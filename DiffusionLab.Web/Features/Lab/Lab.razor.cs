@@ -1,0 +1,306 @@
+using System.Globalization;
+using Microsoft.AspNetCore.Components;
+using Microsoft.JSInterop;
+using MudBlazor;
+using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Solvers;
+using DiffusionLab.Web.Features.Shared;
+using DiffusionLab.Web.Runs;
+using DiffusionLab.Web.Uploads;
+
+namespace DiffusionLab.Web.Features.Lab;
+
+/// <summary>
+/// The lab page: binds a <see cref="LabForm"/> to the URL, previews y as the controls move,
+/// starts and stops runs through <see cref="RunService"/>, and hands the run's id to the canvas
+/// player, which receives the frames over the hub itself. The page re-renders its progress,
+/// numbers and charts at most a few times a second, whatever the solver's pace.
+/// </summary>
+public partial class Lab
+{
+    static readonly TimeSpan RefreshInterval = TimeSpan.FromMilliseconds(200);
+    static readonly TimeSpan PreviewDebounce = TimeSpan.FromMilliseconds(150);
+
+    /// <summary>This browser's id (BrowserIdentity): the owner of the runs it starts.</summary>
+    [CascadingParameter(Name = "Browser")] public string? Browser { get; set; }
+    [Inject] LabCatalog Catalog { get; set; } = default!;
+    [Inject] RunService Runs { get; set; } = default!;
+    [Inject] MeasurementPreview Preview { get; set; } = default!;
+    [Inject] UploadedImages Uploads { get; set; } = default!;
+    [Inject] NavigationManager Navigation { get; set; } = default!;
+    [Inject] IJSRuntime JS { get; set; } = default!;
+    [Inject] ISnackbar Snackbar { get; set; } = default!;
+
+    LabForm form = default!;
+    LabRun? run;
+    IReadOnlyList<MetricPoint> metrics = [];
+    List<string> runProblems = [];
+    string? groundTruthUrl, measurementUrl;
+    IReadOnlyList<string> linkNotes = [];
+    bool rendered, playing, runChanged;
+    int keyframeCount, scrubIndex;
+    ElementReference xtCanvas, x0HatCanvas, resultCanvas;
+    CancellationTokenSource? previewCancellation;
+    PeriodicTimer? refreshTimer;
+    CancellationTokenSource lifetime = new();
+
+    bool CanRun => Catalog.Operators.Count > 0 && Catalog.Solvers.Count > 0;
+    bool IsRunning => run is { IsOver: false };
+    bool IsOver => run is { IsOver: true };
+    bool IsFinished => run is { Status: RunStatus.Finished };
+    int TotalSteps => run?.Latest?.Total ?? Math.Max(1, form.Steps);
+    MetricPoint? LastPoint => metrics.Count > 0 ? metrics[^1] : null;
+
+    string PageSubtitle => form.SolverDescriptor?.DisplayName ?? "lab";
+    string ResultCaption => IsFinished ? "Result" : "Current result (x0Hat, large)";
+    string StatusKey => run?.Status.ToString().ToLowerInvariant() ?? "idle";
+    double ProgressPercent => run?.Latest is { } frame ? 100.0 * (frame.Step + 1) / frame.Total : 0;
+
+    string StatusText => run switch
+    {
+        null => "Choose an image, a corruption and a solver, then press Run.",
+        { Status: RunStatus.Queued } r => $"Waiting for a free slot: position {r.QueuePosition} in the queue.",
+        { Status: RunStatus.Preparing } => "Preparing the measurement…",
+        { Status: RunStatus.Running, Latest: { } f } => $"Step {f.Step + 1} of {f.Total} · {Seconds(f.ElapsedMs)}",
+        { Status: RunStatus.Running } => "Starting…",
+        { Status: RunStatus.Finished, Latest: { } f } => $"Finished: {f.Total} steps in {Seconds(f.ElapsedMs)}",
+        { Status: RunStatus.Cancelled } => "Stopped.",
+        { Status: RunStatus.Failed } r => r.Error ?? "The run failed.",
+        _ => "",
+    };
+
+    string PsnrText => LastPoint is { } p && double.IsFinite(p.Psnr) ? p.Psnr.ToString("0.00", CultureInfo.InvariantCulture) + " dB" : "–";
+    string SsimText => LastPoint is { } p && double.IsFinite(p.Ssim) ? p.Ssim.ToString("0.000", CultureInfo.InvariantCulture) : "–";
+    string ResidualText => LastPoint is { } p && double.IsFinite(p.Residual) ? p.Residual.ToString("0.###", CultureInfo.InvariantCulture) : "–";
+    string ElapsedText => LastPoint is { } p ? Seconds(p.ElapsedSeconds * 1000) : "–";
+    string ScrubLabel => $"keyframe {scrubIndex + 1} of {keyframeCount}";
+
+    IReadOnlyList<ChartSeries> ResidualSeries => [Series("residual", "#3b4bd8", p => p.Residual)];
+    IReadOnlyList<ChartSeries> PsnrSeries => [Series("PSNR", "#d6336c", p => p.Psnr)];
+    IReadOnlyList<ChartSeries> SsimSeries => [Series("SSIM", "#0c8a5f", p => p.Ssim)];
+
+    ChartSeries Series(string name, string color, Func<MetricPoint, double> value) =>
+        new(name, color, metrics.Select(p => (double)p.Step).ToList(), metrics.Select(value).ToList());
+
+    static string Seconds(double milliseconds) => (milliseconds / 1000).ToString("0.0", CultureInfo.InvariantCulture) + " s";
+
+    protected override void OnInitialized()
+    {
+        form = new LabForm(Catalog);
+        var query = new Uri(Navigation.Uri).Query;
+        var spec = ExperimentSpec.Default;
+        if (query.Length > 1)
+        {
+            var parsed = ExperimentSpec.Parse(query);
+            spec = parsed.Spec ?? spec;
+            runProblems = parsed.Spec is null ? parsed.Problems.Select(p => p.Message).ToList() : [];
+        }
+        linkNotes = form.Load(spec, Uploads, Browser);
+        form.Changed += OnFormChanged;
+    }
+
+    protected override async Task OnAfterRenderAsync(bool firstRender)
+    {
+        if (!firstRender) return;
+        rendered = true;
+        await JS.InvokeVoidAsync("diffusionLab.attach", xtCanvas, x0HatCanvas, resultCanvas);
+        await SyncUrlAsync();
+        _ = RefreshPreviewAsync();
+        _ = RefreshLoopAsync();
+    }
+
+    void OnFormChanged(string field)
+    {
+        runProblems = [];
+        _ = SyncUrlAsync();
+        _ = RefreshPreviewAsync();
+        StateHasChanged();
+    }
+
+    async Task SyncUrlAsync()
+    {
+        if (!rendered) return;
+        try
+        {
+            await JS.InvokeVoidAsync("diffusionLab.setQuery", form.ToSpec().ToQueryString());
+        }
+        catch (JSDisconnectedException) { }
+    }
+
+    async Task RefreshPreviewAsync()
+    {
+        previewCancellation?.Cancel();
+        var cancellation = previewCancellation = new CancellationTokenSource();
+        try
+        {
+            await Task.Delay(PreviewDebounce, cancellation.Token);
+            var spec = form.ToSpec();
+            var (images, _) = await Preview.RenderAsync(spec, cancellation.Token);
+            if (cancellation.IsCancellationRequested || images is null || IsRunning) return;
+            groundTruthUrl = DataUrl(images.GroundTruthPng);
+            measurementUrl = DataUrl(images.MeasurementPng);
+            await InvokeAsync(StateHasChanged);
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    /// <summary>What an image panel says before its picture exists: nothing while it is on its way, a hint while the settings are wrong.</summary>
+    string PreviewPendingText => form.HasErrors ? "appears once the settings are valid" : "";
+
+    static string DataUrl(byte[] png) => "data:image/png;base64," + Convert.ToBase64String(png);
+
+    async Task RunAsync()
+    {
+        runProblems = [];
+        if (form.HasErrors) return;
+        await StopPlayingAsync();
+        DetachRun();
+        var (started, problems) = Runs.Start(form.ToSpec(), owner: Browser);
+        if (started is null)
+        {
+            runProblems = problems.Select(p => p.Message).ToList();
+            return;
+        }
+        run = started;
+        metrics = [];
+        keyframeCount = 0;
+        scrubIndex = 0;
+        run.Changed += OnRunChanged;
+        await JS.InvokeVoidAsync("diffusionLab.watch", run.Id, run.OwnerKey);
+    }
+
+    async Task StopAsync()
+    {
+        if (run is not null) Runs.Stop(run.Id);
+        await Task.CompletedTask;
+    }
+
+    async Task CopyShareLinkAsync()
+    {
+        var spec = form.ToSpec();
+        var link = Navigation.BaseUri + "?" + spec.ToQueryString();
+        await JS.InvokeVoidAsync("diffusionLab.copyText", link);
+        Snackbar.Add(ShareMessage(form.IsUploadedImage, run?.Spec, spec), Severity.Info);
+    }
+
+    /// <summary>The address where others follow the current run live (and its frames so far): /watch/{id}.</summary>
+    string? WatchPath => run is null ? null : "/watch/" + run.Id;
+
+    async Task CopyWatchLinkAsync()
+    {
+        if (WatchPath is not { } path) return;
+        await JS.InvokeVoidAsync("diffusionLab.copyText", Navigation.BaseUri.TrimEnd('/') + path);
+        Snackbar.Add(run!.IsOver
+            ? "Watch link copied. This run has ended: the link shows that and points to its saved replay."
+            : "Watch link copied: whoever opens it sees this run live, with the steps so far; it cannot stop or change the run. Add ?presenter=1 for a projector.",
+            Severity.Info);
+    }
+
+    /// <summary>What "Copy link" says: the link holds the controls as they are now, which may no longer be the run on screen.</summary>
+    internal static string ShareMessage(bool uploadedImage, ExperimentSpec? shownRun, ExperimentSpec controls) =>
+        uploadedImage ? "Link copied. It cannot carry your uploaded image: whoever opens it gets a gallery image."
+        : shownRun is not null && !shownRun.Equals(controls)
+            ? "Link copied: it holds the controls as they are now, changed since the run on screen; Run shows their result."
+            : shownRun is not null
+                ? "Link copied: it restores every control, and Run with the same seed reproduces this result."
+                : "Link copied: it restores every control.";
+
+    void OnRunChanged(LabRun changed) => runChanged = true;
+
+    /// <summary>Re-renders progress, numbers and charts a few times a second while a run changes.</summary>
+    async Task RefreshLoopAsync()
+    {
+        refreshTimer = new PeriodicTimer(RefreshInterval);
+        try
+        {
+            while (await refreshTimer.WaitForNextTickAsync(lifetime.Token))
+            {
+                if (!runChanged || run is null) continue;
+                runChanged = false;
+                await InvokeAsync(async () =>
+                {
+                    metrics = run.MetricsSnapshot();
+                    if (run.GroundTruthPng is { } gt && run.MeasurementPng is { } y)
+                    {
+                        groundTruthUrl = DataUrl(gt);
+                        measurementUrl = DataUrl(y);
+                    }
+                    if (run.IsOver && keyframeCount == 0)
+                    {
+                        keyframeCount = await JS.InvokeAsync<int>("diffusionLab.loadKeyframes", run.Id);
+                        scrubIndex = Math.Max(0, keyframeCount - 1);
+                    }
+                    StateHasChanged();
+                });
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (JSDisconnectedException) { }
+        catch (ObjectDisposedException) { }
+    }
+
+    async Task ScrubToAsync(int index)
+    {
+        scrubIndex = index;
+        await JS.InvokeVoidAsync("diffusionLab.showKeyframe", index);
+    }
+
+    async Task TogglePlayAsync()
+    {
+        if (playing)
+        {
+            await StopPlayingAsync();
+            return;
+        }
+        playing = true;
+        if (scrubIndex >= keyframeCount - 1) scrubIndex = 0;
+        _ = PlayAsync();
+    }
+
+    async Task PlayAsync()
+    {
+        try
+        {
+            while (playing && scrubIndex < keyframeCount - 1 && !lifetime.IsCancellationRequested)
+            {
+                await InvokeAsync(() => ScrubToAsync(scrubIndex + 1));
+                await InvokeAsync(StateHasChanged);
+                await Task.Delay(100, lifetime.Token);
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (JSDisconnectedException) { }
+        playing = false;
+        await InvokeAsync(StateHasChanged);
+    }
+
+    Task StopPlayingAsync()
+    {
+        playing = false;
+        return Task.CompletedTask;
+    }
+
+    void DetachRun()
+    {
+        if (run is null) return;
+        run.Changed -= OnRunChanged;
+        if (!run.IsOver) Runs.Stop(run.Id);
+    }
+
+    /// <summary>A closed tab or a navigation away ends the circuit: stop the run so its memory is freed.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        lifetime.Cancel();
+        form.Changed -= OnFormChanged;
+        DetachRun();
+        previewCancellation?.Cancel();
+        refreshTimer?.Dispose();
+        try
+        {
+            if (rendered) await JS.InvokeVoidAsync("diffusionLab.detach");
+        }
+        catch (JSDisconnectedException) { }
+        catch (TaskCanceledException) { }
+    }
+}

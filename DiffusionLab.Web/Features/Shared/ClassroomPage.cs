@@ -1,0 +1,41 @@
+using Microsoft.AspNetCore.Components;
+using DiffusionLab.Engine.Runs;
+using DiffusionLab.Web.Features.Lab;
+
+namespace DiffusionLab.Web.Features.Shared;
+
+/// <summary>
+/// What the classroom pages (compare, diversity, saved runs) share: <see cref="ReadyAttribute"/> for
+/// their root element ("false" while prerendered, "true" once the circuit is live and buttons
+/// work, which the browser tests wait for) and the browser's id (<see cref="BrowserIdentity"/>),
+/// which owns the runs the page starts.
+/// </summary>
+public abstract class ClassroomPage : ComponentBase
+{
+    bool ready;
+
+    /// <summary>This browser's id: the owner of what it runs, the only one that may delete it.</summary>
+    [CascadingParameter(Name = "Browser")] public string? Browser { get; set; }
+
+    protected string ReadyAttribute => ready ? "true" : "false";
+
+    /// <summary>
+    /// Whether this browser may see a saved run or batch: any, except one on an image that another
+    /// browser uploaded (a student's photo stays theirs, as their uploads do).
+    /// </summary>
+    protected bool MayShow(string specQuery, string? owner) =>
+        IsMine(owner) || !(SavedSpec(specQuery)?.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) ?? false);
+
+    /// <summary>Whether this browser made a saved run or batch (the only one that may delete it).</summary>
+    protected bool IsMine(string? owner) => owner is not null && owner == Browser;
+
+    /// <summary>The spec a saved run or batch was made with (a batch's query also holds the page's own "n").</summary>
+    protected static ExperimentSpec? SavedSpec(string specQuery) => ExperimentSpec.Parse(specQuery.Split("&n=")[0]).Spec;
+
+    protected override void OnAfterRender(bool firstRender)
+    {
+        if (!firstRender) return;
+        ready = true;
+        StateHasChanged();
+    }
+}

@@ -1,0 +1,262 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Runs;
+
+namespace DiffusionLab.Web.Runs;
+
+/// <summary>A step as the solver's thread hands it over: metrics and managed copies of x_t and x0Hat, not yet encoded.</summary>
+public sealed record RawFrame(int Step, int Total, int Timestep, PixelImage Xt, PixelImage X0Hat, MetricPoint Point, bool IsFinal, int NetworkEvaluations = 0);
+
+/// <summary>
+/// One run as the web sees it: its spec, status, queue position, the metrics so far, the
+/// keyframes for the scrubber, and the frame subscribers.
+/// </summary>
+/// <remarks>
+/// The solver's thread only copies each step out of libtorch and offers it here; an encoder
+/// task turns the newest offered step (and every keyframe) into PNG frames on another thread,
+/// so encoding never slows the solver and steps nobody will see are never encoded. Each
+/// subscriber gets frames through a one-slot channel that drops the older frame (latest wins):
+/// a slow browser gets fewer frames, nothing queues without bound, and the final step, the
+/// last one written, always arrives. Frames reach a subscriber in increasing step order.
+/// </remarks>
+public sealed class LabRun
+{
+    readonly object gate = new();
+    readonly List<Channel<RunFrame>> subscribers = [];
+    readonly List<MetricPoint> metrics = [];
+    readonly List<RunFrame> keyframes = [];
+    readonly Queue<RawFrame> keyframesToEncode = new();
+    readonly SemaphoreSlim encodeSignal = new(0);
+    readonly Stopwatch sinceCreated = Stopwatch.StartNew();
+    RawFrame? newest;
+    RunStatus? endStatus;
+    Task? encoder;
+    TimeSpan? queueWait, firstFrame, finishedAfter;
+    TimeSpan handoff, encoding, publishing;
+    int framesProduced, framesEncoded;
+
+    internal LabRun(string id, ExperimentSpec spec)
+    {
+        Id = id;
+        Spec = spec;
+    }
+
+    public string Id { get; }
+    public ExperimentSpec Spec { get; }
+
+    /// <summary>
+    /// A secret only the starter of the run knows. A hub connection that presents it owns the
+    /// run: it may stop it, and the run stops when that connection closes (a closed tab). The
+    /// run id alone, which watchers have, gives neither.
+    /// </summary>
+    public string OwnerKey { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>Who asked for the run, for the scheduler's per-client share of batched network calls.</summary>
+    public string Client { get; init; } = "";
+    /// <summary>The browser that started it (<see cref="BrowserIdentity"/>): the only one that may delete it once saved.</summary>
+    public string? Owner { get; init; }
+
+    public RunStatus Status { get; private set; } = RunStatus.Queued;
+    public int QueuePosition { get; private set; }
+    public string? Error { get; private set; }
+    public byte[]? GroundTruthPng { get; private set; }
+    public byte[]? MeasurementPng { get; private set; }
+
+    /// <summary>The newest encoded frame (after the run: its final step, or the last step before a stop).</summary>
+    public RunFrame? Latest { get; private set; }
+
+    /// <summary>True once the run has ended and every frame it will ever have is encoded and sent.</summary>
+    public bool IsOver => Status is RunStatus.Finished or RunStatus.Cancelled or RunStatus.Failed;
+
+    internal CancellationTokenSource Cancellation { get; } = new();
+
+    /// <summary>Raised (on a worker thread) whenever status, metrics or the latest frame change.</summary>
+    public event Action<LabRun>? Changed;
+
+    public IReadOnlyList<MetricPoint> MetricsSnapshot()
+    {
+        lock (gate) return metrics.ToArray();
+    }
+
+    public IReadOnlyList<RunFrame> KeyframesSnapshot()
+    {
+        lock (gate) return keyframes.ToArray();
+    }
+
+    public RunTimings Timings()
+    {
+        lock (gate)
+            return new RunTimings(queueWait ?? TimeSpan.Zero, firstFrame, finishedAfter ?? sinceCreated.Elapsed - (queueWait ?? TimeSpan.Zero),
+                handoff, encoding, publishing, framesProduced, framesEncoded);
+    }
+
+    /// <summary>
+    /// Frames from now on, starting with the latest one so far; completes when the run is over
+    /// or <paramref name="cancellation"/> fires (the connection closed).
+    /// </summary>
+    public ChannelReader<RunFrame> Subscribe(CancellationToken cancellation)
+    {
+        var channel = Channel.CreateBounded<RunFrame>(new BoundedChannelOptions(1)
+        {
+            FullMode = BoundedChannelFullMode.DropOldest,
+            SingleReader = true,
+            SingleWriter = false,
+        });
+        lock (gate)
+        {
+            if (Latest is not null) channel.Writer.TryWrite(Latest);
+            if (IsOver) channel.Writer.TryComplete();
+            else subscribers.Add(channel);
+        }
+        cancellation.Register(() =>
+        {
+            lock (gate) subscribers.Remove(channel);
+            channel.Writer.TryComplete();
+        });
+        return channel.Reader;
+    }
+
+    internal void SetQueuePosition(int position)
+    {
+        if (QueuePosition == position) return;
+        QueuePosition = position;
+        Changed?.Invoke(this);
+    }
+
+    internal void MarkStarted()
+    {
+        lock (gate)
+        {
+            queueWait = sinceCreated.Elapsed;
+            encoder = Task.Run(EncodeLoopAsync);
+        }
+        QueuePosition = 0;
+        SetStatus(RunStatus.Preparing);
+    }
+
+    internal void SetImages(byte[] groundTruthPng, byte[] measurementPng)
+    {
+        GroundTruthPng = groundTruthPng;
+        MeasurementPng = measurementPng;
+        SetStatus(RunStatus.Running);
+    }
+
+    /// <summary>Called on the solver's thread: records the step's metrics and leaves the frame for the encoder.</summary>
+    /// <param name="handoffTime">What copying the step out of libtorch cost the solver's thread.</param>
+    internal void Offer(RawFrame frame, bool isKeyframe, TimeSpan handoffTime)
+    {
+        var clock = Stopwatch.StartNew();
+        lock (gate)
+        {
+            firstFrame ??= sinceCreated.Elapsed - (queueWait ?? TimeSpan.Zero);
+            metrics.Add(frame.Point);
+            if (isKeyframe) keyframesToEncode.Enqueue(frame);
+            newest = frame;
+            framesProduced++;
+        }
+        encodeSignal.Release();
+        Changed?.Invoke(this);
+        lock (gate) handoff += handoffTime + clock.Elapsed;
+    }
+
+    /// <summary>The solver has stopped; the run is over once the encoder has sent what is left.</summary>
+    internal void Finish(RunStatus status, string? error = null)
+    {
+        Task? running;
+        lock (gate)
+        {
+            endStatus = status;
+            Error = error;
+            running = encoder;
+        }
+        if (running is null) Complete();
+        else encodeSignal.Release();
+    }
+
+    async Task EncodeLoopAsync()
+    {
+        var lastSentStep = -1;
+        while (true)
+        {
+            await encodeSignal.WaitAsync().ConfigureAwait(false);
+            while (NextToEncode(lastSentStep) is var (raw, isKeyframe) && raw is not null)
+            {
+                var clock = Stopwatch.StartNew();
+                var frame = new RunFrame
+                {
+                    Step = raw.Step,
+                    Total = raw.Total,
+                    Timestep = raw.Timestep,
+                    Xt = FrameEncoder.Encode(raw.Xt),
+                    X0Hat = FrameEncoder.Encode(raw.X0Hat),
+                    Residual = raw.Point.Residual,
+                    Psnr = raw.Point.Psnr,
+                    Ssim = raw.Point.Ssim,
+                    ElapsedMs = raw.Point.ElapsedSeconds * 1000,
+                    IsFinal = raw.IsFinal,
+                    NetworkEvaluations = raw.NetworkEvaluations,
+                };
+                var encoded = clock.Elapsed;
+                lock (gate)
+                {
+                    if (isKeyframe) keyframes.Add(frame);
+                    if (frame.Step > lastSentStep)
+                    {
+                        lastSentStep = frame.Step;
+                        Latest = frame;
+                        foreach (var subscriber in subscribers) subscriber.Writer.TryWrite(frame);
+                    }
+                    encoding += encoded;
+                    publishing += clock.Elapsed - encoded;
+                    framesEncoded++;
+                }
+                Changed?.Invoke(this);
+            }
+            bool done;
+            lock (gate) done = endStatus is not null && keyframesToEncode.Count == 0 && (newest is null || newest.Step <= lastSentStep);
+            if (done)
+            {
+                Complete();
+                return;
+            }
+        }
+    }
+
+    /// <summary>Keyframes first, in order; then the newest step if nothing newer has been sent.</summary>
+    (RawFrame? Raw, bool IsKeyframe) NextToEncode(int lastSentStep)
+    {
+        lock (gate)
+        {
+            if (keyframesToEncode.TryDequeue(out var keyframe)) return (keyframe, true);
+            if (newest is { } latest && latest.Step > lastSentStep)
+            {
+                newest = null;
+                return (latest, false);
+            }
+            return (null, false);
+        }
+    }
+
+    void Complete()
+    {
+        lock (gate)
+        {
+            finishedAfter = sinceCreated.Elapsed - (queueWait ?? sinceCreated.Elapsed);
+            Status = endStatus ?? RunStatus.Finished;
+            foreach (var subscriber in subscribers) subscriber.Writer.TryComplete();
+            subscribers.Clear();
+        }
+        Changed?.Invoke(this);
+        Ended?.Invoke(this);
+    }
+
+    /// <summary>Raised once, after the last frame has been encoded and the status is final.</summary>
+    public event Action<LabRun>? Ended;
+
+    void SetStatus(RunStatus status)
+    {
+        Status = status;
+        Changed?.Invoke(this);
+    }
+}

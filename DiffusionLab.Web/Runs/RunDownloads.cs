@@ -1,0 +1,56 @@
+using DiffusionLab.Engine.Imaging;
+
+namespace DiffusionLab.Web.Runs;
+
+/// <summary>
+/// Downloads of a kept run: the result as PNG and the trajectory (x_t beside x0Hat at every
+/// keyframe) as an animated PNG, both enlarged by whole pixels so they stay crisp.
+/// </summary>
+public static class RunDownloads
+{
+    public const int Scale = 8;
+
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/runs/{id}/result.png", (string id, RunService runs) =>
+        {
+            var run = runs.Find(id);
+            if (run?.Latest is not { } frame) return Results.NotFound("No such run, or it has no frames yet.");
+            return Results.File(FrameEncoder.UpscalePng(frame.X0Hat, Scale), "image/png", $"diffusionlab-{id}-result.png");
+        });
+        endpoints.MapGet("/runs/{id}/trajectory.png", (string id, RunService runs) =>
+        {
+            var run = runs.Find(id);
+            if (run is null) return Results.NotFound("No such run.");
+            var keyframes = run.KeyframesSnapshot();
+            if (keyframes.Count == 0) return Results.NotFound("This run has no keyframes yet.");
+            return Results.File(Trajectory(keyframes), "image/apng", $"diffusionlab-{id}-trajectory.png");
+        });
+    }
+
+    /// <summary>Each keyframe as x_t and x0Hat side by side, animated.</summary>
+    public static byte[] Trajectory(IReadOnlyList<RunFrame> keyframes)
+    {
+        var frames = new List<byte[]>(keyframes.Count);
+        int width = 0, height = 0;
+        foreach (var keyframe in keyframes)
+        {
+            var xt = FrameEncoder.DecodeRgba(keyframe.Xt, out width, out height);
+            var x0Hat = FrameEncoder.DecodeRgba(keyframe.X0Hat, out _, out _);
+            frames.Add(SideBySide(xt, x0Hat, width, height));
+        }
+        return AnimatedPngEncoder.Encode(frames, width * 2, height, Scale / 2, frameDelayMs: 80);
+    }
+
+    static byte[] SideBySide(byte[] left, byte[] right, int width, int height)
+    {
+        var row = width * 4;
+        var both = new byte[left.Length * 2];
+        for (var y = 0; y < height; y++)
+        {
+            Buffer.BlockCopy(left, y * row, both, y * row * 2, row);
+            Buffer.BlockCopy(right, y * row, both, y * row * 2 + row, row);
+        }
+        return both;
+    }
+}

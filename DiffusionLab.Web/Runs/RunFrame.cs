@@ -1,0 +1,56 @@
+namespace DiffusionLab.Web.Runs;
+
+/// <summary>
+/// One solver step as the browser receives it over the hub (MessagePack): two small lossless
+/// images and the step's metrics. Property names are the wire names the JS player reads.
+/// </summary>
+public sealed class RunFrame
+{
+    public int Step { get; init; }
+    public int Total { get; init; }
+    public int Timestep { get; init; }
+    public string Mime { get; init; } = "image/png";
+    public byte[] Xt { get; init; } = [];
+    public byte[] X0Hat { get; init; } = [];
+    public double Residual { get; init; }
+    public double Psnr { get; init; }
+    public double Ssim { get; init; }
+    public double ElapsedMs { get; init; }
+    public bool IsFinal { get; init; }
+    /// <summary>Network evaluations so far (a backward pass counts as one more).</summary>
+    public int NetworkEvaluations { get; init; }
+}
+
+/// <summary>One point of the charts: the metrics of one step.</summary>
+public readonly record struct MetricPoint(int Step, double Residual, double Psnr, double Ssim, double ElapsedSeconds);
+
+public enum RunStatus { Queued, Preparing, Running, Finished, Cancelled, Failed }
+
+/// <summary>Where the time of a run went, for the README's figures.</summary>
+/// <param name="Handoff">Time the solver's thread spent handing steps over (copying them out of libtorch, recording metrics).</param>
+/// <param name="Encoding">Time the encoder task spent making PNGs (on another thread, alongside the solver).</param>
+/// <param name="Publishing">Time the encoder task spent giving frames to subscribers.</param>
+public sealed record RunTimings(
+    TimeSpan QueueWait,
+    TimeSpan? FirstFrameAfterStart,
+    TimeSpan Total,
+    TimeSpan Handoff,
+    TimeSpan Encoding,
+    TimeSpan Publishing,
+    int FramesProduced,
+    int FramesEncoded)
+{
+    /// <summary>Share of the run's time the solver's thread lost to frames.</summary>
+    public double SolverThreadFraction => Total > TimeSpan.Zero ? Handoff / Total : 0;
+
+    /// <summary>Encoding and sending, as a share of the run's time (spent on another thread).</summary>
+    public double EncodingFraction => Total > TimeSpan.Zero ? (Encoding + Publishing) / Total : 0;
+}
+
+/// <summary>What the hub answers when asked to start a run.</summary>
+public sealed class StartRunReply
+{
+    public string? RunId { get; init; }
+    public int QueuePosition { get; init; }
+    public Dictionary<string, string> Problems { get; init; } = new();
+}

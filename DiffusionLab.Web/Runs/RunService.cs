@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Solvers;
+using Microsoft.Extensions.Options;
+using DiffusionLab.Engine.Runs;
+using DiffusionLab.Web.Features.Lab;
+using DiffusionLab.Web.Features.Shared;
+using DiffusionLab.Web.Uploads;
+
+namespace DiffusionLab.Web.Runs;
+
+/// <summary>
+/// Runs experiments off the request threads: a queue, at most <see cref="LabOptions.MaxConcurrentRuns"/>
+/// runs computing at once (each on its own thread, since a solver step is synchronous CPU work),
+/// queue positions the page can show, and cancellation that takes effect at the next solver
+/// step (tens of milliseconds), after which the run's tensors are disposed.
+/// </summary>
+public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog, UploadedImages uploads, Runner runner, ILogger<RunService> logger, RunScheduler? scheduler = null) : BackgroundService
+{
+    readonly object gate = new();
+    readonly LinkedList<LabRun> pending = new();
+    readonly Dictionary<string, LabRun> runs = new();
+    readonly LinkedList<LabRun> finished = new();
+    readonly SemaphoreSlim wake = new(0);
+    readonly LabOptions settings = options.Value;
+    int active;
+
+    /// <summary>Queues a run, or returns the problems that keep it from starting.</summary>
+    /// <param name="client">Who asked (a browser circuit, a hub connection), for the scheduler's per-client share of batches.</param>
+    /// <param name="owner">The browser's id (<see cref="BrowserIdentity"/>), kept with the saved run so only that browser can delete it.</param>
+    public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? client = null, string? owner = null)
+    {
+        var problems = spec.Validate(catalog.PriorIds).ToList();
+        if (problems.Count == 0 && spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image, owner))
+            problems.Add(new SpecProblem("image", "That uploaded image is not here for this browser: uploads stay with the browser that made them, for a while, and do not travel in links. Upload it again or pick a gallery image."));
+        if (problems.Count > 0) return (null, problems);
+        var id = Guid.NewGuid().ToString("N")[..12];
+        var run = new LabRun(id, spec) { Client = client ?? id, Owner = owner };
+        run.Ended += ended => RunEnded?.Invoke(ended);
+        lock (gate)
+        {
+            if (pending.Count >= settings.MaxQueuedRuns)
+                return (null, [new SpecProblem("run", $"The lab is busy: {pending.Count} runs are already waiting. Try again in a minute.")]);
+            runs[run.Id] = run;
+            pending.AddLast(run);
+            UpdateQueuePositions();
+        }
+        wake.Release();
+        return (run, []);
+    }
+
+    public LabRun? Find(string id)
+    {
+        lock (gate) return runs.GetValueOrDefault(id);
+    }
+
+    /// <summary>Stops a run: a queued one leaves the queue at once, a running one at its next step.</summary>
+    public void Stop(string id)
+    {
+        LabRun? run;
+        var wasPending = false;
+        lock (gate)
+        {
+            if (!runs.TryGetValue(id, out run)) return;
+            if (pending.Remove(run))
+            {
+                wasPending = true;
+                UpdateQueuePositions();
+                Retire(run);
+            }
+        }
+        run.Cancellation.Cancel();
+        if (wasPending) run.Finish(RunStatus.Cancelled);
+    }
+
+    /// <summary>Raised once per run after it has finished, failed or been cancelled (the run store saves it).</summary>
+    public event Action<LabRun>? RunEnded;
+
+    /// <summary>Runs computing right now.</summary>
+    public int ActiveCount
+    {
+        get { lock (gate) return active; }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        stoppingToken.Register(CancelEverything);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await wake.WaitAsync(stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            lock (gate)
+            {
+                while (active < Math.Max(1, settings.MaxConcurrentRuns) && pending.First is { } next)
+                {
+                    pending.RemoveFirst();
+                    active++;
+                    var run = next.Value;
+                    new Thread(() => Execute(run)) { IsBackground = true, Name = "lab-run-" + run.Id }.Start();
+                }
+                UpdateQueuePositions();
+            }
+        }
+    }
+
+    void Execute(LabRun run)
+    {
+        var status = RunStatus.Finished;
+        string? error = null;
+        try
+        {
+            run.MarkStarted();
+            var token = run.Cancellation.Token;
+            token.ThrowIfCancellationRequested();
+            using var prepared = runner.Prepare(run.Spec);
+            run.SetImages(FrameEncoder.Encode(prepared.GroundTruth), FrameEncoder.Encode(prepared.BackProjection));
+            var keyframeStride = Math.Max(1, (int)Math.Ceiling(run.Spec.Steps / (double)Math.Max(1, settings.KeyframesPerRun)));
+            foreach (var progress in runner.Run(prepared, token, scheduler, run.Client))
+            {
+                using (progress)
+                {
+                    token.ThrowIfCancellationRequested();
+                    var handoffClock = Stopwatch.StartNew();
+                    var point = new MetricPoint(progress.Index, progress.Residual, progress.Psnr, progress.Ssim, progress.Elapsed.TotalSeconds);
+                    var raw = new RawFrame(progress.Index, progress.Total, progress.Timestep,
+                        CopyOut(progress.Xt), CopyOut(progress.X0Hat), point, progress.IsFinal, progress.NetworkEvaluations);
+                    run.Offer(raw, progress.IsFinal || progress.Index % keyframeStride == 0, handoffClock.Elapsed);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            status = RunStatus.Cancelled;
+        }
+        catch (SpecException e)
+        {
+            status = RunStatus.Failed;
+            error = e.Message;
+        }
+        catch (SolverException e)
+        {
+            status = RunStatus.Failed;
+            error = e.Message;
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "Run {RunId} failed", run.Id);
+            status = RunStatus.Failed;
+            error = $"The run stopped with an internal error ({e.GetType().Name}: {e.Message}).";
+        }
+        finally
+        {
+            lock (gate)
+            {
+                active--;
+                Retire(run);
+            }
+            wake.Release();
+        }
+        run.Finish(status, error);
+    }
+
+    /// <summary>
+    /// The runner's per-step tensors are already float32 CPU copies [C, H, W]: one read of their
+    /// data is all the solver's thread pays (a general conversion costs several native calls).
+    /// </summary>
+    static PixelImage CopyOut(TorchSharp.torch.Tensor image) =>
+        image is { dtype: TorchSharp.torch.ScalarType.Float32, device_type: TorchSharp.DeviceType.CPU } && image.dim() == 3 && image.is_contiguous()
+            ? new PixelImage((int)image.shape[0], (int)image.shape[1], (int)image.shape[2], image.data<float>().ToArray())
+            : PixelImage.FromTensor(image);
+
+    /// <summary>Keeps the newest finished runs for the scrubber and downloads, forgetting the oldest.</summary>
+    void Retire(LabRun run)
+    {
+        finished.AddLast(run);
+        while (finished.Count > Math.Max(1, settings.FinishedRunsKept) && finished.First is { } oldest)
+        {
+            finished.RemoveFirst();
+            runs.Remove(oldest.Value.Id);
+        }
+    }
+
+    void UpdateQueuePositions()
+    {
+        var position = 1;
+        foreach (var run in pending) run.SetQueuePosition(position++);
+    }
+
+    void CancelEverything()
+    {
+        lock (gate)
+            foreach (var run in runs.Values) run.Cancellation.Cancel();
+    }
+}
