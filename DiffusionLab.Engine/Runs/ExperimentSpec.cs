@@ -43,6 +43,16 @@ public sealed record ExperimentSpec
     public int Steps { get; init; } = 250;
     public int Seed { get; init; } = 0;
 
+    /// <summary>
+    /// The seed of the solver's own noise, apart from the measurement's: the same y with another
+    /// draw of the sampler (diversity sample k is the run with sample seed <see cref="FirstSampleSeed"/> + k).
+    /// Null, as in every link made before it existed, means the seed itself.
+    /// </summary>
+    public int? SampleSeed { get; init; }
+
+    /// <summary>The sample seed in effect: <see cref="SampleSeed"/>, or the seed when none is given.</summary>
+    public int FirstSampleSeed => SampleSeed ?? Seed;
+
     public static ExperimentSpec Default { get; } = new();
 
     public static readonly IReadOnlyList<string> NoiseKinds = ["gaussian", "poisson"];
@@ -113,6 +123,7 @@ public sealed record ExperimentSpec
                 problems.Add(new("solver", $"{solver.DisplayName} needs a linear corruption, and {op.DisplayName} is not linear. Try DPS."));
         }
         if (Seed < 0) problems.Add(new("seed", "Seed must be zero or a positive whole number."));
+        if (SampleSeed < 0) problems.Add(new("sampleSeed", "The sample seed must be zero or a positive whole number."));
         return problems;
     }
 
@@ -150,6 +161,7 @@ public sealed record ExperimentSpec
         parts.AddRange(SolverParameters.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => Pair("s." + p.Key, Number(p.Value))));
         parts.Add(Pair("steps", Steps.ToString(CultureInfo.InvariantCulture)));
         parts.Add(Pair("seed", Seed.ToString(CultureInfo.InvariantCulture)));
+        if (FirstSampleSeed != Seed) parts.Add(Pair("sampleSeed", FirstSampleSeed.ToString(CultureInfo.InvariantCulture)));
         return string.Join('&', parts);
 
         static string Pair(string key, string value) => Uri.EscapeDataString(key) + "=" + Uri.EscapeDataString(value);
@@ -200,6 +212,7 @@ public sealed record ExperimentSpec
                 case "rate": if (Double(key, value) is { } rate) spec = spec with { PoissonRate = rate }; break;
                 case "steps": if (Int(key, value) is { } steps) spec = spec with { Steps = steps }; break;
                 case "seed": if (Int(key, value) is { } seed) spec = spec with { Seed = seed }; break;
+                case "sampleSeed": if (Int(key, value) is { } sampleSeed) spec = spec with { SampleSeed = sampleSeed }; break;
                 default:
                     if (key.StartsWith("op.", StringComparison.Ordinal) && key.Length > 3 && Double(key, value) is { } o)
                         corruption[key[3..]] = o;
@@ -259,7 +272,7 @@ public sealed record ExperimentSpec
     public bool Equals(ExperimentSpec? other) =>
         other is not null && Prior == other.Prior && Image == other.Image && Corruption == other.Corruption
         && Noise == other.Noise && SigmaY.Equals(other.SigmaY) && PoissonRate.Equals(other.PoissonRate)
-        && Solver == other.Solver && Steps == other.Steps && Seed == other.Seed
+        && Solver == other.Solver && Steps == other.Steps && Seed == other.Seed && FirstSampleSeed == other.FirstSampleSeed
         && CorruptionParameters.SequenceEqual(other.CorruptionParameters) && SolverParameters.SequenceEqual(other.SolverParameters);
 
     public override int GetHashCode() => HashCode.Combine(Prior, Image, Corruption, Solver, Steps, Seed, SigmaY);

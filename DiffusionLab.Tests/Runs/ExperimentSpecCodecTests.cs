@@ -33,6 +33,7 @@ public class ExperimentSpecCodecTests
             SolverParameters = Parameters(),
             Steps = rng.Next(1, 2000),
             Seed = rng.Next(),
+            SampleSeed = rng.Next(3) == 0 ? rng.Next() : null,
         };
     }
 
@@ -49,6 +50,23 @@ public class ExperimentSpecCodecTests
             Assert.Equal(spec, parsed.Spec);
             Assert.Equal(text, parsed.Spec!.ToQueryString());
         }
+    }
+
+    [Fact]
+    public void A_sample_seed_is_written_only_when_it_differs_from_the_seed_so_older_links_stay_as_they_were()
+    {
+        var plain = ExperimentSpec.Default with { Seed = 7 };
+        Assert.DoesNotContain("sampleSeed", plain.ToQueryString());
+        Assert.Equal(7, plain.FirstSampleSeed);
+        Assert.Equal(plain, plain with { SampleSeed = 7 });
+        Assert.Equal(plain.ToQueryString(), (plain with { SampleSeed = 7 }).ToQueryString());
+
+        var other = plain with { SampleSeed = 9 };
+        Assert.NotEqual(plain, other);
+        Assert.EndsWith("&seed=7&sampleSeed=9", other.ToQueryString());
+        Assert.Equal(9, ExperimentSpec.Parse(other.ToQueryString()).Spec!.FirstSampleSeed);
+        Assert.Contains(ExperimentSpec.Parse("sampleSeed=x").Problems, p => p.Field == "sampleSeed");
+        Assert.Contains((plain with { SampleSeed = -1 }).Validate(), p => p.Field == "sampleSeed");
     }
 
     [Fact]
