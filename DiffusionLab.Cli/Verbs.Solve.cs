@@ -45,20 +45,18 @@ static partial class Verbs
             ImageCodec.WriteFile(Path.Combine(outFolder, "ground-truth.png"), run.GroundTruth, scale: 4);
             ImageCodec.WriteFile(Path.Combine(outFolder, "measurement.png"), run.BackProjection.Clamped(-1, 1), scale: 4);
             AnsiConsole.MarkupLineInterpolated($"[bold]{run.Spec.Solver}[/] on [bold]{run.Spec.Corruption}[/], prior {run.Spec.Prior}, {run.Spec.Steps} steps, seed {run.Spec.Seed}");
-            RunProgress? last = null;
+            StepRecord? last = null;
             foreach (var step in runner.Run(run))
             {
-                if (step.Index % every == 0 || step.IsFinal)
+                if (step.Step % every == 0 || step.IsFinal)
                     AnsiConsole.MarkupLineInterpolated(
-                        $"step {step.Index + 1,4}/{step.Total}  t={step.Timestep,4}  residual {step.Residual.ToString("0.000", CultureInfo.InvariantCulture)}  PSNR {step.Psnr.ToString("0.00", CultureInfo.InvariantCulture)} dB  SSIM {step.Ssim.ToString("0.000", CultureInfo.InvariantCulture)}  {step.Elapsed.TotalSeconds:0.0} s");
-                last?.Dispose();
+                        $"step {step.Step + 1,4}/{step.Total}  t={step.Timestep,4}  residual {step.Residual.ToString("0.000", CultureInfo.InvariantCulture)}  PSNR {step.Psnr.ToString("0.00", CultureInfo.InvariantCulture)} dB  SSIM {step.Ssim.ToString("0.000", CultureInfo.InvariantCulture)}  {step.ElapsedMs / 1000:0.0} s");
                 last = step;
             }
-            if (last is not null)
+            if (last?.X0Hat?.Pixels is { } result)
             {
-                using var batch = last.X0Hat.unsqueeze(0);
+                using var batch = result.ToTensor();
                 ImageCodec.WriteFile(Path.Combine(outFolder, "result.png"), batch.Clamped(-1, 1), scale: 4);
-                last.Dispose();
             }
             AnsiConsole.MarkupLineInterpolated($"wrote ground-truth.png, measurement.png and result.png to {outFolder}");
         }

@@ -1,11 +1,32 @@
+using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Runs;
+
 namespace DiffusionLab.Web.Runs;
 
 /// <summary>
 /// One solver step as the browser receives it over the hub (MessagePack): two small lossless
-/// images and the step's metrics. Property names are the wire names the JS player reads.
+/// images and the step's metrics. Property names are the wire names the JS player reads; they are
+/// the <see cref="StepRecord"/>'s names, and <see cref="From"/> is the only place a step becomes one.
 /// </summary>
 public sealed class RunFrame
 {
+    /// <summary>The wire form of a step: its numbers as they are, its images as PNG (empty when the step kept none).</summary>
+    public static RunFrame From(StepRecord step) => new()
+    {
+        Step = step.Step,
+        Total = step.Total,
+        Timestep = step.Timestep,
+        Mime = FrameEncoder.Mime,
+        Xt = step.Xt?.Png ?? [],
+        X0Hat = step.X0Hat?.Png ?? [],
+        Residual = step.Residual,
+        Psnr = step.Psnr,
+        Ssim = step.Ssim,
+        ElapsedMs = step.ElapsedMs,
+        IsFinal = step.IsFinal,
+        NetworkEvaluations = step.NetworkEvaluations,
+    };
+
     public int Step { get; init; }
     public int Total { get; init; }
     public int Timestep { get; init; }
@@ -20,9 +41,6 @@ public sealed class RunFrame
     /// <summary>Network evaluations so far (a backward pass counts as one more).</summary>
     public int NetworkEvaluations { get; init; }
 }
-
-/// <summary>One point of the charts: the metrics of one step.</summary>
-public readonly record struct MetricPoint(int Step, double Residual, double Psnr, double Ssim, double ElapsedSeconds);
 
 public enum RunStatus { Queued, Preparing, Running, Finished, Cancelled, Failed }
 

@@ -38,15 +38,21 @@ public sealed class RunHub(RunService runs) : Hub
     }
 
     /// <summary>The run's frames from the latest one on, fewest-but-newest for a slow client; always ends with the final step.</summary>
-    public ChannelReader<RunFrame> Frames(string runId, CancellationToken cancellation)
+    public IAsyncEnumerable<RunFrame> Frames(string runId, CancellationToken cancellation)
     {
         var run = runs.Find(runId) ?? throw new HubException("There is no run with this id (it may have ended long ago).");
-        return run.Subscribe(cancellation);
+        return Frames(run.Subscribe(cancellation));
+    }
+
+    /// <summary>A run's steps as wire frames, one by one as the client takes them (the subscription keeps only the newest).</summary>
+    static async IAsyncEnumerable<RunFrame> Frames(ChannelReader<StepRecord> steps)
+    {
+        await foreach (var step in steps.ReadAllAsync()) yield return RunFrame.From(step);
     }
 
     /// <summary>Every stored keyframe of a run, for the scrubber.</summary>
     public RunFrame[] Keyframes(string runId) =>
-        runs.Find(runId)?.KeyframesSnapshot().ToArray() ?? throw new HubException("There is no run with this id.");
+        runs.Find(runId)?.KeyframesSnapshot().Select(RunFrame.From).ToArray() ?? throw new HubException("There is no run with this id.");
 
     public void StopRun(string runId)
     {

@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Runs;
 using Microsoft.Data.Sqlite;
 
 namespace DiffusionLab.Web.Runs;
@@ -6,7 +8,8 @@ namespace DiffusionLab.Web.Runs;
 /// <summary>What a finished run leaves behind: enough to list it and to replay it with the scrubber.</summary>
 /// <param name="SpecQuery">The spec's canonical query string (a link that reruns it).</param>
 /// <param name="Status">"Finished", "Cancelled" or "Failed".</param>
-/// <param name="Keyframes">The frames the scrubber steps through, oldest first.</param>
+/// <param name="Metrics">Every step's numbers (the charts' series), without images.</param>
+/// <param name="Keyframes">The steps the scrubber steps through, oldest first, their images as PNG.</param>
 /// <param name="Owner">The browser that made it (<see cref="BrowserIdentity"/>), the only one that may delete it; null for runs saved before owners were recorded.</param>
 public sealed record SavedRun(
     string Id,
@@ -16,8 +19,8 @@ public sealed record SavedRun(
     string? Error,
     DateTimeOffset FinishedAt,
     SavedTimings Timings,
-    IReadOnlyList<MetricPoint> Metrics,
-    IReadOnlyList<RunFrame> Keyframes,
+    IReadOnlyList<StepRecord> Metrics,
+    IReadOnlyList<StepRecord> Keyframes,
     byte[]? GroundTruthPng,
     byte[]? MeasurementPng,
     string? Owner = null)
@@ -25,7 +28,7 @@ public sealed record SavedRun(
     /// <summary>Bytes this run holds in the store: images and series (what the size cap counts).</summary>
     public long PayloadBytes =>
         (GroundTruthPng?.Length ?? 0) + (MeasurementPng?.Length ?? 0) + Metrics.Count * MetricBytes
-        + Keyframes.Sum(k => (long)k.Xt.Length + k.X0Hat.Length + 64) + SpecQuery.Length + (Error?.Length ?? 0) + 128;
+        + Keyframes.Sum(k => (long)(k.Xt?.Png.Length ?? 0) + (k.X0Hat?.Png.Length ?? 0) + 64) + SpecQuery.Length + (Error?.Length ?? 0) + 128;
 
     internal const int MetricBytes = 4 + 4 * 8;
 }
@@ -151,7 +154,7 @@ public sealed partial class RunStore : IDisposable
     {
         var payload = run.PayloadBytes;
         if (payload > MaxBytes) return false;
-        var last = run.Metrics.Count > 0 ? run.Metrics[^1] : default(MetricPoint?);
+        var last = run.Metrics.Count > 0 ? run.Metrics[^1] : null;
         lock (writeGate)
         {
             using var connection = Open();
@@ -184,9 +187,9 @@ public sealed partial class RunStore : IDisposable
                     keyframe.Parameters["$step"].Value = frame.Step;
                     keyframe.Parameters["$total"].Value = frame.Total;
                     keyframe.Parameters["$timestep"].Value = frame.Timestep;
-                    keyframe.Parameters["$mime"].Value = frame.Mime;
-                    keyframe.Parameters["$xt"].Value = frame.Xt;
-                    keyframe.Parameters["$x0hat"].Value = frame.X0Hat;
+                    keyframe.Parameters["$mime"].Value = FrameEncoder.Mime;
+                    keyframe.Parameters["$xt"].Value = frame.Xt?.Png ?? [];
+                    keyframe.Parameters["$x0hat"].Value = frame.X0Hat?.Png ?? [];
                     keyframe.Parameters["$residual"].Value = Finite(frame.Residual) ?? (object)DBNull.Value;
                     keyframe.Parameters["$psnr"].Value = Finite(frame.Psnr) ?? (object)DBNull.Value;
                     keyframe.Parameters["$ssim"].Value = Finite(frame.Ssim) ?? (object)DBNull.Value;
@@ -250,16 +253,15 @@ public sealed partial class RunStore : IDisposable
             FROM keyframes WHERE run_seq = $seq ORDER BY ordinal
             """, ("$seq", seq));
         using var rows = frames.ExecuteReader();
-        var keyframes = new List<RunFrame>();
+        var keyframes = new List<StepRecord>();
         while (rows.Read())
-            keyframes.Add(new RunFrame
+            keyframes.Add(new StepRecord
             {
                 Step = rows.GetInt32(0),
                 Total = rows.GetInt32(1),
                 Timestep = rows.GetInt32(2),
-                Mime = rows.GetString(3),
-                Xt = (byte[])rows[4],
-                X0Hat = (byte[])rows[5],
+                Xt = StepImage.FromPng((byte[])rows[4]),
+                X0Hat = StepImage.FromPng((byte[])rows[5]),
                 Residual = NullableDouble(rows, 6),
                 Psnr = NullableDouble(rows, 7),
                 Ssim = NullableDouble(rows, 8),
@@ -375,7 +377,7 @@ public sealed partial class RunStore : IDisposable
 
     static double NullableDouble(SqliteDataReader reader, int column) => reader.IsDBNull(column) ? double.NaN : reader.GetDouble(column);
 
-    static byte[] PackMetrics(IReadOnlyList<MetricPoint> metrics)
+    static byte[] PackMetrics(IReadOnlyList<StepRecord> metrics)
     {
         var bytes = new byte[metrics.Count * SavedRun.MetricBytes];
         var span = bytes.AsSpan();
@@ -385,20 +387,25 @@ public sealed partial class RunStore : IDisposable
             BinaryPrimitives.WriteDoubleLittleEndian(span[4..], point.Residual);
             BinaryPrimitives.WriteDoubleLittleEndian(span[12..], point.Psnr);
             BinaryPrimitives.WriteDoubleLittleEndian(span[20..], point.Ssim);
-            BinaryPrimitives.WriteDoubleLittleEndian(span[28..], point.ElapsedSeconds);
+            BinaryPrimitives.WriteDoubleLittleEndian(span[28..], point.ElapsedMs / 1000); // seconds, as stores written before kept them
             span = span[SavedRun.MetricBytes..];
         }
         return bytes;
     }
 
-    static MetricPoint[] UnpackMetrics(byte[] bytes)
+    static StepRecord[] UnpackMetrics(byte[] bytes)
     {
-        var points = new MetricPoint[bytes.Length / SavedRun.MetricBytes];
+        var points = new StepRecord[bytes.Length / SavedRun.MetricBytes];
         ReadOnlySpan<byte> span = bytes;
         for (int i = 0; i < points.Length; i++, span = span[SavedRun.MetricBytes..])
-            points[i] = new MetricPoint(BinaryPrimitives.ReadInt32LittleEndian(span), BinaryPrimitives.ReadDoubleLittleEndian(span[4..]),
-                BinaryPrimitives.ReadDoubleLittleEndian(span[12..]), BinaryPrimitives.ReadDoubleLittleEndian(span[20..]),
-                BinaryPrimitives.ReadDoubleLittleEndian(span[28..]));
+            points[i] = new StepRecord
+            {
+                Step = BinaryPrimitives.ReadInt32LittleEndian(span),
+                Residual = BinaryPrimitives.ReadDoubleLittleEndian(span[4..]),
+                Psnr = BinaryPrimitives.ReadDoubleLittleEndian(span[12..]),
+                Ssim = BinaryPrimitives.ReadDoubleLittleEndian(span[20..]),
+                ElapsedMs = BinaryPrimitives.ReadDoubleLittleEndian(span[28..]) * 1000,
+            };
         return points;
     }
 }

@@ -30,7 +30,7 @@ public sealed class WatchHub(RunService runs, WatchRelay relay, LabCatalog catal
             Status = run.Status.ToString(),
             GroundTruth = run.GroundTruthPng ?? [],
             Measurement = run.MeasurementPng ?? [],
-            Frames = [.. frames],
+            Frames = [.. frames.Select(RunFrame.From)],
         };
     }
 }
@@ -64,7 +64,7 @@ public sealed class WatchRelay(IHubContext<WatchHub> hub, ILogger<WatchRelay> lo
         try
         {
             await foreach (var frame in run.Subscribe(CancellationToken.None).ReadAllAsync())
-                await group.SendAsync("Frame", frame);
+                await group.SendAsync("Frame", RunFrame.From(frame));
             await group.SendAsync("Ended", run.Status.ToString(), run.Error);
         }
         catch (Exception e)

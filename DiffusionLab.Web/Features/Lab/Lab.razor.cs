@@ -34,7 +34,7 @@ public partial class Lab
 
     LabForm form = default!;
     LabRun? run;
-    IReadOnlyList<MetricPoint> metrics = [];
+    IReadOnlyList<StepRecord> metrics = [];
     List<string> runProblems = [];
     string? groundTruthUrl, measurementUrl;
     IReadOnlyList<string> linkNotes = [];
@@ -50,7 +50,7 @@ public partial class Lab
     bool IsOver => run is { IsOver: true };
     bool IsFinished => run is { Status: RunStatus.Finished };
     int TotalSteps => run?.Latest?.Total ?? Math.Max(1, form.Steps);
-    MetricPoint? LastPoint => metrics.Count > 0 ? metrics[^1] : null;
+    StepRecord? LastPoint => metrics.Count > 0 ? metrics[^1] : null;
 
     string PageSubtitle => form.SolverDescriptor?.DisplayName ?? "lab";
     string ResultCaption => IsFinished ? "Result" : "Current result (x0Hat, large)";
@@ -73,14 +73,14 @@ public partial class Lab
     string PsnrText => LastPoint is { } p && double.IsFinite(p.Psnr) ? p.Psnr.ToString("0.00", CultureInfo.InvariantCulture) + " dB" : "–";
     string SsimText => LastPoint is { } p && double.IsFinite(p.Ssim) ? p.Ssim.ToString("0.000", CultureInfo.InvariantCulture) : "–";
     string ResidualText => LastPoint is { } p && double.IsFinite(p.Residual) ? p.Residual.ToString("0.###", CultureInfo.InvariantCulture) : "–";
-    string ElapsedText => LastPoint is { } p ? Seconds(p.ElapsedSeconds * 1000) : "–";
+    string ElapsedText => LastPoint is { } p ? Seconds(p.ElapsedMs) : "–";
     string ScrubLabel => $"keyframe {scrubIndex + 1} of {keyframeCount}";
 
     IReadOnlyList<ChartSeries> ResidualSeries => [Series("residual", "#3b4bd8", p => p.Residual)];
     IReadOnlyList<ChartSeries> PsnrSeries => [Series("PSNR", "#d6336c", p => p.Psnr)];
     IReadOnlyList<ChartSeries> SsimSeries => [Series("SSIM", "#0c8a5f", p => p.Ssim)];
 
-    ChartSeries Series(string name, string color, Func<MetricPoint, double> value) =>
+    ChartSeries Series(string name, string color, Func<StepRecord, double> value) =>
         new(name, color, metrics.Select(p => (double)p.Step).ToList(), metrics.Select(value).ToList());
 
     static string Seconds(double milliseconds) => (milliseconds / 1000).ToString("0.0", CultureInfo.InvariantCulture) + " s";
