@@ -28,6 +28,12 @@ public sealed record StepRecord
     /// <summary>The diffusion timestep index this step reached (0 at the end of sampling), −1 for classical solvers.</summary>
     public int Timestep { get; init; }
 
+    /// <summary>
+    /// The diffusion time t ∈ [0, 1] this step reached: the timestep over the prior schedule's training
+    /// steps (0 at the end of sampling). NaN for classical solvers, which have no diffusion time.
+    /// </summary>
+    public double T { get; init; } = double.NaN;
+
     /// <summary>‖y − A(x̂0)‖ in the noise model's norm (NaN without a measurement).</summary>
     public double Residual { get; init; } = double.NaN;
 
@@ -83,6 +89,7 @@ sealed class StepRecorder(PreparedRun run)
                 Step = step.Index,
                 Total = step.Total,
                 Timestep = step.Timestep,
+                T = step.Timestep < 0 ? double.NaN : (double)step.Timestep / run.Prior.Schedule.TrainingSteps,
                 Residual = i < step.Residual.Length ? step.Residual[i] : double.NaN,
                 Psnr = psnr[i],
                 Ssim = ssim?[i] ?? double.NaN,

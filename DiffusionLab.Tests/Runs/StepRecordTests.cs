@@ -13,7 +13,7 @@ public class StepRecordTests
 
     /// <summary>What the browser's player reads: these names must not change.</summary>
     static readonly string[] WireNames =
-        ["Step", "Total", "Timestep", "Mime", "Xt", "X0Hat", "Residual", "Psnr", "Ssim", "ElapsedMs", "IsFinal", "NetworkEvaluations"];
+        ["Step", "Total", "Timestep", "T", "Mime", "Xt", "X0Hat", "Residual", "Psnr", "Ssim", "ElapsedMs", "IsFinal", "NetworkEvaluations"];
 
     static List<StepRecord> Steps(string solver, int steps)
     {
@@ -34,6 +34,21 @@ public class StepRecordTests
         Assert.Equal(step.Xt!.Png, frame.Xt);
         Assert.Equal(step.X0Hat!.Png, frame.X0Hat);
         Assert.Equal((3, 4, true), (frame.Step, frame.Total, frame.IsFinal));
+    }
+
+    [Fact]
+    public void Every_step_has_its_diffusion_time_and_a_classical_solver_has_none()
+    {
+        var ddpm = Steps("ddpm", 20);
+        Assert.All(ddpm, s => Assert.Equal(s.Timestep / 1000.0, s.T));
+        Assert.True(ddpm[0].T > 0.9, $"the first step is near pure noise, t = {ddpm[0].T}");
+        Assert.Equal(ddpm.Select(s => s.T).OrderDescending(), ddpm.Select(s => s.T));
+        Assert.Equal(0, ddpm[^1].T);
+        Assert.Equal(ddpm[5].T, RunFrame.From(ddpm[5]).T);
+
+        var hqs = Steps("hqs", 3);
+        Assert.All(hqs, s => Assert.True(double.IsNaN(s.T)));
+        Assert.True(double.IsNaN(RunFrame.From(hqs[^1]).T));
     }
 
     [Fact]

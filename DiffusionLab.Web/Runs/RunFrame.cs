@@ -16,6 +16,7 @@ public sealed class RunFrame
         Step = step.Step,
         Total = step.Total,
         Timestep = step.Timestep,
+        T = step.T,
         Mime = FrameEncoder.Mime,
         Xt = step.Xt?.Png ?? [],
         X0Hat = step.X0Hat?.Png ?? [],
@@ -30,6 +31,8 @@ public sealed class RunFrame
     public int Step { get; init; }
     public int Total { get; init; }
     public int Timestep { get; init; }
+    /// <summary>The diffusion time t ∈ [0, 1] of the step; NaN for classical solvers, which have none.</summary>
+    public double T { get; init; } = double.NaN;
     public string Mime { get; init; } = "image/png";
     public byte[] Xt { get; init; } = [];
     public byte[] X0Hat { get; init; } = [];
