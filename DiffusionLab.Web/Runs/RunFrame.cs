@@ -26,7 +26,7 @@ public readonly record struct MetricPoint(int Step, double Residual, double Psnr
 
 public enum RunStatus { Queued, Preparing, Running, Finished, Cancelled, Failed }
 
-/// <summary>Where the time of a run went, for the README's figures.</summary>
+/// <summary>Where the time of a run went, for the figures in docs/performance.md.</summary>
 /// <param name="Handoff">Time the solver's thread spent handing steps over (copying them out of libtorch, recording metrics).</param>
 /// <param name="Encoding">Time the encoder task spent making PNGs (on another thread, alongside the solver).</param>
 /// <param name="Publishing">Time the encoder task spent giving frames to subscribers.</param>
