@@ -276,7 +276,7 @@ public sealed record ExperimentSpec
         double? Double(string key, string value)
         {
             if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)) return d;
-            problems.Add(new(FieldOf(key), $"The link's {key} should be a number, not '{Shorten(value)}'."));
+            problems.Add(new(FieldOf(key), $"The link's {Shorten(key)} should be a number, not '{Shorten(value)}'."));
             return null;
         }
 
