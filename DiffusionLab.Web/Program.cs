@@ -3,6 +3,7 @@ using DiffusionLab.Engine.Priors;
 using DiffusionLab.Web;
 using DiffusionLab.Web.Components;
 using DiffusionLab.Web.Hubs;
+using DiffusionLab.Web.Runs;
 using DiffusionLab.Web.Services;
 using Microsoft.Extensions.FileProviders;
 using MudBlazor.Services;
@@ -36,6 +37,18 @@ builder.Services.AddSingleton<ToyRuns>();
 
 var app = builder.Build();
 
+// The run store is opened and checked now, before the lab listens: one that cannot be used stops
+// the lab with one line naming the file and the RunStore:Path setting.
+try
+{
+    app.Services.GetRequiredService<RunStore>();
+}
+catch (RunStoreUnusableException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
+
 // A published app keeps the package assets (MudBlazor, blazor.web.js) in its own wwwroot/, apart
 // from the lab's web root: serve both.
 var publishedAssets = Path.Combine(AppContext.BaseDirectory, "wwwroot");
@@ -55,6 +68,7 @@ app.MapClassroom();
 RunDownloads.Map(app);
 
 app.Run();
+return 0;
 
 /// <summary>Visible to the integration tests' WebApplicationFactory.</summary>
 public partial class Program;
