@@ -1,16 +1,21 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Text.RegularExpressions;
+using DiffusionLab.Web.Hubs;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace DiffusionLab.Tests.Web;
 
 /// <summary>
 /// What a newcomer meets around the pages: the Not-found and error pages, HEAD, a page load without
-/// warnings.
+/// warnings, and a log where a refused hub call is one line of information, not an error.
 /// </summary>
 public sealed class LabPagesTests
 {
@@ -101,6 +106,37 @@ public sealed class LabPagesTests
 
         Assert.DoesNotContain(app.Log.Entries, e => e.Level >= LogLevel.Warning && e.Category.Contains("StaticAsset", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task RefusedHubCallsAreLoggedAsInformationWithoutAStack()
+    {
+        using var app = new LabApp("Development");
+        await using var watch = app.Hub("hubs/watch");
+        await using var runs = app.Hub("hubs/runs");
+        await watch.StartAsync();
+        await runs.StartAsync();
+
+        var unknownRun = await Assert.ThrowsAsync<HubException>(() => watch.InvokeAsync<WatchSnapshot>("Watch", "no-such-run"));
+        Assert.Contains("There is no live run with this id", unknownRun.Message);
+        await Assert.ThrowsAsync<HubException>(() => runs.InvokeAsync("ClaimRun", "no-such-run", "wrong-key"));
+        await Assert.ThrowsAsync<HubException>(() => runs.InvokeAsync<List<DiffusionLab.Web.Services.RunFrame>>("Keyframes", (string?)null)); // a null id is an unknown one, not a crash
+
+        var refusals = app.Log.Entries.Where(e => e.Category == HubRefusals.Category).ToList();
+        Assert.Equal(3, refusals.Count);
+        Assert.All(refusals, e => Assert.Equal((LogLevel.Information, null), (e.Level, e.Exception)));
+        Assert.Contains(refusals, e => e.Message == "Refused Watch: There is no live run with this id. It may have ended a while ago: look for it under Saved runs.");
+        Assert.Contains(refusals, e => e.Message == "Refused ClaimRun: This run cannot be claimed with that key.");
+        Assert.Contains(refusals, e => e.Message == "Refused Keyframes: There is no run with this id.");
+        Assert.DoesNotContain(app.Log.Entries, e => e.Level >= LogLevel.Error);
+
+        // An unexpected exception in a hub method stays an error, with its stack: SignalR's own logger, as the lab's factory makes it.
+        const string Dispatcher = "Microsoft.AspNetCore.SignalR.Internal.DefaultHubDispatcher";
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(Dispatcher);
+        logger.LogError(new InvalidOperationException("unexpected"), "Failed to invoke hub method '{HubMethod}'.", "Watch");
+        var error = Assert.Single(app.Log.Entries, e => e.Level >= LogLevel.Error);
+        Assert.Equal((Dispatcher, LogLevel.Error, "Failed to invoke hub method 'Watch'."), (error.Category, error.Level, error.Message));
+        Assert.IsType<InvalidOperationException>(error.Exception);
+    }
 }
 
 /// <summary>The lab in memory (the test server), in a given environment, with what it logs kept in <see cref="Log"/>.</summary>
@@ -114,6 +150,17 @@ sealed class LabApp(string environment, string storePath = "") : WebApplicationF
         builder.UseSetting("RunStore:Path", storePath); // "" keeps saved runs in memory
         builder.ConfigureLogging(logging => logging.AddProvider(Log));
     }
+
+    /// <summary>A hub connection over the test server (long polling, MessagePack as the lab's pages use).</summary>
+    public HubConnection Hub(string path) =>
+        new HubConnectionBuilder()
+            .WithUrl(new Uri(Server.BaseAddress, path), options =>
+            {
+                options.HttpMessageHandlerFactory = _ => Server.CreateHandler();
+                options.Transports = HttpTransportType.LongPolling;
+            })
+            .AddMessagePackProtocol()
+            .Build();
 }
 
 sealed class LogCapture : ILoggerProvider
