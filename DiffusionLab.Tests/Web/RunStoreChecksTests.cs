@@ -131,6 +131,7 @@ static class UnusableStores
     /// </summary>
     public static string ReadOnlyFolder(string folder, bool withStore = false)
     {
+        if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("The lab's tests make folders read-only with Unix file modes.");
         var locked = Path.Combine(folder, "locked");
         Directory.CreateDirectory(locked);
         if (withStore)
@@ -147,7 +148,7 @@ static class UnusableStores
     public static void Remove(string folder)
     {
         var locked = Path.Combine(folder, "locked");
-        if (Directory.Exists(locked)) File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!OperatingSystem.IsWindows() && Directory.Exists(locked)) File.SetUnixFileMode(locked, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try { Directory.Delete(folder, recursive: true); } catch (IOException) { }
     }
 }

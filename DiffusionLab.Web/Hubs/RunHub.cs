@@ -53,9 +53,9 @@ public sealed class RunHub(RunService runs) : Hub
     {
         var run = runs.Find(runId ?? "");
         if (run is null) return;
-        if (!RunsByConnection.TryGetValue(Context.ConnectionId, out var owned) || !owned.Contains(runId))
+        if (!RunsByConnection.TryGetValue(Context.ConnectionId, out var owned) || !owned.Contains(run.Id))
             throw new HubException("Only the connection that started a run can stop it.");
-        runs.Stop(runId);
+        runs.Stop(run.Id);
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
