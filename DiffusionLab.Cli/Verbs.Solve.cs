@@ -23,16 +23,12 @@ static partial class Verbs
         if (every < 1) throw new CliUsageException("--print-every must be at least 1");
 
         var catalog = PriorCatalog.ForContentRoot(ContentRoot.Find(Directory.GetCurrentDirectory()));
-        var parsed = ExperimentSpec.Parse(query.Contains('?') ? query[(query.IndexOf('?') + 1)..] : query);
-        if (!parsed.Succeeded) return Task.FromResult(ReportProblems(parsed.Problems));
-        var spec = parsed.Spec!;
-        if (!query.Contains("prior=")) spec = spec with { Prior = catalog.DefaultId };
-        if (!query.Contains("image="))
-        {
-            // Like the lab: no image named means the prior's first gallery image (or its first exact sample).
-            var gallery = catalog.Gallery(spec.Prior);
-            spec = spec with { Image = gallery.Count > 0 ? "gallery:" + gallery[0] : "sample:0" };
-        }
+        // Read as the lab reads its links: what this machine lacks is replaced, with a note; a link
+        // that cannot be read at all is refused here rather than run as the default.
+        var link = SpecLink.Read(query.Contains('?') ? query[(query.IndexOf('?') + 1)..] : query, new CatalogOfferings(catalog));
+        if (!link.Readable) return Task.FromResult(ReportProblems(link.Problems));
+        foreach (var note in link.Notes) AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] {note}");
+        var spec = link.Spec;
 
         var runner = new Runner(catalog);
         PreparedRun run;

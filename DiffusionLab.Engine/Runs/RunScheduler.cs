@@ -66,7 +66,7 @@ public sealed class RunScheduler : IDisposable
 
     /// <summary>
     /// Most threads one batch is served on. Backward passes run with one intra-op thread (a
-    /// threaded conv2d kernel races, TORCHSHARP-NOTES §3), so one network call keeps one core
+    /// threaded conv2d kernel races, docs/torchsharp.md §3), so one network call keeps one core
     /// busy; a batch of many runs is split into this many parts, forward and backward on each part
     /// on its own thread. Every sample's ε and gradient depend on that sample alone, so the split
     /// changes nothing but the blocking of the arithmetic.

@@ -26,10 +26,12 @@ public sealed class Runner(PriorCatalog priors, IUploadedImages? uploads = null)
     /// <summary>The spec with its defaults filled in and its corruption and solver looked up, or every problem that keeps it from running.</summary>
     public (RunPlan? Plan, IReadOnlyList<SpecProblem> Problems) Check(ExperimentSpec spec)
     {
-        var filled = spec.WithDefaults();
+        var corruption = OperatorCatalog.Find(spec.Corruption);
+        var solver = SolverCatalog.Find(spec.Solver);
+        var filled = spec.WithDefaults(corruption, solver);
         var problems = filled.Validate(Priors.Ids);
         if (problems.Count > 0) return (null, problems);
-        return (new RunPlan(filled, OperatorCatalog.Find(filled.Corruption)!, SolverCatalog.Find(filled.Solver)!), []);
+        return (new RunPlan(filled, corruption!, solver!), []);
     }
 
     /// <summary>Checks the spec, loads what it names and makes y. Throws <see cref="SpecException"/> listing every problem.</summary>

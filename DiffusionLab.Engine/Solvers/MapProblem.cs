@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace DiffusionLab.Engine.Solvers;
 
 /// <summary>
-/// The problem HQS and ADMM both minimise (MATH.md §6), ½ sigmaY⁻² ‖y − A x‖² + λ R(x), with
+/// The problem HQS and ADMM both minimise (docs/maths.md §6), ½ sigmaY⁻² ‖y − A x‖² + λ R(x), with
 /// the three moves both splittings are made of: the data step (a linear solve by conjugate
 /// gradient), the prior step (R's prox) and the per-sample report (residual, objective).
 /// </summary>

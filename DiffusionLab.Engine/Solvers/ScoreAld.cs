@@ -6,7 +6,7 @@ namespace DiffusionLab.Engine.Solvers;
 /// <summary>
 /// Annealed Langevin dynamics with a likelihood term (Jalal et al. 2021). Works in variance-
 /// exploding coordinates x̃ = x_t/√ᾱ_t, noise level σ(t) = √((1−ᾱ_t)/ᾱ_t), score
-/// s(x̃, σ) = −ε(√ᾱ x̃, t)/σ (MATH.md §4). For L levels σ_1 &gt; … &gt; σ_L, K steps each:
+/// s(x̃, σ) = −ε(√ᾱ x̃, t)/σ (docs/maths.md §4). For L levels σ_1 &gt; … &gt; σ_L, K steps each:
 /// x̃ ← x̃ + α_i [ s(x̃, σ_i) + Aᵀ(y − A x̃)/(σ_y² + σ_i²) ] + √(2α_i) z,  α_i = ε σ_i²/σ_L².
 /// It takes L·K steps whatever the run's step count says. Needs Aᵀ, so only linear corruptions.
 /// </summary>

@@ -122,16 +122,20 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
     [Fact]
     public async Task A_mistyped_link_says_what_it_replaced_and_still_shows_the_measurement()
     {
-        // An unknown corruption, and more steps than HQS allows: the page says what it did with the
-        // first, refuses to run with the second, and still draws x0 and y (they do not depend on the solver).
+        // An unknown corruption, more steps than HQS allows and a setting HQS lacks: the page says what
+        // it did with each (the steps held to HQS's range, the setting left out), can run at once, and
+        // draws x0 and y; the address bar then holds what the controls show.
         var page = await browser.NewPageAsync();
-        await page.GotoAsync("/?prior=gmm-image&image=sample%3A1&op=blurr&noise=gaussian&sigmaY=0.05&solver=hqs&steps=5000&seed=1");
+        await page.GotoAsync("/?prior=gmm-image&image=sample%3A1&op=blurr&noise=gaussian&sigmaY=0.05&solver=hqs&s.epsilon=0.5&steps=5000&seed=1");
         await WaitForInteractiveAsync(page);
 
         await Assertions.Expect(page.Locator("[data-testid=link-notes]")).ToContainTextAsync("corruption called 'blurr'");
         await Assertions.Expect(page.Locator("[data-testid=corruption-select]")).ToHaveTextAsync("Box inpainting");
-        await Assertions.Expect(page.Locator("[data-testid=problems]")).ToContainTextAsync("Steps must be between");
-        await Assertions.Expect(page.Locator("#run-button")).ToBeDisabledAsync();
+        await Assertions.Expect(page.Locator("[data-testid=link-notes]")).ToContainTextAsync("Steps must be between 1 and 500 for HQS (half-quadratic splitting), so the link's 5000 became 500.");
+        await Assertions.Expect(page.Locator("[data-testid=link-notes]")).ToContainTextAsync("has no setting called 'epsilon'");
+        await Assertions.Expect(page.Locator("input[data-testid=steps]")).ToHaveValueAsync("500");
+        await Assertions.Expect(page.Locator("#run-button")).ToBeEnabledAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("op=box-inpainting.*solver=hqs.*steps=500&seed=1$"));
         await Assertions.Expect(page.Locator("[data-testid=ground-truth]")).ToHaveAttributeAsync("src", new Regex("^data:image/png"));
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "lab-mistyped-link.png") });
     }

@@ -63,8 +63,8 @@ public sealed class RunStoreTests : IDisposable
     public void AStoreFromBeforeNetworkEvaluationsWereKeptOpensAndKeepsItsRuns()
     {
         using (var store = Open()) Assert.True(store.Save(Run("old")));
-        // Make the file look like one written by the earlier schema: keyframes without the column.
-        AlterFile("ALTER TABLE keyframes DROP COLUMN network_evaluations;");
+        // Make the file look like one written by the earlier schema, before versions were kept: keyframes without the column.
+        AlterFile("ALTER TABLE keyframes DROP COLUMN network_evaluations; PRAGMA user_version = 0;");
 
         using var reopened = Open();
         Assert.All(reopened.Get("old")!.Keyframes, k => Assert.Equal(0, k.NetworkEvaluations)); // not recorded then
@@ -195,7 +195,7 @@ public sealed class RunStoreTests : IDisposable
     public void AStoreFromBeforeOwnersWereRecordedOpensAndKeepsItsRunsWithoutAnOwner()
     {
         using (var store = Open()) Assert.True(store.Save(Run("old")));
-        AlterFile("ALTER TABLE runs DROP COLUMN owner; ALTER TABLE diversity_batches DROP COLUMN owner;");
+        AlterFile("ALTER TABLE runs DROP COLUMN owner; ALTER TABLE diversity_batches DROP COLUMN owner; PRAGMA user_version = 0;");
 
         using var reopened = Open();
         Assert.Null(reopened.Get("old")!.Owner);

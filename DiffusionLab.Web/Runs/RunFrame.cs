@@ -47,7 +47,7 @@ public sealed class RunFrame
 
 public enum RunStatus { Queued, Preparing, Running, Finished, Cancelled, Failed }
 
-/// <summary>Where the time of a run went, for the README's figures.</summary>
+/// <summary>Where the time of a run went, for the figures in docs/performance.md.</summary>
 /// <param name="Handoff">Time the solver's thread spent offering steps to the frame pipeline. Copying a step out of libtorch
 /// and measuring it happen before, in the run core (<see cref="DiffusionLab.Engine.Runs.Runner"/>), as part of the step.</param>
 /// <param name="Encoding">Time the encoder task spent making PNGs (on another thread, alongside the solver).</param>

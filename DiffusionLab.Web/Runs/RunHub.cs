@@ -30,7 +30,7 @@ public sealed class RunHub(RunService runs) : Hub
     /// <summary>Takes ownership of a run whose owner key this client was given (the lab page's own run).</summary>
     public void ClaimRun(string runId, string ownerKey)
     {
-        var run = runs.Find(runId);
+        var run = runs.Find(runId ?? "");
         if (run is null || !System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
                 System.Text.Encoding.UTF8.GetBytes(run.OwnerKey), System.Text.Encoding.UTF8.GetBytes(ownerKey ?? "")))
             throw new HubException("This run cannot be claimed with that key.");
@@ -40,7 +40,7 @@ public sealed class RunHub(RunService runs) : Hub
     /// <summary>The run's frames from the latest one on, fewest-but-newest for a slow client; always ends with the final step.</summary>
     public IAsyncEnumerable<RunFrame> Frames(string runId, CancellationToken cancellation)
     {
-        var run = runs.Find(runId) ?? throw new HubException("There is no run with this id (it may have ended long ago).");
+        var run = runs.Find(runId ?? "") ?? throw new HubException("There is no run with this id (it may have ended long ago).");
         return Frames(run.Subscribe(cancellation));
     }
 
@@ -52,15 +52,15 @@ public sealed class RunHub(RunService runs) : Hub
 
     /// <summary>Every stored keyframe of a run, for the scrubber.</summary>
     public RunFrame[] Keyframes(string runId) =>
-        runs.Find(runId)?.KeyframesSnapshot().Select(RunFrame.From).ToArray() ?? throw new HubException("There is no run with this id.");
+        runs.Find(runId ?? "")?.KeyframesSnapshot().Select(RunFrame.From).ToArray() ?? throw new HubException("There is no run with this id.");
 
     public void StopRun(string runId)
     {
-        var run = runs.Find(runId);
+        var run = runs.Find(runId ?? "");
         if (run is null) return;
-        if (!RunsByConnection.TryGetValue(Context.ConnectionId, out var owned) || !owned.Contains(runId))
+        if (!RunsByConnection.TryGetValue(Context.ConnectionId, out var owned) || !owned.Contains(run.Id))
             throw new HubException("Only the connection that started a run can stop it.");
-        runs.Stop(runId);
+        runs.Stop(run.Id);
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)

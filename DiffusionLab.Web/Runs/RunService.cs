@@ -2,7 +2,6 @@ using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Solvers;
 using Microsoft.Extensions.Options;
 using DiffusionLab.Engine.Runs;
-using DiffusionLab.Web.Features.Lab;
 using DiffusionLab.Web.Features.Shared;
 using DiffusionLab.Web.Uploads;
 
@@ -31,7 +30,7 @@ public sealed class RunService(IOptions<LabOptions> options, UploadedImages uplo
     {
         var (plan, checkedProblems) = runner.Check(spec);
         var problems = checkedProblems.ToList();
-        if (problems.Count == 0 && spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image, owner))
+        if (problems.Count == 0 && spec.ImageReference is { Source: ImageSource.Upload } upload && !uploads.Contains(upload, owner))
             problems.Add(new SpecProblem("image", "That uploaded image is not here for this browser: uploads stay with the browser that made them, for a while, and do not travel in links. Upload it again or pick a gallery image."));
         if (problems.Count > 0) return (null, problems);
         var id = Guid.NewGuid().ToString("N")[..12];

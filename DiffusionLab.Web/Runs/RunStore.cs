@@ -57,6 +57,8 @@ public sealed partial class RunStore : IDisposable
     readonly SqliteConnection? keepAlive; // an in-memory database lives as long as one connection to it
     readonly object writeGate = new();
 
+    /// <param name="contentRoot">What a relative <see cref="RunStoreOptions.Path"/> is under.</param>
+    /// <exception cref="RunStoreUnusableException">The file cannot be a store (see RunStore.Checks.cs).</exception>
     public RunStore(RunStoreOptions options, string? contentRoot = null)
     {
         MaxRuns = Math.Max(1, options.MaxRuns);
@@ -71,11 +73,12 @@ public sealed partial class RunStore : IDisposable
             }.ToString();
             keepAlive = new SqliteConnection(connectionString);
             keepAlive.Open();
+            using var connection = Open();
+            Prepare(connection);
         }
         else
         {
             var file = System.IO.Path.GetFullPath(options.Path, contentRoot ?? AppContext.BaseDirectory);
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
             FilePath = file;
             connectionString = new SqliteConnectionStringBuilder
             {
@@ -83,62 +86,18 @@ public sealed partial class RunStore : IDisposable
                 Mode = SqliteOpenMode.ReadWriteCreate,
                 DefaultTimeout = 30,
             }.ToString();
+            OpenFile(options.Path, file);
         }
-        using var connection = Open();
-        Execute(connection, """
-            PRAGMA auto_vacuum = INCREMENTAL;
-            PRAGMA journal_mode = WAL;
-            CREATE TABLE IF NOT EXISTS runs (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                id TEXT NOT NULL UNIQUE,
-                spec TEXT NOT NULL,
-                solver TEXT NOT NULL,
-                status TEXT NOT NULL,
-                error TEXT,
-                finished_utc INTEGER NOT NULL,
-                queue_ms REAL NOT NULL,
-                first_frame_ms REAL,
-                total_ms REAL NOT NULL,
-                frames_produced INTEGER NOT NULL,
-                steps INTEGER NOT NULL,
-                final_psnr REAL,
-                final_ssim REAL,
-                final_residual REAL,
-                ground_truth BLOB,
-                measurement BLOB,
-                metrics BLOB NOT NULL,
-                payload_bytes INTEGER NOT NULL,
-                owner TEXT);
-            CREATE TABLE IF NOT EXISTS keyframes (
-                run_seq INTEGER NOT NULL,
-                ordinal INTEGER NOT NULL,
-                step INTEGER NOT NULL,
-                total INTEGER NOT NULL,
-                timestep INTEGER NOT NULL,
-                mime TEXT NOT NULL,
-                xt BLOB NOT NULL,
-                x0hat BLOB NOT NULL,
-                residual REAL, psnr REAL, ssim REAL,
-                elapsed_ms REAL NOT NULL,
-                is_final INTEGER NOT NULL,
-                network_evaluations INTEGER NOT NULL DEFAULT 0,
-                PRIMARY KEY (run_seq, ordinal));
-            """);
-        Execute(connection, DiversitySchema);
-        // A store written before keyframes recorded network evaluations gets the column (0 for its old runs).
-        if (!HasColumn(connection, "keyframes", "network_evaluations"))
-            Execute(connection, "ALTER TABLE keyframes ADD COLUMN network_evaluations INTEGER NOT NULL DEFAULT 0;");
-        // A store written before owners were recorded: its runs get no owner, so no visitor can delete them (eviction still can).
-        if (!HasColumn(connection, "runs", "owner")) Execute(connection, "ALTER TABLE runs ADD COLUMN owner TEXT;");
-        if (!HasColumn(connection, "diversity_batches", "owner")) Execute(connection, "ALTER TABLE diversity_batches ADD COLUMN owner TEXT;");
     }
 
-    static bool HasColumn(SqliteConnection connection, string table, string column)
+    /// <summary>Sets up a store that opened: WAL, incremental vacuum, the schema brought up to date.</summary>
+    /// <returns>The schema version the store had before.</returns>
+    static int Prepare(SqliteConnection connection)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = $column";
-        command.Parameters.AddWithValue("$column", column);
-        return (long)command.ExecuteScalar()! > 0;
+        // auto_vacuum takes effect only on a file without tables yet (a new store); WAL cannot be set inside a transaction.
+        Execute(connection, null, "PRAGMA auto_vacuum = INCREMENTAL;");
+        Execute(connection, null, "PRAGMA journal_mode = WAL;");
+        return Migrate(connection);
     }
 
     /// <summary>The database file (null for an in-memory store).</summary>
@@ -174,34 +133,11 @@ public sealed partial class RunStore : IDisposable
                 ("$truth", run.GroundTruthPng), ("$measurement", run.MeasurementPng), ("$metrics", PackMetrics(run.Metrics)), ("$payload", payload),
                 ("$owner", run.Owner)))
             {
-                var seq = (long)insert.ExecuteScalar()!;
-                using var keyframe = Command(connection, transaction, """
-                    INSERT INTO keyframes (run_seq, ordinal, step, total, timestep, mime, xt, x0hat, residual, psnr, ssim, elapsed_ms, is_final, network_evaluations)
-                    VALUES ($seq, $ordinal, $step, $total, $timestep, $mime, $xt, $x0hat, $residual, $psnr, $ssim, $elapsed, $final, $nfe);
-                    """, ("$seq", seq), ("$ordinal", 0), ("$step", 0), ("$total", 0), ("$timestep", 0), ("$mime", ""), ("$xt", Array.Empty<byte>()),
-                    ("$x0hat", Array.Empty<byte>()), ("$residual", null), ("$psnr", null), ("$ssim", null), ("$elapsed", 0.0), ("$final", 0), ("$nfe", 0));
-                for (int i = 0; i < run.Keyframes.Count; i++)
-                {
-                    var frame = run.Keyframes[i];
-                    keyframe.Parameters["$ordinal"].Value = i;
-                    keyframe.Parameters["$step"].Value = frame.Step;
-                    keyframe.Parameters["$total"].Value = frame.Total;
-                    keyframe.Parameters["$timestep"].Value = frame.Timestep;
-                    keyframe.Parameters["$mime"].Value = FrameEncoder.Mime;
-                    keyframe.Parameters["$xt"].Value = frame.Xt?.Png ?? [];
-                    keyframe.Parameters["$x0hat"].Value = frame.X0Hat?.Png ?? [];
-                    keyframe.Parameters["$residual"].Value = Finite(frame.Residual) ?? (object)DBNull.Value;
-                    keyframe.Parameters["$psnr"].Value = Finite(frame.Psnr) ?? (object)DBNull.Value;
-                    keyframe.Parameters["$ssim"].Value = Finite(frame.Ssim) ?? (object)DBNull.Value;
-                    keyframe.Parameters["$elapsed"].Value = frame.ElapsedMs;
-                    keyframe.Parameters["$final"].Value = frame.IsFinal ? 1 : 0;
-                    keyframe.Parameters["$nfe"].Value = frame.NetworkEvaluations;
-                    keyframe.ExecuteNonQuery();
-                }
+                WriteKeyframes(connection, transaction, (long)insert.ExecuteScalar()!, run.Keyframes);
             }
             Evict(connection, transaction);
             transaction.Commit();
-            Execute(connection, "PRAGMA incremental_vacuum;");
+            Execute(connection, null, "PRAGMA incremental_vacuum;");
         }
         return true;
     }
@@ -248,28 +184,7 @@ public sealed partial class RunStore : IDisposable
                 reader.IsDBNull(11) ? null : (byte[])reader[11], reader.IsDBNull(12) ? null : (byte[])reader[12],
                 reader.IsDBNull(14) ? null : reader.GetString(14));
         }
-        using var frames = Command(connection, null, """
-            SELECT step, total, timestep, mime, xt, x0hat, residual, psnr, ssim, elapsed_ms, is_final, network_evaluations
-            FROM keyframes WHERE run_seq = $seq ORDER BY ordinal
-            """, ("$seq", seq));
-        using var rows = frames.ExecuteReader();
-        var keyframes = new List<StepRecord>();
-        while (rows.Read())
-            keyframes.Add(new StepRecord
-            {
-                Step = rows.GetInt32(0),
-                Total = rows.GetInt32(1),
-                Timestep = rows.GetInt32(2),
-                Xt = StepImage.FromPng((byte[])rows[4]),
-                X0Hat = StepImage.FromPng((byte[])rows[5]),
-                Residual = NullableDouble(rows, 6),
-                Psnr = NullableDouble(rows, 7),
-                Ssim = NullableDouble(rows, 8),
-                ElapsedMs = rows.GetDouble(9),
-                IsFinal = rows.GetInt64(10) != 0,
-                NetworkEvaluations = rows.GetInt32(11),
-            });
-        return run with { Keyframes = keyframes };
+        return run with { Keyframes = ReadKeyframes(connection, seq) };
     }
 
     /// <summary>
@@ -287,7 +202,7 @@ public sealed partial class RunStore : IDisposable
             using var transaction = connection.BeginTransaction();
             var deleted = deleteWhere(connection, transaction, "id = $id AND owner = $owner", [("$id", id), ("$owner", owner)]);
             transaction.Commit();
-            if (deleted > 0) Execute(connection, "PRAGMA incremental_vacuum;");
+            if (deleted > 0) Execute(connection, null, "PRAGMA incremental_vacuum;");
             return deleted > 0;
         }
     }
@@ -353,15 +268,8 @@ public sealed partial class RunStore : IDisposable
         var connection = new SqliteConnection(connectionString);
         connection.Open();
         // NORMAL is durable against a killed process in WAL mode (only a power cut may lose the last commits).
-        Execute(connection, "PRAGMA synchronous = NORMAL;");
+        Execute(connection, null, "PRAGMA synchronous = NORMAL;");
         return connection;
-    }
-
-    static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
     }
 
     static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)

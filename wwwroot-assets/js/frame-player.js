@@ -10,7 +10,7 @@ window.diffusionLab = (() => {
   let pending = null;
   let drawing = false;
 
-  // Measured, not asserted: read by the browser tests for the README's figures.
+  // Measured, not asserted: read by the browser tests for the figures in docs/performance.md.
   const stats = { runClickedAt: null, watchAt: null, firstFrameAt: null, lastFrameAt: null, frames: 0, lastStep: -1, finalStep: -1, steps: [] };
 
   document.addEventListener('click', e => {

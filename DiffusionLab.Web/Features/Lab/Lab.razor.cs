@@ -49,7 +49,7 @@ public partial class Lab
     bool IsRunning => run is { IsOver: false };
     bool IsOver => run is { IsOver: true };
     bool IsFinished => run is { Status: RunStatus.Finished };
-    int TotalSteps => run?.Latest?.Total ?? Math.Max(1, form.Steps);
+    int TotalSteps => run?.Latest?.Total ?? Math.Max(1, form.Spec.Steps);
     StepRecord? LastPoint => metrics.Count > 0 ? metrics[^1] : null;
 
     string PageSubtitle => form.SolverDescriptor?.DisplayName ?? "lab";
@@ -88,15 +88,7 @@ public partial class Lab
     protected override void OnInitialized()
     {
         form = new LabForm(Catalog);
-        var query = new Uri(Navigation.Uri).Query;
-        var spec = ExperimentSpec.Default;
-        if (query.Length > 1)
-        {
-            var parsed = ExperimentSpec.Parse(query);
-            spec = parsed.Spec ?? spec;
-            runProblems = parsed.Spec is null ? parsed.Problems.Select(p => p.Message).ToList() : [];
-        }
-        linkNotes = form.Load(spec, Uploads, Browser);
+        linkNotes = form.LoadLink(new Uri(Navigation.Uri).Query, Uploads.AvailableTo(Browser));
         form.Changed += OnFormChanged;
     }
 
@@ -123,7 +115,7 @@ public partial class Lab
         if (!rendered) return;
         try
         {
-            await JS.InvokeVoidAsync("diffusionLab.setQuery", form.ToSpec().ToQueryString());
+            await JS.InvokeVoidAsync("diffusionLab.setQuery", form.Spec.ToQueryString());
         }
         catch (JSDisconnectedException) { }
     }
@@ -135,7 +127,7 @@ public partial class Lab
         try
         {
             await Task.Delay(PreviewDebounce, cancellation.Token);
-            var spec = form.ToSpec();
+            var spec = form.Spec;
             var (images, _) = await Preview.RenderAsync(spec, cancellation.Token);
             if (cancellation.IsCancellationRequested || images is null || IsRunning) return;
             groundTruthUrl = DataUrl(images.GroundTruthPng);
@@ -156,7 +148,7 @@ public partial class Lab
         if (form.HasErrors) return;
         await StopPlayingAsync();
         DetachRun();
-        var (started, problems) = Runs.Start(form.ToSpec(), owner: Browser);
+        var (started, problems) = Runs.Start(form.Spec, owner: Browser);
         if (started is null)
         {
             runProblems = problems.Select(p => p.Message).ToList();
@@ -178,7 +170,7 @@ public partial class Lab
 
     async Task CopyShareLinkAsync()
     {
-        var spec = form.ToSpec();
+        var spec = form.Spec;
         var link = Navigation.BaseUri + "?" + spec.ToQueryString();
         await JS.InvokeVoidAsync("diffusionLab.copyText", link);
         Snackbar.Add(ShareMessage(form.IsUploadedImage, run?.Spec, spec), Severity.Info);

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Components;
 using DiffusionLab.Engine.Runs;
-using DiffusionLab.Web.Features.Lab;
+using DiffusionLab.Engine.Imaging;
 
 namespace DiffusionLab.Web.Features.Shared;
 
@@ -24,7 +24,7 @@ public abstract class ClassroomPage : ComponentBase
     /// browser uploaded (a student's photo stays theirs, as their uploads do).
     /// </summary>
     protected bool MayShow(string specQuery, string? owner) =>
-        IsMine(owner) || !(SavedSpec(specQuery)?.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) ?? false);
+        IsMine(owner) || SavedSpec(specQuery)?.ImageReference is not { Source: ImageSource.Upload };
 
     /// <summary>Whether this browser made a saved run or batch (the only one that may delete it).</summary>
     protected bool IsMine(string? owner) => owner is not null && owner == Browser;
