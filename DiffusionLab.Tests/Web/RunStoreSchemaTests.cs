@@ -15,6 +15,11 @@ public sealed class RunStoreSchemaTests : IDisposable
 
     const string Mine = "0123456789abcdef0123456789abcdef";
 
+    /// <summary>The schema steps after the last store without versions (it had steps 1 to 5), as they add columns.</summary>
+    const string StepsSinceUnversioned = """
+        ALTER TABLE keyframes ADD COLUMN t REAL;
+        """;
+
     /// <summary>
     /// The tables as the last store without schema versions made them (user_version 0), its CREATE
     /// statements as they were: every column added since the first version written in.
@@ -183,7 +188,8 @@ public sealed class RunStoreSchemaTests : IDisposable
             Assert.Equal(new byte[] { 0x10, 0x11 }, run.Keyframes[1].X0Hat!.Png);
             Assert.True(double.IsNaN(run.Keyframes[0].Ssim));
             Assert.Equal(0.5, run.Keyframes[1].Ssim);
-            // What the old file did not record reads as nothing: no owner, no network evaluations.
+            // What the old file did not record reads as nothing: no owner, no network evaluations, no diffusion time.
+            Assert.All(run.Keyframes, k => Assert.True(double.IsNaN(k.T)));
             Assert.Equal(lastUnversioned ? new[] { 2, 6 } : new[] { 0, 0 }, run.Keyframes.Select(k => k.NetworkEvaluations));
             Assert.Equal(lastUnversioned ? Mine : null, run.Owner);
             if (lastUnversioned)
@@ -209,7 +215,7 @@ public sealed class RunStoreSchemaTests : IDisposable
 
         SqliteConnection.ClearAllPools();
         File.Delete(DatabaseFile);
-        Sql(UnversionedSchema);
+        Sql(UnversionedSchema + StepsSinceUnversioned);
         Assert.Equal(Columns(), stepped);
     }
 
@@ -235,7 +241,7 @@ public sealed class RunStoreSchemaTests : IDisposable
         using var store = Open();
         store.Save(run);
         var back = Assert.Single(store.Get("frame")!.Keyframes);
-        foreach (var property in typeof(StepRecord).GetProperties().Where(p => p.PropertyType != typeof(StepImage) && p.Name != nameof(StepRecord.T)))
+        foreach (var property in typeof(StepRecord).GetProperties().Where(p => p.PropertyType != typeof(StepImage)))
             Assert.Equal(property.GetValue(frame), property.GetValue(back));
         Assert.Equal(frame.Xt!.Png, back.Xt!.Png);
         Assert.Equal(frame.X0Hat!.Png, back.X0Hat!.Png);

@@ -18,6 +18,7 @@ public sealed partial class RunStore
         FrameColumn.Of("step", f => f.Step),
         FrameColumn.Of("total", f => f.Total),
         FrameColumn.Of("timestep", f => f.Timestep),
+        FrameColumn.Of("t", f => f.T),
         FrameColumn.Fixed("mime", FrameEncoder.Mime), // a kept step's images are PNGs
         FrameColumn.Of("xt", f => f.Xt),
         FrameColumn.Of("x0hat", f => f.X0Hat),

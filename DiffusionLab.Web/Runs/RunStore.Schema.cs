@@ -71,6 +71,8 @@ public sealed partial class RunStore
         // Runs and batches saved before these steps have no owner: no visitor can delete them (eviction still can).
         new(4, "runs.owner", "ALTER TABLE runs ADD COLUMN owner TEXT;"),
         new(5, "diversity_batches.owner", "ALTER TABLE diversity_batches ADD COLUMN owner TEXT;"),
+        // Keyframes saved before this step have no diffusion time: they read t as NaN, "not known".
+        new(6, "keyframes.t", "ALTER TABLE keyframes ADD COLUMN t REAL;"),
     ];
 
     /// <summary>The schema version this code writes (the last step's).</summary>
