@@ -90,6 +90,41 @@ public sealed class FramePlayerBrowserTests(BrowserFixture browser) : IClassFixt
         await page.Context.CloseAsync();
     }
 
+    [Fact]
+    public async Task The_player_writes_every_number_one_way()
+    {
+        // The one formatter, as the browser runs it: t only for solvers with a diffusion time, a dash for what is not a number.
+        var page = await browser.NewPageAsync();
+        await page.GotoAsync("/?" + LabServer.QuickSpec);
+        await LabBrowserTests.WaitForInteractiveAsync(page);
+        var text = await page.EvaluateAsync<JsonElement>(
+            """
+            async () => {
+              const { format } = await import('./Features/Shared/FramePlayer.razor.js');
+              const frame = { Step: 41, Total: 100, T: 0.4237, Psnr: 27.456, Ssim: 0.81234, Residual: 0.0123456, ElapsedMs: 2345, NetworkEvaluations: 84 };
+              const classical = { Step: 9, Total: 10, T: NaN, Psnr: NaN, Ssim: null, Residual: 0.00001234, ElapsedMs: 120, NetworkEvaluations: 0 };
+              const all = f => Object.fromEntries(Object.entries(format).map(([name, write]) => [name, write(f)]));
+              return { frame: all(frame), classical: all(classical), noT: format.t({ Step: 1, Total: 2 }) };
+            }
+            """);
+        var frame = text.GetProperty("frame");
+        Assert.Equal("step 42 of 100", frame.GetProperty("step").GetString());
+        Assert.Equal("t = 0.42", frame.GetProperty("t").GetString());
+        Assert.Equal("27.46 dB", frame.GetProperty("psnr").GetString());
+        Assert.Equal("0.812", frame.GetProperty("ssim").GetString());
+        Assert.Equal("0.0123", frame.GetProperty("residual").GetString());
+        Assert.Equal("2.3 s", frame.GetProperty("elapsed").GetString());
+        Assert.Equal("84", frame.GetProperty("nfe").GetString());
+        var classical = text.GetProperty("classical");
+        Assert.Equal("", classical.GetProperty("t").GetString());
+        Assert.Equal("–", classical.GetProperty("psnr").GetString());
+        Assert.Equal("–", classical.GetProperty("ssim").GetString());
+        Assert.Equal("1.23e-5", classical.GetProperty("residual").GetString()); // small, but never rounded to 0
+        Assert.Equal("0", classical.GetProperty("nfe").GetString());
+        Assert.Equal("", text.GetProperty("noT").GetString()); // a frame from a server that sends no t
+        await page.Context.CloseAsync();
+    }
+
     /// <summary>Waits for the player's mark on the canvas (with this value, or any), then reads its pixels: a picture, drawn at a whole-pixel scale.</summary>
     static async Task AssertPictureAsync(ILocator canvas, string mark, string? value, TimeSpan? timeout = null)
     {
