@@ -97,9 +97,11 @@ public sealed class LabPagesTests
         using var app = new LabApp("Development");
         using var http = app.CreateClient();
         var html = await http.GetStringAsync("/");
-        var files = Regex.Matches(html, "(?:href|src)=\"([a-z_][^\":]*\\.(?:css|js|svg))\"").Select(m => m.Groups[1].Value).Distinct().ToList();
+        var files = Regex.Matches(html, "(?:href|src)=\"([A-Za-z_][^\":]*\\.(?:css|js|svg))\"").Select(m => m.Groups[1].Value).Distinct().ToList();
         Assert.Contains("css/lab.css", files);
-        Assert.Contains("js/frame-player.js", files);
+        Assert.Contains(files, f => f.StartsWith("DiffusionLab.Web", StringComparison.Ordinal) && f.EndsWith(".styles.css", StringComparison.Ordinal));
+        // The components' own modules are imported by script, not named in the page: fetch them too.
+        files.AddRange(["Features/Lab/Lab.razor.js", "Features/Shared/FramePlayer.razor.js", "js/hub-connection.js"]);
         Assert.Contains(files, f => f.StartsWith("_framework/blazor.web", StringComparison.Ordinal));
         foreach (var file in files)
             Assert.Equal((file, HttpStatusCode.OK), (file, (await http.GetAsync(file)).StatusCode));

@@ -2,12 +2,14 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Web.Features.Shared;
 
 namespace DiffusionLab.Web.Runs;
 
 /// <summary>
-/// /hubs/runs (MessagePack): streams a run's frames to the browser's canvas player, and lets a
-/// client (a script, a test, later the compare page) start and stop runs of its own. A
+/// /hubs/runs (MessagePack): streams a run's frames to the browser's frame player, serves the
+/// keyframes of a live or a saved run for its scrubber, and lets a client (a script, a test)
+/// start and stop runs of its own. A
 /// connection owns the runs it started and those it claimed with their owner key (the lab
 /// page's player does, so that closing the tab, which closes this connection at once, stops
 /// the page's run); owned runs stop when the connection closes.
@@ -54,6 +56,18 @@ public sealed class RunHub(RunService runs) : Hub
     public RunFrame[] Keyframes(string runId) =>
         runs.Find(runId ?? "")?.KeyframesSnapshot().Select(RunFrame.From).ToArray() ?? throw new HubException("There is no run with this id.");
 
+    /// <summary>
+    /// A saved run for its replay page, from the store: the keyframes (the same frames a live run
+    /// sends), y and x0. A run on an image another browser uploaded is not shown, as on the page.
+    /// </summary>
+    public ReplaySnapshot SavedRun(string runId, RunStore store)
+    {
+        var run = store.Get(runId);
+        if (run is null || !ClassroomPage.MayShow(run.SpecQuery, run.Owner, BrowserIdentity.Sent(Context.GetHttpContext())))
+            throw new HubException("There is no saved run with this id.");
+        return new ReplaySnapshot { Frames = [.. run.Keyframes.Select(RunFrame.From)], Measurement = run.MeasurementPng ?? [], GroundTruth = run.GroundTruthPng ?? [] };
+    }
+
     public void StopRun(string runId)
     {
         var run = runs.Find(runId ?? "");
@@ -74,4 +88,12 @@ public sealed class RunHub(RunService runs) : Hub
 
     static Dictionary<string, string> ToDictionary(IEnumerable<SpecProblem> problems) =>
         problems.GroupBy(p => p.Field).ToDictionary(g => g.Key, g => string.Join(" ", g.Select(p => p.Message)));
+}
+
+/// <summary>What the replay page's player gets for a saved run.</summary>
+public sealed class ReplaySnapshot
+{
+    public RunFrame[] Frames { get; init; } = [];
+    public byte[] Measurement { get; init; } = [];
+    public byte[] GroundTruth { get; init; } = [];
 }

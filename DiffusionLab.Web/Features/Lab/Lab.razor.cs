@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using MudBlazor;
@@ -13,9 +12,10 @@ namespace DiffusionLab.Web.Features.Lab;
 
 /// <summary>
 /// The lab page: binds a <see cref="LabForm"/> to the URL, previews y as the controls move,
-/// starts and stops runs through <see cref="RunService"/>, and hands the run's id to the canvas
-/// player, which receives the frames over the hub itself. The page re-renders its progress,
-/// numbers and charts at most a few times a second, whatever the solver's pace.
+/// starts and stops runs through <see cref="RunService"/>, and hands the run to its
+/// <see cref="FramePlayer"/>, which receives the frames over the hub itself and draws them with
+/// their step, t and metrics. The page re-renders its progress and charts at most a few times a
+/// second, whatever the solver's pace.
 /// </summary>
 public partial class Lab
 {
@@ -40,7 +40,8 @@ public partial class Lab
     IReadOnlyList<string> linkNotes = [];
     bool rendered, playing, runChanged;
     int keyframeCount, scrubIndex;
-    ElementReference xtCanvas, x0HatCanvas, resultCanvas;
+    FramePlayer player = default!;
+    IJSObjectReference? page; // Lab.razor.js: the address bar and the clipboard
     CancellationTokenSource? previewCancellation;
     PeriodicTimer? refreshTimer;
     CancellationTokenSource lifetime = new();
@@ -50,30 +51,29 @@ public partial class Lab
     bool IsOver => run is { IsOver: true };
     bool IsFinished => run is { Status: RunStatus.Finished };
     int TotalSteps => run?.Latest?.Total ?? Math.Max(1, form.Spec.Steps);
-    StepRecord? LastPoint => metrics.Count > 0 ? metrics[^1] : null;
 
     string PageSubtitle => form.SolverDescriptor?.DisplayName ?? "lab";
     string ResultCaption => IsFinished ? "Result" : "Current result (x0Hat, large)";
     string StatusKey => run?.Status.ToString().ToLowerInvariant() ?? "idle";
     double ProgressPercent => run?.Latest is { } frame ? 100.0 * (frame.Step + 1) / frame.Total : 0;
 
+    /// <summary>The run's state in words; the step shown and its t follow it (<see cref="ShowsStep"/>), written by the player.</summary>
     string StatusText => run switch
     {
         null => "Choose an image, a corruption and a solver, then press Run.",
         { Status: RunStatus.Queued } r => $"Waiting for a free slot: position {r.QueuePosition} in the queue.",
         { Status: RunStatus.Preparing } => "Preparing the measurement…",
-        { Status: RunStatus.Running, Latest: { } f } => $"Step {f.Step + 1} of {f.Total} · {Seconds(f.ElapsedMs)}",
+        { Status: RunStatus.Running, Latest: not null } => "Running:",
         { Status: RunStatus.Running } => "Starting…",
-        { Status: RunStatus.Finished, Latest: { } f } => $"Finished: {f.Total} steps in {Seconds(f.ElapsedMs)}",
-        { Status: RunStatus.Cancelled } => "Stopped.",
+        { Status: RunStatus.Finished } => "Finished:",
+        { Status: RunStatus.Cancelled } => "Stopped:",
         { Status: RunStatus.Failed } r => r.Error ?? "The run failed.",
         _ => "",
     };
 
-    string PsnrText => LastPoint is { } p && double.IsFinite(p.Psnr) ? p.Psnr.ToString("0.00", CultureInfo.InvariantCulture) + " dB" : "–";
-    string SsimText => LastPoint is { } p && double.IsFinite(p.Ssim) ? p.Ssim.ToString("0.000", CultureInfo.InvariantCulture) : "–";
-    string ResidualText => LastPoint is { } p && double.IsFinite(p.Residual) ? p.Residual.ToString("0.###", CultureInfo.InvariantCulture) : "–";
-    string ElapsedText => LastPoint is { } p ? Seconds(p.ElapsedMs) : "–";
+    bool ShowsStep => run is { Latest: not null, Status: RunStatus.Running or RunStatus.Finished or RunStatus.Cancelled };
+
+    IReadOnlyList<LabRun> LiveRuns => run is null ? [] : [run];
     string ScrubLabel => $"keyframe {scrubIndex + 1} of {keyframeCount}";
 
     IReadOnlyList<ChartSeries> ResidualSeries => [Series("residual", "#3b4bd8", p => p.Residual)];
@@ -82,8 +82,6 @@ public partial class Lab
 
     ChartSeries Series(string name, string color, Func<StepRecord, double> value) =>
         new(name, color, metrics.Select(p => (double)p.Step).ToList(), metrics.Select(value).ToList());
-
-    static string Seconds(double milliseconds) => (milliseconds / 1000).ToString("0.0", CultureInfo.InvariantCulture) + " s";
 
     protected override void OnInitialized()
     {
@@ -95,8 +93,12 @@ public partial class Lab
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
         if (!firstRender) return;
+        try
+        {
+            page = await JS.InvokeAsync<IJSObjectReference>("import", "./Features/Lab/Lab.razor.js");
+        }
+        catch (JSDisconnectedException) { return; }
         rendered = true;
-        await JS.InvokeVoidAsync("diffusionLab.attach", xtCanvas, x0HatCanvas, resultCanvas);
         await SyncUrlAsync();
         _ = RefreshPreviewAsync();
         _ = RefreshLoopAsync();
@@ -115,7 +117,7 @@ public partial class Lab
         if (!rendered) return;
         try
         {
-            await JS.InvokeVoidAsync("diffusionLab.setQuery", form.Spec.ToQueryString());
+            await page!.InvokeVoidAsync("setQuery", form.Spec.ToQueryString());
         }
         catch (JSDisconnectedException) { }
     }
@@ -158,8 +160,7 @@ public partial class Lab
         metrics = [];
         keyframeCount = 0;
         scrubIndex = 0;
-        run.Changed += OnRunChanged;
-        await JS.InvokeVoidAsync("diffusionLab.watch", run.Id, run.OwnerKey);
+        run.Changed += OnRunChanged; // the player follows it from the next render on (LiveRuns)
     }
 
     async Task StopAsync()
@@ -172,7 +173,7 @@ public partial class Lab
     {
         var spec = form.Spec;
         var link = Navigation.BaseUri + "?" + spec.ToQueryString();
-        await JS.InvokeVoidAsync("diffusionLab.copyText", link);
+        if (page is not null) await page.InvokeVoidAsync("copyText", link);
         Snackbar.Add(ShareMessage(form.IsUploadedImage, run?.Spec, spec), Severity.Info);
     }
 
@@ -182,7 +183,7 @@ public partial class Lab
     async Task CopyWatchLinkAsync()
     {
         if (WatchPath is not { } path) return;
-        await JS.InvokeVoidAsync("diffusionLab.copyText", Navigation.BaseUri.TrimEnd('/') + path);
+        if (page is not null) await page.InvokeVoidAsync("copyText", Navigation.BaseUri.TrimEnd('/') + path);
         Snackbar.Add(run!.IsOver
             ? "Watch link copied. This run has ended: the link shows that and points to its saved replay."
             : "Watch link copied: whoever opens it sees this run live, with the steps so far; it cannot stop or change the run. Add ?presenter=1 for a projector.",
@@ -220,7 +221,7 @@ public partial class Lab
                     }
                     if (run.IsOver && keyframeCount == 0)
                     {
-                        keyframeCount = await JS.InvokeAsync<int>("diffusionLab.loadKeyframes", run.Id);
+                        keyframeCount = await player.LoadKeyframesAsync(run.Id);
                         scrubIndex = Math.Max(0, keyframeCount - 1);
                     }
                     StateHasChanged();
@@ -235,7 +236,7 @@ public partial class Lab
     async Task ScrubToAsync(int index)
     {
         scrubIndex = index;
-        await JS.InvokeVoidAsync("diffusionLab.showKeyframe", index);
+        await player.ShowKeyframeAsync(index);
     }
 
     async Task TogglePlayAsync()
@@ -290,7 +291,7 @@ public partial class Lab
         refreshTimer?.Dispose();
         try
         {
-            if (rendered) await JS.InvokeVoidAsync("diffusionLab.detach");
+            if (page is not null) await page.DisposeAsync();
         }
         catch (JSDisconnectedException) { }
         catch (TaskCanceledException) { }
