@@ -36,7 +36,7 @@ public sealed class LabRunDeliveryTests
         var run = StartedRun();
         var frames = run.Subscribe(CancellationToken.None);
 
-        for (var step = 0; step < 300; step++) run.Offer(Raw(step, 300), isKeyframe: false, TimeSpan.Zero);
+        for (var step = 0; step < 300; step++) run.Offer(Raw(step, 300), isKeyframe: false);
         run.Finish(RunStatus.Finished);
         // Encoding happens on its own task: read only once it has sent everything, so the
         // subscriber really has read nothing while frames were produced.
@@ -68,7 +68,7 @@ public sealed class LabRunDeliveryTests
 
         for (var step = 0; step < 200; step++)
         {
-            run.Offer(Raw(step, 200), isKeyframe: step % 50 == 0, TimeSpan.Zero);
+            run.Offer(Raw(step, 200), isKeyframe: step % 50 == 0);
             if (step % 20 == 0) await Task.Delay(2);
         }
         run.Finish(RunStatus.Finished);
@@ -82,7 +82,7 @@ public sealed class LabRunDeliveryTests
     public async Task After_the_run_a_new_subscriber_gets_the_final_frame_and_every_keyframe_is_stored_in_order()
     {
         var run = StartedRun();
-        for (var step = 0; step < 30; step++) run.Offer(Raw(step, 30), isKeyframe: step % 10 == 0 || step == 29, TimeSpan.Zero);
+        for (var step = 0; step < 30; step++) run.Offer(Raw(step, 30), isKeyframe: step % 10 == 0 || step == 29);
         run.Finish(RunStatus.Finished);
         await WaitUntilOverAsync(run);
 

@@ -147,8 +147,7 @@ public sealed class LabRun
     }
 
     /// <summary>Called on the solver's thread: records the step's metrics and leaves its images for the encoder.</summary>
-    /// <param name="handoffTime">What copying the step out of libtorch cost the solver's thread.</param>
-    internal void Offer(StepRecord frame, bool isKeyframe, TimeSpan handoffTime)
+    internal void Offer(StepRecord frame, bool isKeyframe)
     {
         var clock = Stopwatch.StartNew();
         lock (gate)
@@ -161,7 +160,7 @@ public sealed class LabRun
         }
         encodeSignal.Release();
         Changed?.Invoke(this);
-        lock (gate) handoff += handoffTime + clock.Elapsed;
+        lock (gate) handoff += clock.Elapsed;
     }
 
     /// <summary>The solver has stopped; the run is over once the encoder has sent what is left.</summary>

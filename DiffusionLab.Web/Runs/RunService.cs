@@ -121,11 +121,11 @@ public sealed class RunService(IOptions<LabOptions> options, UploadedImages uplo
             run.SetImages(FrameEncoder.Encode(prepared.GroundTruth), FrameEncoder.Encode(prepared.BackProjection));
             var keyframeStride = Math.Max(1, (int)Math.Ceiling(run.Spec.Steps / (double)Math.Max(1, settings.KeyframesPerRun)));
             // A step arrives copied out of libtorch and measured by the run core; handing it to the
-            // encoder is all the solver's thread does here (Offer times itself).
+            // encoder is all the solver's thread does here (Offer times that).
             foreach (var step in runner.Run(prepared, token, scheduler, run.Client))
             {
                 token.ThrowIfCancellationRequested();
-                run.Offer(step, step.IsFinal || step.Step % keyframeStride == 0, TimeSpan.Zero);
+                run.Offer(step, step.IsFinal || step.Step % keyframeStride == 0);
             }
         }
         catch (OperationCanceledException)
