@@ -16,7 +16,9 @@ namespace DiffusionLab.Web;
 
 /// <summary>
 /// Everything the lab registers and maps, in one place. Each service is registered once, as a
-/// singleton.
+/// singleton; pages, hubs and endpoints ask for the seams (<see cref="ILiveRuns"/>,
+/// <see cref="IRunStore"/>, <see cref="IUploadStore"/>), never for the classes behind them, so
+/// another implementation of a seam is a change to this file only.
 /// </summary>
 public static class LabServices
 {
@@ -36,7 +38,7 @@ public static class LabServices
         // The catalogs and the engine's runner.
         services.AddSingleton(_ => PriorCatalog.ForContentRoot(ContentRoot.Find()));
         services.AddSingleton(provider => new LabCatalog(provider.GetRequiredService<PriorCatalog>()));
-        services.AddSingleton(provider => new Runner(provider.GetRequiredService<PriorCatalog>(), provider.GetRequiredService<UploadedImages>()));
+        services.AddSingleton(provider => new Runner(provider.GetRequiredService<PriorCatalog>(), provider.GetRequiredService<IUploadStore>()));
         services.AddSingleton(provider =>
         {
             var options = provider.GetRequiredService<IOptions<SchedulerOptions>>().Value;
@@ -45,11 +47,13 @@ public static class LabServices
         });
         services.AddSingleton<MeasurementPreview>();
 
-        services.AddSingleton<UploadedImages>();
-        services.AddSingleton(provider => new RunStore(provider.GetRequiredService<IOptions<RunStoreOptions>>().Value,
+        // The seams: one instance of each for the whole app.
+        services.AddSingleton<IUploadStore, UploadedImages>();
+        services.AddSingleton<IRunStore>(provider => new RunStore(provider.GetRequiredService<IOptions<RunStoreOptions>>().Value,
             provider.GetRequiredService<IWebHostEnvironment>().ContentRootPath));
         // The run service is also the hosted service that starts queued runs: the same instance.
         services.AddSingleton<RunService>();
+        services.AddSingleton<ILiveRuns>(provider => provider.GetRequiredService<RunService>());
         services.AddHostedService(provider => provider.GetRequiredService<RunService>());
 
         // What the hubs and pages share across calls (a hub instance lives for one call only).

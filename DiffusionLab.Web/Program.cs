@@ -18,7 +18,7 @@ var app = builder.Build();
 // the lab with one line naming the file and the RunStore:Path setting.
 try
 {
-    app.Services.GetRequiredService<RunStore>();
+    app.Services.GetRequiredService<IRunStore>();
 }
 catch (RunStoreUnusableException e)
 {

@@ -14,7 +14,7 @@ namespace DiffusionLab.Web.Runs;
 /// page's player does, so that closing the tab, which closes this connection at once, stops
 /// the page's run); owned runs stop when the connection closes.
 /// </summary>
-public sealed class RunHub(RunService runs) : Hub
+public sealed class RunHub(ILiveRuns runs) : Hub
 {
     static readonly ConcurrentDictionary<string, ConcurrentBag<string>> RunsByConnection = new();
 
@@ -60,7 +60,7 @@ public sealed class RunHub(RunService runs) : Hub
     /// A saved run for its replay page, from the store: the keyframes (the same frames a live run
     /// sends), y and x0. A run on an image another browser uploaded is not shown, as on the page.
     /// </summary>
-    public ReplaySnapshot SavedRun(string runId, RunStore store)
+    public ReplaySnapshot SavedRun(string runId, IRunStore store)
     {
         var run = store.Get(runId);
         if (run is null || !ClassroomPage.MayShow(run.SpecQuery, run.Owner, BrowserIdentity.Sent(Context.GetHttpContext())))
