@@ -57,6 +57,7 @@ public static class LabServices
         services.AddHostedService(provider => provider.GetRequiredService<RunService>());
 
         // What the hubs and pages share across calls (a hub instance lives for one call only).
+        services.AddSingleton<ConnectionRuns>();
         services.AddSingleton<WatchRelay>();
         services.AddHostedService<RunArchive>();
         services.AddSingleton<DiversityService>();
