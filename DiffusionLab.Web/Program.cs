@@ -1,16 +1,6 @@
-using DiffusionLab.Engine.Priors;
 using DiffusionLab.Web;
-using DiffusionLab.Web.Components;
-using Microsoft.AspNetCore.Components.Endpoints;
-using Microsoft.Extensions.FileProviders;
-using MudBlazor.Services;
-using DiffusionLab.Engine;
-using DiffusionLab.Engine.Runs;
-using DiffusionLab.Web.Features.Lab;
-using DiffusionLab.Web.Features.Shared;
-using DiffusionLab.Web.Features.Toy;
 using DiffusionLab.Web.Runs;
-using DiffusionLab.Web.Uploads;
+using Microsoft.Extensions.FileProviders;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -20,25 +10,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 // Package assets (MudBlazor's css/js, blazor.web.js) come from static web assets; outside
 // Development they are only found when asked for explicitly (a no-op after publish).
 builder.WebHost.UseStaticWebAssets();
-
-builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-builder.Services.AddMudServices();
-builder.Services.AddHubRefusalLogging();
-builder.Services.AddSignalR(options =>
-{
-    options.MaximumReceiveMessageSize = 64 * 1024;
-    options.EnableDetailedErrors = builder.Environment.IsDevelopment();
-}).AddMessagePackProtocol();
-builder.Services.Configure<LabOptions>(builder.Configuration.GetSection("Lab"));
-builder.Services.AddSingleton(_ => PriorCatalog.ForContentRoot(ContentRoot.Find()));
-builder.Services.AddSingleton(services => new LabCatalog(services.GetRequiredService<PriorCatalog>()));
-builder.Services.AddSingleton(services => new Runner(services.GetRequiredService<PriorCatalog>(), services.GetRequiredService<UploadedImages>()));
-builder.Services.AddSingleton<UploadedImages>();
-builder.Services.AddSingleton<MeasurementPreview>();
-builder.Services.AddClassroom(builder.Configuration);
-builder.Services.AddSingleton<RunService>();
-builder.Services.AddHostedService(services => services.GetRequiredService<RunService>());
-builder.Services.AddSingleton<ToyRuns>();
+builder.Services.AddLab(builder.Configuration);
 
 var app = builder.Build();
 
@@ -46,7 +18,7 @@ var app = builder.Build();
 // the lab with one line naming the file and the RunStore:Path setting.
 try
 {
-    app.Services.GetRequiredService<RunStore>();
+    app.Services.GetRequiredService<IRunStore>();
 }
 catch (RunStoreUnusableException e)
 {
@@ -73,25 +45,10 @@ app.UseStaticFiles();
 app.UseRouting();
 app.UseAntiforgery();
 app.MapStaticAssets();
-app.MapRazorComponents<App>().AddInteractiveServerRenderMode().Add(AnswerHead);
-app.MapHub<RunHub>("/hubs/runs");
-app.MapHub<ToyHub>("/hubs/toy");
-app.MapClassroom();
-RunDownloads.Map(app);
+app.MapLab();
 
 app.Run();
 return 0;
-
-// Pages answer HEAD as they answer GET (Kestrel sends the headers without the body): link
-// checkers and uptime probes ask with HEAD, and page endpoints accept only GET and POST.
-static void AnswerHead(EndpointBuilder endpoint)
-{
-    if (!endpoint.Metadata.OfType<ComponentTypeMetadata>().Any()) return;
-    var methods = endpoint.Metadata.OfType<HttpMethodMetadata>().LastOrDefault();
-    if (methods is null || !methods.HttpMethods.Contains(HttpMethods.Get) || methods.HttpMethods.Contains(HttpMethods.Head)) return;
-    endpoint.Metadata.Remove(methods);
-    endpoint.Metadata.Add(new HttpMethodMetadata([.. methods.HttpMethods, HttpMethods.Head], methods.AcceptCorsPreflight));
-}
 
 /// <summary>Visible to the integration tests' WebApplicationFactory.</summary>
 public partial class Program;

@@ -36,8 +36,8 @@ public sealed class LabServer : WebApplicationFactory<Program>
 
     public Uri BaseAddress { get; }
 
-    public RunService Runs => Services.GetRequiredService<RunService>();
-    public RunStore Store => Services.GetRequiredService<RunStore>();
+    public ILiveRuns Runs => Services.GetRequiredService<ILiveRuns>();
+    public IRunStore Store => Services.GetRequiredService<IRunStore>();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {

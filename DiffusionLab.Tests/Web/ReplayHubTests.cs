@@ -36,7 +36,7 @@ public sealed class ReplayHubTests(LabServerFixture fixture) : IClassFixture<Lab
     [Fact]
     public async Task A_saved_run_comes_back_with_its_keyframes_y_and_x0()
     {
-        var store = fixture.Server.Services.GetRequiredService<RunStore>();
+        var store = fixture.Server.Services.GetRequiredService<IRunStore>();
         Assert.True(store.Save(Saved("replay-gallery", "gallery:face-00010", Uploader)));
         await using var hub = Hub(browser: null);
         await hub.StartAsync();
@@ -55,7 +55,7 @@ public sealed class ReplayHubTests(LabServerFixture fixture) : IClassFixture<Lab
     [Fact]
     public async Task A_run_on_an_uploaded_image_is_served_only_to_the_browser_that_uploaded_it()
     {
-        var store = fixture.Server.Services.GetRequiredService<RunStore>();
+        var store = fixture.Server.Services.GetRequiredService<IRunStore>();
         Assert.True(store.Save(Saved("replay-upload", "upload:0a1b2c", Uploader)));
 
         await using (var uploader = Hub(Uploader))

@@ -13,13 +13,13 @@ public static class RunDownloads
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/runs/{id}/result.png", (string id, RunService runs) =>
+        endpoints.MapGet("/runs/{id}/result.png", (string id, ILiveRuns runs) =>
         {
             var run = runs.Find(id);
             if (run?.Latest is not { X0Hat: { } result }) return Results.NotFound("No such run, or it has no frames yet.");
             return Results.File(FrameEncoder.UpscalePng(result.Png, Scale), "image/png", $"diffusionlab-{id}-result.png");
         });
-        endpoints.MapGet("/runs/{id}/trajectory.png", (string id, RunService runs) =>
+        endpoints.MapGet("/runs/{id}/trajectory.png", (string id, ILiveRuns runs) =>
         {
             var run = runs.Find(id);
             if (run is null) return Results.NotFound("No such run.");

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using DiffusionLab.Engine.Runs;
@@ -12,12 +11,10 @@ namespace DiffusionLab.Web.Runs;
 /// start and stop runs of its own. A
 /// connection owns the runs it started and those it claimed with their owner key (the lab
 /// page's player does, so that closing the tab, which closes this connection at once, stops
-/// the page's run); owned runs stop when the connection closes.
+/// the page's run); owned runs stop when the connection closes (<see cref="ConnectionRuns"/>).
 /// </summary>
-public sealed class RunHub(RunService runs) : Hub
+public sealed class RunHub(ILiveRuns runs, ConnectionRuns owned) : Hub
 {
-    static readonly ConcurrentDictionary<string, ConcurrentBag<string>> RunsByConnection = new();
-
     public StartRunReply StartRun(string specQuery)
     {
         var parsed = ExperimentSpec.Parse(specQuery);
@@ -60,7 +57,7 @@ public sealed class RunHub(RunService runs) : Hub
     /// A saved run for its replay page, from the store: the keyframes (the same frames a live run
     /// sends), y and x0. A run on an image another browser uploaded is not shown, as on the page.
     /// </summary>
-    public ReplaySnapshot SavedRun(string runId, RunStore store)
+    public ReplaySnapshot SavedRun(string runId, IRunStore store)
     {
         var run = store.Get(runId);
         if (run is null || !ClassroomPage.MayShow(run.SpecQuery, run.Owner, BrowserIdentity.Sent(Context.GetHttpContext())))
@@ -72,19 +69,18 @@ public sealed class RunHub(RunService runs) : Hub
     {
         var run = runs.Find(runId ?? "");
         if (run is null) return;
-        if (!RunsByConnection.TryGetValue(Context.ConnectionId, out var owned) || !owned.Contains(run.Id))
+        if (!owned.Owns(Context.ConnectionId, run.Id))
             throw new HubException("Only the connection that started a run can stop it.");
         runs.Stop(run.Id);
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)
     {
-        if (RunsByConnection.TryRemove(Context.ConnectionId, out var owned))
-            foreach (var runId in owned) runs.Stop(runId);
+        foreach (var runId in owned.Release(Context.ConnectionId)) runs.Stop(runId);
         return base.OnDisconnectedAsync(exception);
     }
 
-    void Own(string runId) => RunsByConnection.GetOrAdd(Context.ConnectionId, _ => []).Add(runId);
+    void Own(string runId) => owned.Own(Context.ConnectionId, runId);
 
     static Dictionary<string, string> ToDictionary(IEnumerable<SpecProblem> problems) =>
         problems.GroupBy(p => p.Field).ToDictionary(g => g.Key, g => string.Join(" ", g.Select(p => p.Message)));

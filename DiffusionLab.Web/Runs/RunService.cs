@@ -13,7 +13,7 @@ namespace DiffusionLab.Web.Runs;
 /// queue positions the page can show, and cancellation that takes effect at the next solver
 /// step (tens of milliseconds), after which the run's tensors are disposed.
 /// </summary>
-public sealed class RunService(IOptions<LabOptions> options, UploadedImages uploads, Runner runner, ILogger<RunService> logger, RunScheduler? scheduler = null) : BackgroundService
+public sealed class RunService(IOptions<LabOptions> options, IUploadStore uploads, Runner runner, ILogger<RunService> logger, RunScheduler? scheduler = null) : BackgroundService, ILiveRuns
 {
     readonly object gate = new();
     readonly LinkedList<LabRun> pending = new();

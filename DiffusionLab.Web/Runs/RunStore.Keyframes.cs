@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Linq.Expressions;
 using System.Reflection;
 using DiffusionLab.Engine.Imaging;
@@ -13,7 +14,7 @@ public sealed partial class RunStore
     /// that the insert and the read are made from. A new field of a step is one entry here plus a
     /// schema step that adds its column; rows saved before that read the column's default.
     /// </summary>
-    internal static readonly FrameColumn[] FrameColumns =
+    internal static readonly ImmutableArray<FrameColumn> FrameColumns =
     [
         FrameColumn.Of("step", f => f.Step),
         FrameColumn.Of("total", f => f.Total),

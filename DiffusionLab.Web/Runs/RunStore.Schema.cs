@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using Microsoft.Data.Sqlite;
 
 namespace DiffusionLab.Web.Runs;
@@ -15,7 +16,7 @@ public sealed partial class RunStore
     /// has had, and opening it applies the later ones. A shipped step is never edited: a change to
     /// the schema is a new step at the end.
     /// </summary>
-    static readonly SchemaStep[] Schema =
+    static readonly ImmutableArray<SchemaStep> Schema =
     [
         new(1, "runs", """
             CREATE TABLE IF NOT EXISTS runs (

@@ -51,7 +51,7 @@ public sealed record SavedRunSummary(
 /// evicting the oldest runs in that same transaction. Unknown or malformed ids are simply not
 /// found: every query is parameterised and nothing here throws for what a visitor types.
 /// </summary>
-public sealed partial class RunStore : IDisposable
+public sealed partial class RunStore : IRunStore, IDisposable
 {
     readonly string connectionString;
     readonly SqliteConnection? keepAlive; // an in-memory database lives as long as one connection to it

@@ -11,7 +11,7 @@ namespace DiffusionLab.Web.Runs;
 /// to the group as "Frame", and "Ended" with the final status. A frame may arrive both in the
 /// snapshot and live; clients keep the one with the higher step.
 /// </summary>
-public sealed class WatchHub(RunService runs, WatchRelay relay, LabCatalog catalog) : Hub
+public sealed class WatchHub(ILiveRuns runs, WatchRelay relay, LabCatalog catalog) : Hub
 {
     public static string Group(string runId) => "watch:" + runId;
 

@@ -12,7 +12,7 @@ namespace DiffusionLab.Web.Uploads;
 /// a link or a saved run that names someone else's upload does not show it (a student's photo
 /// stays theirs), so uploads never travel in a shared link.
 /// </summary>
-public sealed class UploadedImages(IOptions<LabOptions> options) : IUploadedImages
+public sealed class UploadedImages(IOptions<LabOptions> options) : IUploadStore
 {
     const int Kept = 200;
     readonly ConcurrentDictionary<string, (PixelImage Image, string? Owner)> images = new();

@@ -13,7 +13,7 @@ namespace DiffusionLab.Web.Features.Diversity;
 /// this class only encodes what it shows. A page holds its <see cref="DiversityJob"/> and redraws
 /// when it changes.
 /// </summary>
-public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs.RunStore store, ILogger<DiversityService> logger)
+public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs.IRunStore store, ILogger<DiversityService> logger)
 {
     readonly SemaphoreSlim slots = new(2);
 

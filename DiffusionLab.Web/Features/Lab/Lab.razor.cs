@@ -12,7 +12,7 @@ namespace DiffusionLab.Web.Features.Lab;
 
 /// <summary>
 /// The lab page: binds a <see cref="LabForm"/> to the URL, previews y as the controls move,
-/// starts and stops runs through <see cref="RunService"/>, and hands the run to its
+/// starts and stops runs through <see cref="ILiveRuns"/>, and hands the run to its
 /// <see cref="FramePlayer"/>, which receives the frames over the hub itself and draws them with
 /// their step, t and metrics. The page re-renders its progress and charts at most a few times a
 /// second, whatever the solver's pace.
@@ -25,9 +25,9 @@ public partial class Lab
     /// <summary>This browser's id (BrowserIdentity): the owner of the runs it starts.</summary>
     [CascadingParameter(Name = "Browser")] public string? Browser { get; set; }
     [Inject] LabCatalog Catalog { get; set; } = default!;
-    [Inject] RunService Runs { get; set; } = default!;
+    [Inject] ILiveRuns Runs { get; set; } = default!;
     [Inject] MeasurementPreview Preview { get; set; } = default!;
-    [Inject] UploadedImages Uploads { get; set; } = default!;
+    [Inject] IUploadStore Uploads { get; set; } = default!;
     [Inject] NavigationManager Navigation { get; set; } = default!;
     [Inject] IJSRuntime JS { get; set; } = default!;
     [Inject] ISnackbar Snackbar { get; set; } = default!;

@@ -19,7 +19,7 @@ public static class ClassroomSpec
     /// the browser that uploaded it (<paramref name="owner"/>); others get a gallery image. The
     /// pages' own keys come back in <see cref="SpecLinkResult.PageValues"/>.
     /// </summary>
-    public static SpecLinkResult Read(string? query, LabCatalog catalog, UploadedImages? uploads = null, string? owner = null) =>
+    public static SpecLinkResult Read(string? query, LabCatalog catalog, IUploadStore? uploads = null, string? owner = null) =>
         SpecLink.Read(query, catalog, uploads?.AvailableTo(owner), PageKeys);
 
     /// <summary>The base spec with another solver at its own defaults and default step count (capped by <paramref name="steps"/> when given).</summary>
