@@ -59,12 +59,18 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "diversity-dps-4-seeds.png"), FullPage = true });
 
         // The finished batch is kept: its page shows the same four samples and std map after the live page is gone.
-        const string Pictures = "canvases => canvases.map(c => c.toDataURL())";
+        // Compared by the fingerprint of the picture each canvas was given, not by its pixels, which also
+        // depend on the canvas's laid-out size at the moment it was read.
+        const string Pictures = "canvases => canvases.map(c => c.dataset.picture)";
         var samples = await page.Locator("[data-testid=diversity-samples] canvas").EvaluateAllAsync<string[]>(Pictures);
+        Assert.All(samples, picture => Assert.False(string.IsNullOrEmpty(picture), "every sample canvas was given a picture"));
         await page.ClickAsync("[data-testid=diversity-saved] a");
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/runs/diversity/[0-9a-f]+$"));
-        await Assertions.Expect(page.Locator("[data-testid=diversity-samples] canvas[data-drawn]")).ToHaveCountAsync(4);
-        Assert.Equal(samples, await page.Locator("[data-testid=diversity-samples] canvas").EvaluateAllAsync<string[]>(Pictures));
+        // Waits for each canvas of the new page (the old page's canvases can still be there for a moment).
+        var savedSamples = page.Locator("[data-testid=diversity-samples] canvas");
+        await Assertions.Expect(savedSamples).ToHaveCountAsync(4);
+        for (var i = 0; i < samples.Length; i++)
+            await Assertions.Expect(savedSamples.Nth(i)).ToHaveAttributeAsync("data-picture", samples[i]);
         Assert.Equal(stdMax, double.Parse((await page.Locator("[data-testid=diversity-std]").GetAttributeAsync("data-std-max"))!, CultureInfo.InvariantCulture));
         await Assertions.Expect(page.Locator("[data-testid=diversity-batch-rerun]")).ToHaveAttributeAsync("href", new Regex("^/diversity\\?.*solver=dps.*&n=4$"));
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "diversity-saved-batch.png"), FullPage = true });

@@ -57,6 +57,14 @@ const resized = new ResizeObserver(entries => {
   }
 });
 
+// A short fingerprint of a picture's bytes (FNV-1a), kept on the canvas that shows it: two pages show
+// the same picture exactly when their canvases carry the same fingerprint, whatever their size.
+function fingerprint(bytes) {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i], 0x01000193);
+  return (hash >>> 0).toString(16) + '-' + bytes.length;
+}
+
 function decode(bytes, mime) {
   if (!bytes || bytes.length === 0) return Promise.resolve(null);
   return createImageBitmap(new Blob([bytes], { type: mime || 'image/png' })).catch(() => null);
@@ -127,9 +135,11 @@ export function createPlayer(root) {
     stillsCount++;
     entries.forEach(([name], i) => {
       if (!bitmaps[i]) return;
+      const picture = fingerprint(entries[i][1]);
       for (const canvas of root.querySelectorAll(`canvas[data-still="${CSS.escape(name)}"]`)) {
         paint(canvas, bitmaps[i]);
         canvas.dataset.drawn = String(stillsCount);
+        canvas.dataset.picture = picture;
       }
     });
     if (metrics) writeReadouts([root], metrics);
