@@ -1,4 +1,4 @@
 using DiffusionLab.Engine;
 
 TorchRuntime.EnsureInitialised();
-return await DiffusionLab.Cli.Verbs.RunAsync(args);
+return DiffusionLab.Cli.CliApp.Run(args);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using System.ComponentModel;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Diffusion;
 using DiffusionLab.Engine.Experiments;
@@ -8,36 +9,50 @@ using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Cli;
 
-static partial class Verbs
+sealed class BenchVerb : Command<BenchVerb.Settings>
 {
-    static void Register_Bench() => Register("bench",
-        "speed of each bundled model: network forward, DPS gradient, full DDPM/DPS steps, overhead and GFLOP/s vs the machine's matmul ceiling",
-        RunBenchAsync);
+    public sealed class Settings : ModelSettings
+    {
+        [CommandOption("--repeats <N>")]
+        [Help("timed repeats of each measure (at least 3); the table shows medians")]
+        [DefaultValue(20)]
+        public int Repeats { get; set; } = 20;
+
+        [CommandOption("--batch <LIST>")]
+        [Help("batch sizes, comma-separated")]
+        [DefaultValue("1,8")]
+        public string Batch { get; set; } = "1,8";
+
+        [CommandOption("--json")]
+        [Help("print the figures as JSON instead of a table")]
+        public bool Json { get; set; }
+    }
 
     sealed record BenchRow(string Model, int Batch, double ForwardMs, double DpsGradientMs, double DdpmStepMs, double DpsStepMs,
         double DdpmOverhead, double DpsOverhead, double ForwardGflops, double GflopsPerSecond, double CeilingGflopsPerSecond,
         double? Dps250Seconds, double? Ddim50Seconds);
 
-    static Task<int> RunBenchAsync(string[] args)
+    public override int Execute(CommandContext context, Settings options, CancellationToken cancellation)
     {
-        var options = new CliOptions(args, "json");
-        int repeats = options.Int("repeats", 20);
-        var batches = options.IntList("batch", [1, 8]);
+        int repeats = options.Repeats;
+        var batches = CliValues.IntList(options.Batch, "--batch");
         if (repeats < 3) throw new CliUsageException("--repeats must be at least 3");
-        var root = ContentRoot.Find(Directory.GetCurrentDirectory());
-        var models = new ModelCatalog(ContentRoot.Models(root)).List().Where(e => e.Problem is null && e.Card is not null).ToList();
+        var location = options.Location();
+        if (!options.Json) location.Report();
+        var models = location.Catalog().List().Where(e => e.Problem is null && e.Card is not null).ToList();
 
         var priors = new List<(string Name, UNet Net)>();
         foreach (var m in models) priors.Add((m.Name, Checkpoints.Load(m.CardPath)));
         if (priors.Count == 0)
         {
             // Timings do not depend on the weights: measure the default architecture untrained.
-            priors.Add(("small32 (untrained, no model bundled)", new UNet(UNetConfig.Small32, NoiseSchedule.Linear())));
+            priors.Add(("small32 (untrained, no model found)", new UNet(UNetConfig.Small32, NoiseSchedule.Linear())));
         }
 
         double ceiling = MatmulCeiling();
@@ -48,16 +63,16 @@ static partial class Verbs
             double flops = ForwardFlops(net);
             foreach (int batch in batches)
             {
-                if (!options.Has("json")) AnsiConsole.MarkupLineInterpolated($"[grey]{name}, batch {batch}…[/]");
+                if (!options.Json) AnsiConsole.MarkupLineInterpolated($"[grey]{name}, batch {batch}…[/]");
                 rows.Add(Measure(name, net, batch, repeats, flops, ceiling));
             }
             net.Dispose();
         }
 
-        if (options.Has("json"))
+        if (options.Json)
         {
             Console.WriteLine(JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
-            return Task.FromResult(0);
+            return 0;
         }
         // One column per (model, batch): the table stays readable in an 80-column terminal.
         var table = new Table().AddColumn("");
@@ -76,7 +91,7 @@ static partial class Verbs
         Row("50-step DDIM sample, s", r => r.Ddim50Seconds is { } v ? F(v) : "");
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLineInterpolated($"{Environment.ProcessorCount} cores, {TorchRuntime.Threads} libtorch thread(s); medians of {repeats} repeats. Overhead = solver step time beyond the bare network call, as a fraction of the step.");
-        return Task.FromResult(0);
+        return 0;
 
         static string F(double v) => v.ToString(v < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
         static string P(double v) => v.ToString("0.0%", CultureInfo.InvariantCulture);
@@ -212,7 +227,7 @@ static partial class Verbs
         return Median(times);
     }
 
-    static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;

@@ -3,28 +3,45 @@ using System.Globalization;
 using DiffusionLab.Engine.Experiments;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
+using System.ComponentModel;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Cli;
 
-static partial class Verbs
+sealed class SolveVerb : Command<SolveVerb.Settings>
 {
-    static void Register_Solve() => Register("solve",
-        "run one experiment from a lab link's query string and write ground truth, measurement and result as PNGs",
-        RunSolveAsync);
-
-    static Task<int> RunSolveAsync(string[] args)
+    public sealed class Settings : ModelSettings
     {
-        var options = new CliOptions(args);
-        var query = options.String("spec", "");
-        var outFolder = options.String("out", "solve-output");
-        int every = options.Int("print-every", 25);
+        [CommandOption("--spec <QUERY>")]
+        [Help("the run, as the query string of a lab link (a whole link works too); what it leaves out takes the lab's defaults: the default prior, its first gallery image")]
+        [DefaultValue("")]
+        public string Spec { get; set; } = "";
+
+        [CommandOption("--out <DIR>")]
+        [Help("folder for ground-truth.png, measurement.png and result.png")]
+        [DefaultValue("solve-output")]
+        public string Out { get; set; } = "solve-output";
+
+        [CommandOption("--print-every <N>")]
+        [Help("print the metrics every N steps (and at the last)")]
+        [DefaultValue(25)]
+        public int PrintEvery { get; set; } = 25;
+    }
+
+    public override int Execute(CommandContext context, Settings options, CancellationToken cancellation)
+    {
+        var query = options.Spec;
+        var outFolder = options.Out;
+        int every = options.PrintEvery;
         if (every < 1) throw new CliUsageException("--print-every must be at least 1");
 
-        var catalog = PriorCatalog.ForContentRoot(ContentRoot.Find(Directory.GetCurrentDirectory()));
+        var location = options.Location();
+        location.Report();
+        var catalog = location.Priors();
         var parsed = ExperimentSpec.Parse(query.Contains('?') ? query[(query.IndexOf('?') + 1)..] : query);
-        if (!parsed.Succeeded) return Task.FromResult(ReportProblems(parsed.Problems));
+        if (!parsed.Succeeded) return ReportProblems(parsed.Problems);
         var spec = parsed.Spec!;
         if (!query.Contains("prior=")) spec = spec with { Prior = catalog.DefaultId };
         if (!query.Contains("image="))
@@ -37,7 +54,7 @@ static partial class Verbs
         var runner = new Runner(catalog);
         PreparedRun run;
         try { run = runner.Prepare(spec); }
-        catch (SpecException e) { return Task.FromResult(ReportProblems(e.Problems)); }
+        catch (SpecException e) { return ReportProblems(e.Problems); }
 
         using (run)
         {
@@ -62,7 +79,7 @@ static partial class Verbs
             }
             AnsiConsole.MarkupLineInterpolated($"wrote ground-truth.png, measurement.png and result.png to {outFolder}");
         }
-        return Task.FromResult(0);
+        return 0;
     }
 
     static int ReportProblems(IReadOnlyList<SpecProblem> problems)
