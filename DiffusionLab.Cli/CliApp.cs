@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Reflection;
 using System.Text.RegularExpressions;
 using DiffusionLab.Engine.Priors;
-using DiffusionLab.Engine.Experiments;
+using DiffusionLab.Engine.Imaging;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Spectre.Console.Cli.Help;
@@ -36,7 +36,7 @@ static partial class CliApp
             config.PropagateExceptions();
             config.SetHelpProvider(new Help(config.Settings));
             Add<SolveVerb>(config, "solve", "run one experiment from a lab link's query string and write ground truth, measurement and result as PNGs",
-                ["solve", "--spec", "\"corruption=box-inpainting&solver=dps&steps=100\"", "--out", "solve-output"]);
+                ["solve", "--spec", "\"op=box-inpainting&solver=dps&steps=100\"", "--out", "solve-output"]);
             Add<SampleVerb>(config, "sample", "draw samples from a bundled prior into one PNG grid",
                 ["sample", "--model", "pixel-faces-32", "--n", "16", "--steps", "50", "--out", "faces.png"]);
             Add<GridVerb>(config, "grid", "tile the PNG images of a folder into one grid, laid out like sample's");
@@ -63,10 +63,10 @@ static partial class CliApp
         {
             return Refuse(Explain(e, args), VerbHint(args));
         }
-        catch (Exception e) when (e is CheckpointException or SpecException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is CheckpointException or ImageDecodeException or IOException or UnauthorizedAccessException)
         {
             // Files that are missing, unreadable or not what they claim: the user's to fix, so no stack trace.
-            AnsiConsole.MarkupLineInterpolated($"[red]{e.Message}[/]");
+            Errors().MarkupLineInterpolated($"[red]{e.Message}[/]");
             return 1;
         }
     }
@@ -94,9 +94,16 @@ static partial class CliApp
 
     static int Refuse(string message, string hint)
     {
-        var error = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
-        error.MarkupLineInterpolated($"[red]{message}[/] ({hint})");
+        Errors().MarkupLineInterpolated($"[red]{message}[/] ({hint})");
         return 2;
+    }
+
+    /// <summary>Standard error, never wrapped by Spectre: a message stays one line for a script or a test to read (a terminal still wraps it).</summary>
+    static IAnsiConsole Errors()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        console.Profile.Width = 10_000;
+        return console;
     }
 
     /// <summary>Where to look next: the verb's own help once the verb is known, else the list of verbs.</summary>
@@ -119,18 +126,15 @@ static partial class CliApp
             var shown = isVerb ? $"unknown verb '{wrong}'" : $"unknown option '{(wrong.Length == 1 ? "-" : "--")}{wrong}'";
             return Nearest(wrong, known) is { } guess ? $"{shown}; did you mean {(isVerb ? "" : "--")}{guess}?" : shown;
         }
-        var conversion = Regex.Match(message, "^Failed to convert '(.*)' to (\\w+)$");
+        var conversion = Regex.Match(message, "^Failed to convert '(.*)' to ");
         if (conversion.Success)
         {
             var value = conversion.Groups[1].Value;
-            var kind = conversion.Groups[2].Value switch
-            {
-                "Int32" or "Int64" => "a whole number",
-                "Double" or "Single" => "a number",
-                var other => other,
-            };
             var option = OptionGiven(args, value);
-            return option is null ? $"'{value}' is not {kind}" : $"{option} takes {kind}, not '{value}'";
+            var property = option is not null && args.Length > 0 && Verbs.TryGetValue(args[0], out var settings) ? Property(settings, option) : null;
+            var type = property is null ? null : Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType;
+            var kind = type == typeof(int) || type == typeof(long) ? "a whole number" : type == typeof(double) || type == typeof(float) ? "a number" : "a value of its kind";
+            return option is null ? $"'{value}' is not a valid value" : $"{option} takes {kind}, not '{value}'";
         }
         var missing = Regex.Match(message, "^Option '(.+)' is defined but no value has been provided$");
         if (missing.Success) return $"--{missing.Groups[1].Value} needs a value";
@@ -149,15 +153,20 @@ static partial class CliApp
         return null;
     }
 
-    static IEnumerable<CommandOptionAttribute> Options(Type settings) =>
-        settings.GetProperties(BindingFlags.Public | BindingFlags.Instance)
-            .Select(p => p.GetCustomAttribute<CommandOptionAttribute>())
-            .OfType<CommandOptionAttribute>();
+    static IEnumerable<(PropertyInfo Property, CommandOptionAttribute Option)> Options(Type settings) =>
+        from p in settings.GetProperties(BindingFlags.Public | BindingFlags.Instance)
+        let a = p.GetCustomAttribute<CommandOptionAttribute>()
+        where a is not null
+        select (p, a);
 
-    static IEnumerable<string> OptionNames(Type settings) => Options(settings).SelectMany(a => a.LongNames);
+    static IEnumerable<string> OptionNames(Type settings) => Options(settings).SelectMany(o => o.Option.LongNames);
 
-    static bool TakesValue(Type settings, string token) => Options(settings).Any(a => a.ValueName is not null
-        && (token.StartsWith("--", StringComparison.Ordinal) ? a.LongNames.Contains(token[2..]) : token.StartsWith('-') && a.ShortNames.Contains(token[1..])));
+    /// <summary>The settings property of "--name" or "-n", if the verb has one.</summary>
+    static PropertyInfo? Property(Type settings, string token) => Options(settings).FirstOrDefault(o =>
+        token.StartsWith("--", StringComparison.Ordinal) ? o.Option.LongNames.Contains(token[2..]) : token.StartsWith('-') && o.Option.ShortNames.Contains(token[1..])).Property;
+
+    static bool TakesValue(Type settings, string token) =>
+        Property(settings, token) is { } property && property.GetCustomAttribute<CommandOptionAttribute>()!.ValueName is not null;
 
     /// <summary>The known name within two edits of what was typed, if there is exactly one nearest.</summary>
     static string? Nearest(string typed, IEnumerable<string> known)
