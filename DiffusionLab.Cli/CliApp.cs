@@ -15,7 +15,7 @@ namespace DiffusionLab.Cli;
 /// settings class, so its help (options, value names, defaults) comes from the same declarations
 /// the parser reads, and an option nobody declared is an error instead of being ignored.
 /// </summary>
-static partial class CliApp
+static class CliApp
 {
     public const string Name = "DiffusionLab.Cli";
 
