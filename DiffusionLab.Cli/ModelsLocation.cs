@@ -27,7 +27,7 @@ sealed record ModelsLocation(string Models, string Root, string? How)
     public static ModelsLocation Resolve(string? option, string workingDirectory, string programFolder)
     {
         var program = Path.TrimEndingDirectorySeparator(Path.GetFullPath(programFolder));
-        var walked = Walk(workingDirectory, "above the current folder") ?? Walk(program, "above the program");
+        var walked = Walk(workingDirectory, "at or above the current folder") ?? Walk(program, "at or above the program");
         if (option is not null)
         {
             var folder = Path.TrimEndingDirectorySeparator(Path.GetFullPath(option, workingDirectory));

@@ -63,7 +63,7 @@ public sealed class ModelsLocationTests : IDisposable
         Folder("theirs", "models");
         var location = ModelsLocation.Resolve(null, Folder("mine", "a", "b"), Folder("theirs", "bin", "Debug"));
         Assert.Equal(Path.Combine(root, "mine", "models"), location.Models);
-        Assert.Equal("above the current folder", location.How);
+        Assert.Equal("at or above the current folder", location.How);
     }
 
     [Fact]
@@ -73,7 +73,7 @@ public sealed class ModelsLocationTests : IDisposable
         File.WriteAllText(Path.Combine(checkout, "DiffusionLab.sln"), "");
         var location = ModelsLocation.Resolve(null, Folder("outside"), Folder("checkout", "DiffusionLab.Cli", "bin"));
         Assert.Equal(Path.Combine(checkout, "models"), location.Models);
-        Assert.Equal("above the program", location.How);
+        Assert.Equal("at or above the program", location.How);
     }
 
     [Fact]
