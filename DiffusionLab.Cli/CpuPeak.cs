@@ -44,18 +44,22 @@ sealed record CpuPeak(string Model, string Extension, int FlopsPerCycle, string 
     public string Explain(int threads) =>
         FlopsPerCycle == 0 ? "Theoretical peak unknown: /proc/cpuinfo lists no vector extensions." :
         $"Theoretical peak of one core: {Extension}, {Derivation} = {FlopsPerCycle} FLOP/cycle; at {NominalGhz:0.00} GHz (cpu MHz in /proc/cpuinfo) "
-        + $"{NominalGflops:0} GFLOP/s, at {MeasuredGhz:0.00} GHz (measured: a chain of dependent integer additions, one per cycle, best of 20) {MeasuredGflops:0} GFLOP/s"
+        + $"{NominalGflops:0} GFLOP/s, at {MeasuredGhz:0.00} GHz (measured: a chain of dependent integer additions, one per cycle, best of {Attempts}) {MeasuredGflops:0} GFLOP/s"
         + (threads > 1 ? $"; × {threads} for {threads} threads" : "")
         + ". A virtual machine reports its nominal clock; the measured one is what this core ran at, and long vector code may run a little slower.";
+
+    const int Attempts = 200;
 
     /// <summary>Cycles per second of this core: a chain of additions and exclusive-ors, each waiting for the one before (one cycle each).</summary>
     static double MeasureClockGhz()
     {
-        const long iterations = 2_000_000; // 16 million dependent operations: a few milliseconds a try
-        Chain(iterations / 10, 0); // compiled and warmed up before timing
+        // Two million dependent operations, half a millisecond a try: short enough that on a busy machine some
+        // tries run without being interrupted, and the best of them is the clock.
+        const long iterations = 250_000;
+        Chain(iterations, 0); // compiled and warmed up before timing
         double best = double.MaxValue;
         long sink = 0;
-        for (int attempt = 0; attempt < 20; attempt++)
+        for (int attempt = 0; attempt < Attempts; attempt++)
         {
             var clock = Stopwatch.StartNew();
             sink += Chain(iterations, attempt);
