@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using DiffusionLab.Web;
 using DiffusionLab.Web.Runs;
 using DiffusionLab.Web.Uploads;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Tests.Web;
 
