@@ -39,6 +39,7 @@ builder.Services.AddClassroom(builder.Configuration);
 builder.Services.AddSingleton<RunService>();
 builder.Services.AddHostedService(services => services.GetRequiredService<RunService>());
 builder.Services.AddSingleton<ToyRuns>();
+builder.Services.AddLabRateLimits(builder.Configuration);
 
 var app = builder.Build();
 
@@ -71,6 +72,7 @@ app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages:
 // with routing first, its Development fallback would take the lab's files too, warning for each.
 app.UseStaticFiles();
 app.UseRouting();
+app.UseRateLimiter();
 app.UseAntiforgery();
 app.MapStaticAssets();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode().Add(AnswerHead);
