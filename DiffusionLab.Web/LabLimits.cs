@@ -62,6 +62,8 @@ public static class LabLimits
         services.AddSingleton<StartAndUploadLimits>();
         services.AddSingleton<ToyPictures>();
         services.AddSingleton<TrajectoryCache>();
+        services.AddSingleton<MemoryReturn>();
+        services.AddHostedService(provider => provider.GetRequiredService<MemoryReturn>());
         services.AddRateLimiter(options =>
         {
             options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;

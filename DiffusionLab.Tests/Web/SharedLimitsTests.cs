@@ -234,4 +234,17 @@ public sealed class SharedLimitsTests(SharedLimitsTests.Fixture fixture) : IClas
         Assert.Empty(theirs.Problems);
         await other.InvokeAsync("StopRun", theirs.RunId);
     }
+
+    [Fact]
+    public async Task Memory_is_handed_back_after_runs_end_and_not_while_nothing_happens()
+    {
+        var memory = Server.Services.GetRequiredService<MemoryReturn>();
+        var before = memory.Returns;
+        await FinishedRun(NewBrowser());
+        using var timeout = new CancellationTokenSource(MemoryReturn.Period * 4);
+        while (memory.Returns == before) await Task.Delay(50, timeout.Token); // its next look after the run ended
+        var after = memory.Returns;
+        memory.ReturnIfWorkEnded(); // nothing ended since: nothing to hand back
+        Assert.Equal(after, memory.Returns);
+    }
 }
