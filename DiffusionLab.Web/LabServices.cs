@@ -58,6 +58,10 @@ public static class LabServices
 
         // What the hubs and pages share across calls (a hub instance lives for one call only).
         services.AddSingleton<ConnectionRuns>();
+
+        // What keeps one browser's work bounded on a shared server: rate limits, the 2-D pictures'
+        // cache and slots, the trajectory cache, and handing freed memory back after bursts.
+        services.AddLabRateLimits(configuration);
         services.AddSingleton<WatchRelay>();
         services.AddHostedService<RunArchive>();
         services.AddSingleton<DiversityService>();

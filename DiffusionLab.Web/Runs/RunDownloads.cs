@@ -18,15 +18,15 @@ public static class RunDownloads
             var run = runs.Find(id);
             if (run?.Latest is not { X0Hat: { } result }) return Results.NotFound("No such run, or it has no frames yet.");
             return Results.File(FrameEncoder.UpscalePng(result.Png, Scale), "image/png", $"diffusionlab-{id}-result.png");
-        });
-        endpoints.MapGet("/runs/{id}/trajectory.png", (string id, ILiveRuns runs) =>
+        }).RequireRateLimiting(LabLimits.DownloadPolicy);
+        endpoints.MapGet("/runs/{id}/trajectory.png", async (string id, ILiveRuns runs, TrajectoryCache trajectories, CancellationToken cancellation) =>
         {
             var run = runs.Find(id);
             if (run is null) return Results.NotFound("No such run.");
             var keyframes = run.KeyframesSnapshot();
             if (keyframes.Count == 0) return Results.NotFound("This run has no keyframes yet.");
-            return Results.File(Trajectory(keyframes), "image/apng", $"diffusionlab-{id}-trajectory.png");
-        });
+            return Results.File(await trajectories.ForAsync(run.Id, keyframes, cancellation), "image/apng", $"diffusionlab-{id}-trajectory.png");
+        }).RequireRateLimiting(LabLimits.DownloadPolicy);
     }
 
     /// <summary>Each keyframe as x_t and x0Hat side by side, animated.</summary>

@@ -1,3 +1,6 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Options;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.SignalR;
 using DiffusionLab.Engine.Runs;
@@ -13,14 +16,17 @@ namespace DiffusionLab.Web.Runs;
 /// page's player does, so that closing the tab, which closes this connection at once, stops
 /// the page's run); owned runs stop when the connection closes (<see cref="ConnectionRuns"/>).
 /// </summary>
-public sealed class RunHub(ILiveRuns runs, ConnectionRuns owned) : Hub
+public sealed class RunHub(ILiveRuns runs, ConnectionRuns owned, IOptions<LimitOptions> limits, StartAndUploadLimits startLimits) : Hub
 {
     public StartRunReply StartRun(string specQuery)
     {
         var parsed = ExperimentSpec.Parse(specQuery);
         if (parsed.Spec is null || parsed.Problems.Count > 0)
             return new StartRunReply { Problems = ToDictionary(parsed.Problems) };
-        var (run, problems) = runs.Start(parsed.Spec, client: Context.ConnectionId, owner: BrowserIdentity.Sent(Context.GetHttpContext()));
+        var http = Context.GetHttpContext();
+        if (startLimits.RefuseStart(LabLimits.PartitionKey(BrowserIdentity.Sent(http), http)) is { } refusal)
+            return new StartRunReply { Problems = new() { ["run"] = refusal } };
+        var (run, problems) = runs.Start(parsed.Spec, client: Context.ConnectionId, owner: BrowserIdentity.Sent(http));
         if (run is null) return new StartRunReply { Problems = ToDictionary(problems) };
         Own(run.Id);
         return new StartRunReply { RunId = run.Id, QueuePosition = run.QueuePosition };
@@ -37,17 +43,38 @@ public sealed class RunHub(ILiveRuns runs, ConnectionRuns owned) : Hub
     }
 
     /// <summary>The run's frames from the latest one on, fewest-but-newest for a slow client; always ends with the final step.</summary>
+    /// <remarks>
+    /// A connection may have <see cref="LimitOptions.FrameStreamsPerConnection"/> streams open at
+    /// once (a page's players); each stream is a subscriber the run's encoder writes to, so
+    /// thousands on one run would slow it for its owner.
+    /// </remarks>
     public IAsyncEnumerable<RunFrame> Frames(string runId, CancellationToken cancellation)
     {
         var run = runs.Find(runId ?? "") ?? throw new HubException("There is no run with this id (it may have ended long ago).");
-        return Frames(run.Subscribe(cancellation));
+        if (Context.Items.TryGetValue(FrameStreamsKey, out var counted) is false || counted is not StrongBox<int> open)
+            Context.Items[FrameStreamsKey] = open = new StrongBox<int>();
+        if (Interlocked.Increment(ref open.Value) > limits.Value.FrameStreamsPerConnection)
+        {
+            Interlocked.Decrement(ref open.Value);
+            throw new HubException($"This page already follows {limits.Value.FrameStreamsPerConnection} runs' frames at once: close one of them (or reload the page) to follow another.");
+        }
+        return Frames(run.Subscribe(cancellation), open);
     }
 
     /// <summary>A run's steps as wire frames, one by one as the client takes them (the subscription keeps only the newest).</summary>
-    static async IAsyncEnumerable<RunFrame> Frames(ChannelReader<StepRecord> steps)
+    static async IAsyncEnumerable<RunFrame> Frames(ChannelReader<StepRecord> steps, StrongBox<int> open)
     {
-        await foreach (var step in steps.ReadAllAsync()) yield return RunFrame.From(step);
+        try
+        {
+            await foreach (var step in steps.ReadAllAsync()) yield return RunFrame.From(step);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref open.Value);
+        }
     }
+
+    const string FrameStreamsKey = "frame-streams";
 
     /// <summary>Every stored keyframe of a run, for the scrubber.</summary>
     public RunFrame[] Keyframes(string runId) =>

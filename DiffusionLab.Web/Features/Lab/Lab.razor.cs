@@ -28,6 +28,7 @@ public partial class Lab
     [Inject] ILiveRuns Runs { get; set; } = default!;
     [Inject] MeasurementPreview Preview { get; set; } = default!;
     [Inject] IUploadStore Uploads { get; set; } = default!;
+    [Inject] StartAndUploadLimits Limits { get; set; } = default!;
     [Inject] NavigationManager Navigation { get; set; } = default!;
     [Inject] IJSRuntime JS { get; set; } = default!;
     [Inject] ISnackbar Snackbar { get; set; } = default!;
@@ -150,6 +151,11 @@ public partial class Lab
         if (form.HasErrors) return;
         await StopPlayingAsync();
         DetachRun();
+        if (Limits.RefuseStart(LabLimits.PartitionKey(Browser, null)) is { } refusal)
+        {
+            runProblems = [refusal];
+            return;
+        }
         var (started, problems) = Runs.Start(form.Spec, owner: Browser);
         if (started is null)
         {

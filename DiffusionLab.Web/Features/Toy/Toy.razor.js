@@ -106,6 +106,7 @@ export const toyLab = (() => {
       const hub = await connect();
       marginalRequest = hub.invoke('Marginal', JSON.stringify(spec), askedT);
       const answer = await marginalRequest;
+      if (answer.Problems && answer.Problems.length) return;
       heat = heatImage(floats(answer.Density), scene.Resolution);
       arrows = floats(answer.Arrows);
       dirty = true;
