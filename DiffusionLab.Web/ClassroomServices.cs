@@ -2,6 +2,7 @@ using DiffusionLab.Web.Runs;
 using Microsoft.Extensions.Options;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Features.Diversity;
+using DiffusionLab.Web.Features.Watch;
 
 namespace DiffusionLab.Web;
 
@@ -31,6 +32,7 @@ public static class ClassroomServices
 
     public static WebApplication MapClassroom(this WebApplication app)
     {
+        app.UseWatchPrivacy(); // after routing (Program.cs routes first): it looks at the page routing picked
         app.MapHub<WatchHub>("/hubs/watch");
         return app;
     }

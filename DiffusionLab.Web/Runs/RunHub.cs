@@ -42,7 +42,7 @@ public sealed class RunHub(RunService runs) : Hub
     /// <summary>The run's frames from the latest one on, fewest-but-newest for a slow client; always ends with the final step.</summary>
     public IAsyncEnumerable<RunFrame> Frames(string runId, CancellationToken cancellation)
     {
-        var run = runs.Find(runId ?? "") ?? throw new HubException("There is no run with this id (it may have ended long ago).");
+        var run = Visible(runId) ?? throw new HubException("There is no run with this id (it may have ended long ago).");
         return Frames(run.Subscribe(cancellation));
     }
 
@@ -54,7 +54,16 @@ public sealed class RunHub(RunService runs) : Hub
 
     /// <summary>Every stored keyframe of a run, for the scrubber.</summary>
     public RunFrame[] Keyframes(string runId) =>
-        runs.Find(runId ?? "")?.KeyframesSnapshot().Select(RunFrame.From).ToArray() ?? throw new HubException("There is no run with this id.");
+        Visible(runId)?.KeyframesSnapshot().Select(RunFrame.From).ToArray() ?? throw new HubException("There is no run with this id.");
+
+    /// <summary>The live run with this id, if this connection's browser may see it; another browser's run on its upload is refused.</summary>
+    LabRun? Visible(string? runId)
+    {
+        var run = runs.Find(runId ?? "");
+        if (run is not null && !ClassroomPage.MayShow(run, BrowserIdentity.Sent(Context.GetHttpContext())))
+            throw new HubException(ClassroomPage.PrivateRunMessage);
+        return run;
+    }
 
     /// <summary>
     /// A saved run for its replay page, from the store: the keyframes (the same frames a live run
