@@ -21,13 +21,16 @@ public sealed class LabServer : WebApplicationFactory<Program>
 
     readonly string databaseFile;
     readonly int maxConcurrentRuns;
+    readonly IReadOnlyDictionary<string, string> settings;
 
     public LabServer() : this("", 2) { }
 
-    public LabServer(string databaseFile, int maxConcurrentRuns = 4)
+    /// <param name="settings">More settings ("RunStore:SaveAttempts" = "2"), over the app's own.</param>
+    public LabServer(string databaseFile, int maxConcurrentRuns = 4, IReadOnlyDictionary<string, string>? settings = null)
     {
         this.databaseFile = databaseFile;
         this.maxConcurrentRuns = maxConcurrentRuns;
+        this.settings = settings ?? new Dictionary<string, string>();
         UseKestrel(0);
         StartServer();
         var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
@@ -44,6 +47,7 @@ public sealed class LabServer : WebApplicationFactory<Program>
         builder.UseEnvironment("Development");
         builder.UseSetting("Lab:MaxConcurrentRuns", maxConcurrentRuns.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("RunStore:Path", databaseFile); // "" keeps saved runs in memory: tests leave no files behind
+        foreach (var (key, value) in settings) builder.UseSetting(key, value);
     }
 
     public HubConnection HubConnection(string path = "hubs/runs") =>

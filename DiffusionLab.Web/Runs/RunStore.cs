@@ -87,7 +87,7 @@ public sealed partial class RunStore : IDisposable
             {
                 DataSource = file,
                 Mode = SqliteOpenMode.ReadWriteCreate,
-                DefaultTimeout = 30,
+                DefaultTimeout = Math.Clamp(options.BusyTimeoutSeconds, 1, 300), // 0 would mean wait forever
             }.ToString();
             OpenFile(options.Path, file);
         }

@@ -14,4 +14,16 @@ public sealed class RunStoreOptions
 
     /// <summary>Most bytes of images and series kept (the file itself adds a few percent of pages and indexes); past it, the browser holding the most bytes gives up its oldest.</summary>
     public long MaxBytes { get; set; } = 200L * 1024 * 1024;
+
+    /// <summary>How long one write waits for a store another program holds locked, in seconds, before that try fails.</summary>
+    public int BusyTimeoutSeconds { get; set; } = 5;
+
+    /// <summary>Finished runs waiting to be saved at most; past it, a run is reported as not saved rather than held in memory.</summary>
+    public int SaveQueue { get; set; } = 64;
+
+    /// <summary>Tries to save a run before it is reported as not saved.</summary>
+    public int SaveAttempts { get; set; } = 5;
+
+    /// <summary>The wait before the second try, in milliseconds; it doubles for each try after that.</summary>
+    public int SaveRetryDelayMs { get; set; } = 2000;
 }
