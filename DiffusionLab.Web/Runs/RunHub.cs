@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.SignalR;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Features.Shared;
@@ -39,17 +39,16 @@ public sealed class RunHub(RunService runs) : Hub
         Own(run.Id);
     }
 
-    /// <summary>The run's frames from the latest one on, fewest-but-newest for a slow client; always ends with the final step.</summary>
-    public IAsyncEnumerable<RunFrame> Frames(string runId, CancellationToken cancellation)
+    /// <summary>
+    /// The run's frames from the latest one on, fewest-but-newest for a slow client; always ends with
+    /// the final step. A bad id is refused from inside the stream: SignalR words a refusal thrown
+    /// before the stream exists as "An unexpected error occurred", and one thrown in it as what it is.
+    /// </summary>
+    public async IAsyncEnumerable<RunFrame> Frames(string runId, [EnumeratorCancellation] CancellationToken cancellation)
     {
         var run = Visible(runId) ?? throw new HubException("There is no run with this id (it may have ended long ago).");
-        return Frames(run.Subscribe(cancellation));
-    }
-
-    /// <summary>A run's steps as wire frames, one by one as the client takes them (the subscription keeps only the newest).</summary>
-    static async IAsyncEnumerable<RunFrame> Frames(ChannelReader<StepRecord> steps)
-    {
-        await foreach (var step in steps.ReadAllAsync()) yield return RunFrame.From(step);
+        // One by one as the client takes them (the subscription keeps only the newest).
+        await foreach (var step in run.Subscribe(cancellation).ReadAllAsync()) yield return RunFrame.From(step);
     }
 
     /// <summary>Every stored keyframe of a run, for the scrubber.</summary>
@@ -79,8 +78,7 @@ public sealed class RunHub(RunService runs) : Hub
 
     public void StopRun(string runId)
     {
-        var run = runs.Find(runId ?? "");
-        if (run is null) return;
+        var run = runs.Find(runId ?? "") ?? throw new HubException("There is no run with this id to stop (it may have ended long ago).");
         if (!RunsByConnection.TryGetValue(Context.ConnectionId, out var owned) || !owned.Contains(run.Id))
             throw new HubException("Only the connection that started a run can stop it.");
         runs.Stop(run.Id);
