@@ -12,6 +12,12 @@ public sealed class LabOptions
     /// <summary>Finished runs kept in memory for the scrubber and the downloads.</summary>
     public int FinishedRunsKept { get; set; } = 50;
 
+    /// <summary>Uploads kept per browser; past it, that browser's own oldest upload goes first.</summary>
+    public int UploadsPerBrowser { get; set; } = 20;
+
+    /// <summary>Uploads kept in all (in memory); past it, the browser holding the most gives up its oldest.</summary>
+    public int UploadsKept { get; set; } = 400;
+
     /// <summary>Largest upload accepted, in bytes.</summary>
     public long MaxUploadBytes { get; set; } = 10 * 1024 * 1024;
 

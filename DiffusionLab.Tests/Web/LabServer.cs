@@ -25,7 +25,7 @@ public sealed class LabServer : WebApplicationFactory<Program>
 
     public LabServer() : this("", 2) { }
 
-    /// <param name="settings">Configuration entries to set ("Limits:DownloadsPerMinute" = "3").</param>
+    /// <param name="settings">Configuration entries to set over the app's own ("Limits:DownloadsPerMinute" = "3", "RunStore:SaveAttempts" = "2").</param>
     public LabServer(string databaseFile, int maxConcurrentRuns = 4, IReadOnlyDictionary<string, string>? settings = null)
     {
         this.databaseFile = databaseFile;

@@ -65,6 +65,22 @@ public sealed class LabRun
     public byte[]? GroundTruthPng { get; private set; }
     public byte[]? MeasurementPng { get; private set; }
 
+    /// <summary>Where saving the finished run stands (<see cref="RunArchive"/>); <see cref="SaveState.None"/> for runs that are not saved.</summary>
+    public SaveState Saving { get; private set; }
+
+    /// <summary>Why the last try to save failed, in words, while the archive retries or once it has given up.</summary>
+    public string? SaveProblem { get; private set; }
+
+    internal void ReportSave(SaveState state, string? problem = null)
+    {
+        lock (gate)
+        {
+            Saving = state;
+            SaveProblem = problem;
+        }
+        Changed?.Invoke(this);
+    }
+
     /// <summary>The newest encoded step (after the run: its final step, or the last step before a stop).</summary>
     public StepRecord? Latest { get; private set; }
 
@@ -249,4 +265,18 @@ public sealed class LabRun
         Status = status;
         Changed?.Invoke(this);
     }
+}
+
+/// <summary>Where saving a finished run stands: it is saved off the run's thread, and a store that is locked or full is retried.</summary>
+public enum SaveState
+{
+    /// <summary>Not to be saved (the run was stopped or failed), or not over yet.</summary>
+    None,
+    /// <summary>Waiting for the background writer.</summary>
+    Waiting,
+    /// <summary>A try failed (the store is locked or cannot write); the writer tries again.</summary>
+    Retrying,
+    Saved,
+    /// <summary>Every try failed, or the writer's queue was full: the run is not under Saved runs.</summary>
+    Failed,
 }
