@@ -45,7 +45,7 @@ public sealed class PrivateRunsTests(LabServerFixture fixture) : IClassFixture<L
         using var bitmap = new SKBitmap(40, 40);
         bitmap.Erase(SKColors.OrangeRed);
         using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        var (reference, error) = Server.Services.GetRequiredService<UploadedImages>()
+        var (reference, error) = Server.Services.GetRequiredService<IUploadStore>()
             .Add(png.ToArray(), catalog.ImageSize("gmm-image"), catalog.ImageChannels("gmm-image"), Uploader);
         Assert.Null(error);
         var spec = LabServer.QuickSpec.Replace("image=sample%3A0", "image=" + Uri.EscapeDataString(reference!.ToString()));

@@ -12,14 +12,14 @@ namespace DiffusionLab.Web.Features.Watch;
 public static class WatchPrivacy
 {
     /// <summary>Whether the watch page of this run is refused to this browser (a live run on someone else's upload).</summary>
-    public static bool Refuses(RunService runs, string? id, string? browser) =>
+    public static bool Refuses(ILiveRuns runs, string? id, string? browser) =>
         runs.Find(id ?? "") is { } run && !ClassroomPage.MayShow(run, browser);
 
     public static IApplicationBuilder UseWatchPrivacy(this IApplicationBuilder app) =>
         app.Use(async (context, next) =>
         {
             if (context.GetEndpoint()?.Metadata.GetMetadata<ComponentTypeMetadata>()?.Type == typeof(Watch)
-                && Refuses(context.RequestServices.GetRequiredService<RunService>(), context.Request.RouteValues["Id"] as string, BrowserIdentity.Sent(context)))
+                && Refuses(context.RequestServices.GetRequiredService<ILiveRuns>(), context.Request.RouteValues["Id"] as string, BrowserIdentity.Sent(context)))
                 // Set as the headers leave: a status of 404 before rendering makes Blazor render its Not-found page instead of this one.
                 context.Response.OnStarting(() =>
                 {
