@@ -1,4 +1,3 @@
-using DiffusionLab.Web.Features.Watch;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Runs;
@@ -6,6 +5,7 @@ using DiffusionLab.Web.Components;
 using DiffusionLab.Web.Features.Diversity;
 using DiffusionLab.Web.Features.Shared;
 using DiffusionLab.Web.Features.Toy;
+using DiffusionLab.Web.Features.Watch;
 using DiffusionLab.Web.Runs;
 using DiffusionLab.Web.Uploads;
 using Microsoft.AspNetCore.Components.Endpoints;

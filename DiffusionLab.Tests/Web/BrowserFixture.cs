@@ -1,6 +1,6 @@
-using System.Diagnostics;
-using Microsoft.Playwright;
 using DiffusionLab.Engine.Solvers;
+using Microsoft.Playwright;
+using System.Diagnostics;
 
 namespace DiffusionLab.Tests.Web;
 

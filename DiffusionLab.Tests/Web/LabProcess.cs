@@ -1,9 +1,9 @@
+using DiffusionLab.Web.Runs;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
-using DiffusionLab.Web.Runs;
 
 namespace DiffusionLab.Tests.Web;
 

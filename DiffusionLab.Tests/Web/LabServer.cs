@@ -1,3 +1,4 @@
+using DiffusionLab.Web.Features.Lab;
 using DiffusionLab.Web.Runs;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -5,7 +6,6 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
-using DiffusionLab.Web.Features.Lab;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,12 +1,12 @@
-using System.Net;
-using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
-using SkiaSharp;
 using DiffusionLab.Web;
 using DiffusionLab.Web.Features.Shared;
 using DiffusionLab.Web.Runs;
 using DiffusionLab.Web.Uploads;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using SkiaSharp;
+using System.Net;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,8 +1,8 @@
-using System.Net;
+using DiffusionLab.Web.Runs;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Data.Sqlite;
 using Microsoft.Playwright;
-using DiffusionLab.Web.Runs;
+using System.Net;
 
 namespace DiffusionLab.Tests.Web;
 

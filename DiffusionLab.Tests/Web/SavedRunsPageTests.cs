@@ -1,7 +1,7 @@
-using System.Net;
-using System.Text.RegularExpressions;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Runs;
+using System.Net;
+using System.Text.RegularExpressions;
 
 namespace DiffusionLab.Tests.Web;
 

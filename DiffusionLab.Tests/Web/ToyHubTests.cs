@@ -1,9 +1,9 @@
-using System.Runtime.InteropServices;
 using DiffusionLab.Engine.Toy;
+using DiffusionLab.Web.Features.Toy;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
-using DiffusionLab.Web.Features.Toy;
+using System.Runtime.InteropServices;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,8 +1,8 @@
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Web;
+using DiffusionLab.Web.Uploads;
 using Microsoft.Extensions.Options;
 using SkiaSharp;
-using DiffusionLab.Web.Uploads;
 
 namespace DiffusionLab.Tests.Web;
 

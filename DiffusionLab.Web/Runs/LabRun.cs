@@ -1,6 +1,6 @@
+using DiffusionLab.Engine.Runs;
 using System.Diagnostics;
 using System.Threading.Channels;
-using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Runs;
 

@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
-using Microsoft.Extensions.Options;
-using System.Threading.Channels;
-using Microsoft.AspNetCore.SignalR;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Features.Shared;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 
 namespace DiffusionLab.Web.Runs;
 

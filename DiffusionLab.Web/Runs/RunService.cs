@@ -1,9 +1,9 @@
 using DiffusionLab.Engine.Imaging;
-using DiffusionLab.Engine.Solvers;
-using Microsoft.Extensions.Options;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Web.Features.Shared;
 using DiffusionLab.Web.Uploads;
+using Microsoft.Extensions.Options;
 
 namespace DiffusionLab.Web.Runs;
 

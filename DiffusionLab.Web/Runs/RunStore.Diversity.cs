@@ -1,6 +1,6 @@
-using System.Buffers.Binary;
-using Microsoft.Data.Sqlite;
 using DiffusionLab.Web.Features.Diversity;
+using Microsoft.Data.Sqlite;
+using System.Buffers.Binary;
 
 namespace DiffusionLab.Web.Runs;
 

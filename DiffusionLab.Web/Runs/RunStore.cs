@@ -1,7 +1,7 @@
-using System.Buffers.Binary;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Runs;
 using Microsoft.Data.Sqlite;
+using System.Buffers.Binary;
 
 namespace DiffusionLab.Web.Runs;
 

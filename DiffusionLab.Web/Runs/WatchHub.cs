@@ -1,6 +1,6 @@
-using System.Collections.Concurrent;
-using Microsoft.AspNetCore.SignalR;
 using DiffusionLab.Web.Features.Shared;
+using Microsoft.AspNetCore.SignalR;
+using System.Collections.Concurrent;
 
 namespace DiffusionLab.Web.Runs;
 

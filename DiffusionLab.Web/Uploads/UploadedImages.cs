@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using DiffusionLab.Engine.Imaging;
-using Microsoft.Extensions.Options;
 using DiffusionLab.Engine.Runs;
+using Microsoft.Extensions.Options;
+using System.Collections.Concurrent;
 
 namespace DiffusionLab.Web.Uploads;
 

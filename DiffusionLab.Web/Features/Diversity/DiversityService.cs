@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using DiffusionLab.Engine.Imaging;
-using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Web.Runs;
+using System.Diagnostics;
 
 namespace DiffusionLab.Web.Features.Diversity;
 

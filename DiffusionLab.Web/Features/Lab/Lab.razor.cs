@@ -1,12 +1,12 @@
-using Microsoft.AspNetCore.Components;
-using Microsoft.JSInterop;
-using MudBlazor;
 using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Web.Features.Shared;
 using DiffusionLab.Web.Runs;
 using DiffusionLab.Web.Uploads;
+using Microsoft.AspNetCore.Components;
+using Microsoft.JSInterop;
+using MudBlazor;
 
 namespace DiffusionLab.Web.Features.Lab;
 

@@ -1,6 +1,6 @@
-using Microsoft.AspNetCore.Components;
-using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Runs;
+using Microsoft.AspNetCore.Components;
 
 namespace DiffusionLab.Web.Features.Shared;
 

@@ -1,7 +1,7 @@
-using System.Threading.Channels;
-using System.Threading.RateLimiting;
 using DiffusionLab.Engine.Toy;
 using Microsoft.AspNetCore.SignalR;
+using System.Threading.Channels;
+using System.Threading.RateLimiting;
 
 namespace DiffusionLab.Web.Features.Toy;
 

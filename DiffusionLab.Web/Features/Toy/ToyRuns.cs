@@ -1,8 +1,8 @@
+using DiffusionLab.Engine.Solvers;
+using DiffusionLab.Engine.Toy;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
-using DiffusionLab.Engine.Solvers;
-using DiffusionLab.Engine.Toy;
 
 namespace DiffusionLab.Web.Features.Toy;
 
