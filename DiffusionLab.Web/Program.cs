@@ -36,6 +36,9 @@ builder.Services.AddSingleton(services => new Runner(services.GetRequiredService
 builder.Services.AddSingleton<UploadedImages>();
 builder.Services.AddSingleton<MeasurementPreview>();
 builder.Services.AddClassroom(builder.Configuration);
+builder.Services.AddSingleton<BrowserShares>();
+builder.Services.AddScoped<CircuitWork>();
+builder.Services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, CircuitWorkHandler>();
 builder.Services.AddSingleton<RunService>();
 builder.Services.AddHostedService(services => services.GetRequiredService<RunService>());
 builder.Services.AddSingleton<ToyRuns>();

@@ -23,7 +23,10 @@ public sealed class RunHub(RunService runs) : Hub
         var parsed = ExperimentSpec.Parse(specQuery);
         if (parsed.Spec is null || parsed.Problems.Count > 0)
             return new StartRunReply { Problems = ToDictionary(parsed.Problems) };
-        var (run, problems) = runs.Start(parsed.Spec, client: Context.ConnectionId, owner: BrowserIdentity.Sent(Context.GetHttpContext()));
+        // Work counts against a browser's share, so a connection that names no browser could start without limit.
+        if (BrowserIdentity.Sent(Context.GetHttpContext()) is not { } browser)
+            return new StartRunReply { Problems = new() { ["browser"] = BrowserIdentity.MissingMessage } };
+        var (run, problems) = runs.Start(parsed.Spec, client: Context.ConnectionId, owner: browser);
         if (run is null) return new StartRunReply { Problems = ToDictionary(problems) };
         Own(run.Id);
         return new StartRunReply { RunId = run.Id, QueuePosition = run.QueuePosition };

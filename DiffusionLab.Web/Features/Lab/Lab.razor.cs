@@ -26,6 +26,7 @@ public partial class Lab
     [CascadingParameter(Name = "Browser")] public string? Browser { get; set; }
     [Inject] LabCatalog Catalog { get; set; } = default!;
     [Inject] RunService Runs { get; set; } = default!;
+    [Inject] CircuitWork Work { get; set; } = default!;
     [Inject] MeasurementPreview Preview { get; set; } = default!;
     [Inject] UploadedImages Uploads { get; set; } = default!;
     [Inject] NavigationManager Navigation { get; set; } = default!;
@@ -157,6 +158,7 @@ public partial class Lab
             return;
         }
         run = started;
+        Work.Add(() => started.IsOver, () => Runs.Stop(started.Id)); // ends with the circuit, even one whose browser vanished
         metrics = [];
         keyframeCount = 0;
         scrubIndex = 0;
