@@ -9,9 +9,10 @@ public sealed class LabOptions
     /// <summary>
     /// Runs computed at once whose network calls the scheduler batches with other runs' on the same
     /// prior: a batched step for many samples costs little more than one, so a class can all run at
-    /// once and share the cores instead of queueing behind a few.
+    /// once and share the cores instead of queueing behind a few. Room for a class of 30 with some to
+    /// spare; the scheduler splits what exceeds one batch (Scheduler:MaxBatch) into more calls.
     /// </summary>
-    public int MaxBatchedRuns { get; set; } = 32;
+    public int MaxBatchedRuns { get; set; } = 48;
 
     /// <summary>Work one browser may have running or waiting at once, lab, compare, diversity and 2-D lab together.</summary>
     public int MaxRunsPerBrowser { get; set; } = 6;
