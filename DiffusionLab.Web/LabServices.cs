@@ -53,6 +53,10 @@ public static class LabServices
         services.AddSingleton<IRunStore>(provider => new RunStore(provider.GetRequiredService<IOptions<RunStoreOptions>>().Value,
             provider.GetRequiredService<IWebHostEnvironment>().ContentRootPath));
         // The run service is also the hosted service that starts queued runs: the same instance.
+        // A browser's share of the lab, and each circuit's work (it ends with the circuit).
+        services.AddSingleton<BrowserShares>();
+        services.AddScoped<CircuitWork>();
+        services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, CircuitWorkHandler>();
         services.AddSingleton<RunService>();
         services.AddSingleton<ILiveRuns>(provider => provider.GetRequiredService<RunService>());
         services.AddHostedService(provider => provider.GetRequiredService<RunService>());

@@ -12,8 +12,7 @@ public sealed class ToyHubTests(LabServerFixture fixture) : IClassFixture<LabSer
 {
     LabServer Server => fixture.Server;
 
-    HubConnection Connect() =>
-        new HubConnectionBuilder().WithUrl(new Uri(Server.BaseAddress, "hubs/toy")).AddMessagePackProtocol().Build();
+    HubConnection Connect() => Server.HubConnection("hubs/toy");
 
     static float[] Floats(byte[] bytes) => MemoryMarshal.Cast<byte, float>(bytes).ToArray();
 

@@ -56,6 +56,8 @@ public sealed class LabRun
 
     /// <summary>Who asked for the run, for the scheduler's per-client share of batched network calls.</summary>
     public string Client { get; init; } = "";
+    /// <summary>Whose share of the lab it counts against and whose turn it waits for (the owner, or the client when there is none).</summary>
+    internal string Browser { get; init; } = "";
     /// <summary>The browser that started it (<see cref="BrowserIdentity"/>): the only one that may delete it once saved.</summary>
     public string? Owner { get; init; }
 

@@ -24,9 +24,12 @@ public sealed class RunHub(ILiveRuns runs, ConnectionRuns owned, IOptions<LimitO
         if (parsed.Spec is null || parsed.Problems.Count > 0)
             return new StartRunReply { Problems = ToDictionary(parsed.Problems) };
         var http = Context.GetHttpContext();
-        if (startLimits.RefuseStart(LabLimits.PartitionKey(BrowserIdentity.Sent(http), http)) is { } refusal)
+        // Work counts against a browser's share, so a connection that names no browser could start without limit.
+        if (BrowserIdentity.Sent(http) is not { } browser)
+            return new StartRunReply { Problems = new() { ["browser"] = BrowserIdentity.MissingMessage } };
+        if (startLimits.RefuseStart(LabLimits.PartitionKey(browser, http)) is { } refusal)
             return new StartRunReply { Problems = new() { ["run"] = refusal } };
-        var (run, problems) = runs.Start(parsed.Spec, client: Context.ConnectionId, owner: BrowserIdentity.Sent(http));
+        var (run, problems) = runs.Start(parsed.Spec, client: Context.ConnectionId, owner: browser);
         if (run is null) return new StartRunReply { Problems = ToDictionary(problems) };
         Own(run.Id);
         return new StartRunReply { RunId = run.Id, QueuePosition = run.QueuePosition };

@@ -26,6 +26,7 @@ public partial class Lab
     [CascadingParameter(Name = "Browser")] public string? Browser { get; set; }
     [Inject] LabCatalog Catalog { get; set; } = default!;
     [Inject] ILiveRuns Runs { get; set; } = default!;
+    [Inject] CircuitWork Work { get; set; } = default!;
     [Inject] MeasurementPreview Preview { get; set; } = default!;
     [Inject] IUploadStore Uploads { get; set; } = default!;
     [Inject] StartAndUploadLimits Limits { get; set; } = default!;
@@ -173,6 +174,7 @@ public partial class Lab
             return;
         }
         run = started;
+        Work.Add(() => started.IsOver, () => Runs.Stop(started.Id)); // ends with the circuit, even one whose browser vanished
         metrics = [];
         keyframeCount = 0;
         scrubIndex = 0;
