@@ -28,7 +28,8 @@ public abstract class GeneratorTrainer<TOptions> : IDisposable where TOptions : 
     /// <summary>Seed of the fixed codes every sample grid is drawn from, so grids from different steps compare.</summary>
     public const long GridSeed = 2024;
 
-    const string StateFile = "training-state.json", HistoryFile = "history.csv";
+    const string StateFile = "training-state.json";
+    const string HistoryFile = GeneratorHistory.FileName;
 
     readonly List<GeneratorStep> unsaved = [];
     readonly Queue<GeneratorStep> recent = new();
@@ -193,24 +194,8 @@ public abstract class GeneratorTrainer<TOptions> : IDisposable where TOptions : 
         {
             var kept = File.ReadLines(history).Where((line, i) => i == 0 || long.Parse(line[..line.IndexOf(',')], CultureInfo.InvariantCulture) <= step).ToList();
             File.WriteAllText(history, string.Join('\n', kept) + '\n');
-            foreach (var row in ReadHistory(folder).TakeLast(RecentSteps)) recent.Enqueue(row);
+            foreach (var row in GeneratorHistory.Read(folder).TakeLast(RecentSteps)) recent.Enqueue(row);
         }
-    }
-
-    /// <summary>Every step's losses recorded in <paramref name="folder"/>'s history, oldest first.</summary>
-    public static List<GeneratorStep> ReadHistory(string folder)
-    {
-        var path = Path.Combine(folder, HistoryFile);
-        if (!File.Exists(path)) return [];
-        var lines = File.ReadAllLines(path);
-        var names = lines[0].Split(',')[1..];
-        return lines.Skip(1).Where(l => l.Length > 0).Select(line =>
-        {
-            var cells = line.Split(',');
-            var losses = new Dictionary<string, double>();
-            for (int i = 0; i < names.Length; i++) losses[names[i]] = double.Parse(cells[i + 1], CultureInfo.InvariantCulture);
-            return new GeneratorStep(long.Parse(cells[0], CultureInfo.InvariantCulture), losses);
-        }).ToList();
     }
 
     static void WriteAtomically(string path, Action<string> write)

@@ -112,10 +112,10 @@ public sealed class GeneratorTrainerTests : IDisposable
         AssertSameWeights(straight.Generator, resumed.Generator);
         AssertSameWeights(straight.Discriminator, resumed.Discriminator);
         // The history holds every step once, in order, with the losses the straight run saw.
-        var history = GanTrainer.ReadHistory(state);
+        var history = GeneratorHistory.Read(state);
         Assert.Equal([1L, 2, 3, 4, 5, 6], history.Select(h => h.Step));
         straight.SaveState(Path.Combine(folder, "straight"));
-        var straightHistory = GanTrainer.ReadHistory(Path.Combine(folder, "straight"));
+        var straightHistory = GeneratorHistory.Read(Path.Combine(folder, "straight"));
         Assert.Equal(straightHistory.Select(h => h.Losses["g_loss"]), history.Select(h => h.Losses["g_loss"]));
     }
 
@@ -254,7 +254,7 @@ public sealed class GeneratorTrainerTests : IDisposable
         Assert.Equal(0, GeneratorTraining.Run(job with { TotalSteps = 6 }, log.Add));
         Assert.Contains(log, l => l.Contains("resumed job-gan at step 4", StringComparison.Ordinal));
         Assert.Equal(6, GeneratorCheckpoints.ReadCard(Path.Combine(job.StateFolder, "job-gan.json")).TrainingSteps);
-        Assert.Equal(6, GanTrainer.ReadHistory(job.StateFolder).Count);
+        Assert.Equal(6, GeneratorHistory.Read(job.StateFolder).Count);
 
         var wrongKind = Assert.Throws<TrainingException>(() => GeneratorTraining.Run(job with { Family = GeneratorFamily.PlainGan, TotalSteps = 8 }, log.Add));
         Assert.Contains("gan-hinge-sn", wrongKind.Message);
