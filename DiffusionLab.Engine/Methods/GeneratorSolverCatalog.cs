@@ -5,9 +5,10 @@ namespace DiffusionLab.Engine.Methods;
 
 /// <summary>Catalog entries of the generator priors: CSGM with the bundled VAE's decoder and with the bundled GAN.</summary>
 /// <remarks>
-/// Defaults: 4 starts and Adam at 0.05 in z for 200 iterations reach a settled objective on 32 × 32
-/// faces for every corruption (z ~ N(0, I) in ℝ⁶⁴, so a step of 0.05 crosses the prior's bulk in a
-/// few dozen iterations); λ = 1 is the objective as Bora et al. write it.
+/// Defaults: 4 starts and Adam at 0.05 in z for 400 iterations. On 8 held-out faces with the VAE
+/// (box inpainting, ×4 super-resolution, denoising, σ_y = 0.05) the mean objective after 400
+/// iterations was within 2 % of its value after 600, and after 200 still up to 11 % above it.
+/// λ = 1 is the objective as Bora et al. write it.
 /// </remarks>
 public static class GeneratorSolverCatalog
 {
@@ -32,7 +33,7 @@ public static class GeneratorSolverCatalog
     ];
 
     static SolverDescriptor Entry(string id, string name, string model, string explanation) => new(
-        id, name, explanation, SolverFamily.Generator, NeedsLinearOperator: false, DefaultSteps: 200, MaxSteps: 2000,
+        id, name, explanation, SolverFamily.Generator, NeedsLinearOperator: false, DefaultSteps: 400, MaxSteps: 2000,
         [Restarts, LearningRate, LatentWeight],
         _ => new Dictionary<string, double> { ["restarts"] = Restarts.Default, ["lr"] = LearningRate.Default, ["lambda"] = LatentWeight.Default },
         p => new Csgm(id, name, () => BundledGenerators.Load(model), (int)p.GetValueOrDefault("restarts", Restarts.Default),
