@@ -14,7 +14,7 @@ public sealed record ChartSeries(string Name, string Colour, IReadOnlyList<(doub
 /// </summary>
 public static class LineChartSvg
 {
-    const int Left = 56, Right = 12, Top = 28, Bottom = 40;
+    const int Left = 56, Right = 12, Top = 42, Bottom = 40;
 
     public static string Render(string title, string xLabel, IReadOnlyList<ChartSeries> series, int width = 640, int height = 280)
     {
@@ -46,11 +46,11 @@ public static class LineChartSvg
             var finite = line.Points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
             if (finite.Count > 0)
                 svg.Append($"<polyline fill=\"none\" stroke=\"{Escape(line.Colour)}\" stroke-width=\"1.5\" points=\"{string.Join(' ', finite.Select(p => X(p.X) + "," + Y(p.Y)))}\"/>");
-            // Legend entries right-aligned along the top, last series rightmost.
+            // Legend entries right-aligned on the line below the title, last series rightmost.
             double textWidth = 7 * line.Name.Length;
             legendX -= textWidth + 22;
-            svg.Append($"<rect x=\"{Number(legendX)}\" y=\"8\" width=\"12\" height=\"4\" fill=\"{Escape(line.Colour)}\"/>");
-            svg.Append($"<text x=\"{Number(legendX + 16)}\" y=\"14\">{Escape(line.Name)}</text>");
+            svg.Append($"<rect x=\"{Number(legendX)}\" y=\"26\" width=\"12\" height=\"4\" fill=\"{Escape(line.Colour)}\"/>");
+            svg.Append($"<text x=\"{Number(legendX + 16)}\" y=\"32\">{Escape(line.Name)}</text>");
         }
         svg.Append("</svg>");
         return svg.ToString();
