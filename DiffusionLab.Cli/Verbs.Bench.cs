@@ -1,88 +1,197 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
+using System.ComponentModel;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Diffusion;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using TorchSharp;
 using static TorchSharp.torch;
 using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Cli;
 
-static partial class Verbs
+sealed class BenchVerb : Command<BenchVerb.Settings>
 {
-    static void Register_Bench() => Register("bench",
-        "speed of each bundled model: network forward, DPS gradient, full DDPM/DPS steps, overhead and GFLOP/s vs the machine's matmul ceiling",
-        RunBenchAsync);
+    public sealed class Settings : ModelSettings
+    {
+        [CommandOption("--repeats <N>")]
+        [Help("timed repeats of each measure (at least 3); the table shows medians")]
+        [DefaultValue(20)]
+        public int Repeats { get; set; } = 20;
+
+        [CommandOption("--batch <LIST>")]
+        [Help("batch sizes, comma-separated")]
+        [DefaultValue("1,8")]
+        public string Batch { get; set; } = "1,8";
+
+        [CommandOption("--model <NAME>")]
+        [Help("only this model of the models folder (default: every one)")]
+        public string? Model { get; set; }
+
+        [CommandOption("--quick")]
+        [Help("3 repeats, batch 1, no full runs: checks that it works, in seconds; not figures to quote")]
+        public bool Quick { get; set; }
+
+        [CommandOption("--json")]
+        [Help("print the figures as JSON instead of a table")]
+        public bool Json { get; set; }
+
+        [CommandOption("--markdown <FILE>")]
+        [Help("also write the table and how it was measured to this markdown file (e.g. docs/performance-bench.md)")]
+        public string? Markdown { get; set; }
+    }
 
     sealed record BenchRow(string Model, int Batch, double ForwardMs, double DpsGradientMs, double DdpmStepMs, double DpsStepMs,
-        double DdpmOverhead, double DpsOverhead, double ForwardGflops, double GflopsPerSecond, double CeilingGflopsPerSecond,
-        double? Dps250Seconds, double? Ddim50Seconds);
+        double DdpmOverhead, double DpsOverhead, double ForwardGflops, double GflopsPerSecond,
+        double ConvGflopsPerSecond, double MatmulGflopsPerSecond, double? Dps250Seconds, double? Ddim50Seconds);
 
-    static Task<int> RunBenchAsync(string[] args)
+    /// <summary>The convolution of a network that does the most arithmetic, with the matrix product it amounts to (im2col).</summary>
+    /// <param name="InputShape">Its input at batch 1.</param>
+    /// <param name="WeightShape">[out channels, in channels per group, kernel height, kernel width].</param>
+    /// <param name="Flops">Its FLOPs at batch 1.</param>
+    /// <param name="Rows">Output pixels at batch 1 (the product's rows per sample).</param>
+    sealed record HeaviestConv(TorchSharp.Modules.Conv2d Module, long[] InputShape, long[] WeightShape, double Flops, long Rows)
     {
-        var options = new CliOptions(args, "json");
-        int repeats = options.Int("repeats", 20);
-        var batches = options.IntList("batch", [1, 8]);
+        /// <summary>In channels per group × kernel height × kernel width: the product's inner dimension.</summary>
+        public long Inner => WeightShape[1] * WeightShape[2] * WeightShape[3];
+
+        public long Columns => WeightShape[0];
+
+        public string Describe(string model) =>
+            $"{model}: a {WeightShape[2]}×{WeightShape[3]} convolution, {InputShape[1]}→{Columns} channels on {InputShape[2]}×{InputShape[3]} "
+            + $"([{Rows}·batch × {Inner}]·[{Inner} × {Columns}] as a matmul)";
+    }
+
+    /// <summary>Best-of repetitions for the yardsticks: a kernel alone is quick, and its best time is what the hardware allows.</summary>
+    const int YardstickRepeats = 50;
+
+    public override int Execute(CommandContext context, Settings options, CancellationToken cancellation)
+    {
+        int repeats = options.Quick ? 3 : options.Repeats;
+        var batches = options.Quick ? [1] : CliValues.IntList(options.Batch, "--batch");
         if (repeats < 3) throw new CliUsageException("--repeats must be at least 3");
-        var root = ContentRoot.Find(Directory.GetCurrentDirectory());
-        var models = new ModelCatalog(ContentRoot.Models(root)).List().Where(e => e.Problem is null && e.Card is not null).ToList();
+        if (batches.Any(b => b < 1 || b > 256)) throw new CliUsageException("every --batch must be between 1 and 256");
+        bool log = !options.Json;
+        var location = options.Location();
+        if (log) location.Report();
+        var entries = location.Catalog().List();
+        foreach (var bad in entries.Where(e => e.Problem is not null && log))
+            AnsiConsole.MarkupLineInterpolated($"[yellow]skipping {bad.Name}: {bad.Problem}[/]");
+        var models = entries.Where(e => e.Problem is null && e.Card is not null).ToList();
+        if (options.Model is { } only)
+        {
+            models = models.Where(m => m.Name == only).ToList();
+            if (models.Count == 0)
+                throw new CliUsageException($"{location.Models} has no usable model '{only}'; it has {string.Join(", ", entries.Where(e => e.Problem is null).Select(e => e.Name).DefaultIfEmpty("none"))}");
+        }
 
         var priors = new List<(string Name, UNet Net)>();
         foreach (var m in models) priors.Add((m.Name, Checkpoints.Load(m.CardPath)));
         if (priors.Count == 0)
         {
             // Timings do not depend on the weights: measure the default architecture untrained.
-            priors.Add(("small32 (untrained, no model bundled)", new UNet(UNetConfig.Small32, NoiseSchedule.Linear())));
+            priors.Add(("small32 (untrained, no model found)", new UNet(UNetConfig.Small32, NoiseSchedule.Linear())));
         }
 
-        double ceiling = MatmulCeiling();
+        var peak = CpuPeak.Read();
+        int bestOf = options.Quick ? 10 : YardstickRepeats;
         var rows = new List<BenchRow>();
+        var convs = new List<string>();
         foreach (var (name, net) in priors)
         {
             net.eval();
-            double flops = ForwardFlops(net);
+            var (flops, heaviest) = ForwardFlops(net);
+            convs.Add(heaviest.Describe(name));
             foreach (int batch in batches)
             {
-                if (!options.Has("json")) AnsiConsole.MarkupLineInterpolated($"[grey]{name}, batch {batch}…[/]");
-                rows.Add(Measure(name, net, batch, repeats, flops, ceiling));
+                if (log) AnsiConsole.MarkupLineInterpolated($"[grey]{name}, batch {batch}…[/]");
+                rows.Add(Measure(name, net, batch, repeats, flops, heaviest, fullRuns: !options.Quick, bestOf));
             }
             net.Dispose();
         }
 
-        if (options.Has("json"))
+        var notes = new List<string>
         {
-            Console.WriteLine(JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
-            return Task.FromResult(0);
+            $"Machine: {peak.Model}, {Environment.ProcessorCount} cores; {TorchRuntime.Threads} libtorch intra-op thread(s), as the solvers run "
+            + $"(DIFFUSIONLAB_TORCH_THREADS sets it). Medians of {repeats} repeats. Overhead = solver step time beyond the bare network call, as a fraction of the step.",
+            $"Yardsticks, in the same process and thread and with the same thread count as the network, best of {bestOf}: the network's heaviest convolution "
+            + $"alone at the column's batch, and the same FLOPs as one matrix product of its im2col shape. {string.Join("; ", convs)}.",
+            peak.Explain(TorchRuntime.Threads),
+            "Other jobs share this machine, so figures move from run to run: compare them within one table.",
+        };
+        if (options.Markdown is { } markdownFile) WriteMarkdown(markdownFile, rows, notes);
+
+        if (options.Json)
+        {
+            var json = new
+            {
+                Machine = new { Processor = peak.Model, Cores = Environment.ProcessorCount, TorchRuntime.Threads, Repeats = repeats, peak.Extension, peak.FlopsPerCycle,
+                    peak.NominalGhz, peak.MeasuredGhz, YardstickBestOf = bestOf, PeakGflopsPerSecondNominal = peak.NominalGflops, PeakGflopsPerSecondMeasured = peak.MeasuredGflops },
+                HeaviestConvolutions = convs,
+                Rows = rows,
+            };
+            Console.WriteLine(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+            return 0;
         }
         // One column per (model, batch): the table stays readable in an 80-column terminal.
         var table = new Table().AddColumn("");
-        foreach (var r in rows) table.AddColumn(new TableColumn($"{r.Model}\nbatch {r.Batch}").RightAligned());
-        void Row(string label, Func<BenchRow, string> cell) => table.AddRow([label, .. rows.Select(cell)]);
-        Row("network forward, ms", r => F(r.ForwardMs));
-        Row("forward + backward to x_t (DPS), ms", r => F(r.DpsGradientMs));
-        Row("one DDPM step, ms", r => F(r.DdpmStepMs));
-        Row("one DPS step, ms", r => F(r.DpsStepMs));
-        Row("solver overhead, DDPM", r => P(r.DdpmOverhead));
-        Row("solver overhead, DPS", r => P(r.DpsOverhead));
-        Row("forward GFLOP (batch 1)", r => F(r.ForwardGflops));
-        Row("achieved GFLOP/s", r => F(r.GflopsPerSecond));
-        Row("matmul ceiling GFLOP/s", r => F(r.CeilingGflopsPerSecond));
-        Row("250-step DPS run, s", r => r.Dps250Seconds is { } v ? F(v) : "");
-        Row("50-step DDIM sample, s", r => r.Ddim50Seconds is { } v ? F(v) : "");
+        foreach (var r in rows) table.AddColumn(new TableColumn(Markup.Escape($"{r.Model}\nbatch {r.Batch}")).RightAligned());
+        foreach (var (label, cell) in Shown(rows)) table.AddRow([Markup.Escape(label), .. rows.Select(r => Markup.Escape(cell(r)))]);
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLineInterpolated($"{Environment.ProcessorCount} cores, {TorchRuntime.Threads} libtorch thread(s); medians of {repeats} repeats. Overhead = solver step time beyond the bare network call, as a fraction of the step.");
-        return Task.FromResult(0);
-
-        static string F(double v) => v.ToString(v < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
-        static string P(double v) => v.ToString("0.0%", CultureInfo.InvariantCulture);
+        foreach (var note in notes) AnsiConsole.WriteLine(note);
+        if (options.Markdown is { } written) AnsiConsole.MarkupLineInterpolated($"wrote {written}");
+        return 0;
     }
 
-    static BenchRow Measure(string name, UNet net, int batch, int repeats, double flops, double ceiling)
+    /// <summary>The table's rows, shared by the console and the markdown file.</summary>
+    static readonly (string Label, Func<BenchRow, string> Cell)[] Lines =
+    [
+        ("network forward, ms", r => F(r.ForwardMs)),
+        ("forward + backward to x_t (DPS), ms", r => F(r.DpsGradientMs)),
+        ("one DDPM step, ms", r => F(r.DdpmStepMs)),
+        ("one DPS step, ms", r => F(r.DpsStepMs)),
+        ("solver overhead, DDPM", r => P(r.DdpmOverhead)),
+        ("solver overhead, DPS", r => P(r.DpsOverhead)),
+        ("forward GFLOP (batch 1)", r => F(r.ForwardGflops)),
+        ("achieved GFLOP/s, network forward", r => F(r.GflopsPerSecond)),
+        ("heaviest conv alone, GFLOP/s", r => F(r.ConvGflopsPerSecond)),
+        ("same FLOPs as one matmul, GFLOP/s", r => F(r.MatmulGflopsPerSecond)),
+        ("250-step DPS run, s", r => r.Dps250Seconds is { } v ? F(v) : ""),
+        ("50-step DDIM sample, s", r => r.Ddim50Seconds is { } v ? F(v) : ""),
+    ];
+
+    /// <summary>The lines with a figure in some column (a --quick bench makes no full runs).</summary>
+    static IEnumerable<(string Label, Func<BenchRow, string> Cell)> Shown(List<BenchRow> rows) => Lines.Where(line => rows.Any(r => line.Cell(r) != ""));
+
+    static string F(double v) => v.ToString(v < 10 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
+
+    static string P(double v) => v.ToString("0.0%", CultureInfo.InvariantCulture);
+
+    static void WriteMarkdown(string file, List<BenchRow> rows, List<string> notes)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("# Speed: `bench` figures").AppendLine();
+        // The command line as typed (after the program's own path), so the figures can be made again the same way.
+        var command = string.Join(" ", Environment.GetCommandLineArgs().Skip(1).Select(a => a.Contains(' ') ? $"\"{a}\"" : a));
+        text.AppendLine($"Written by `dotnet run --project DiffusionLab.Cli -- {command}` "
+                        + $"on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC. Quote these figures from here rather than copying them.").AppendLine();
+        text.AppendLine("| | " + string.Join(" | ", rows.Select(r => $"{r.Model}, batch {r.Batch}")) + " |");
+        text.AppendLine("| --- |" + string.Concat(rows.Select(_ => " ---: |")));
+        foreach (var (label, cell) in Shown(rows)) text.AppendLine($"| {label} | " + string.Join(" | ", rows.Select(cell)) + " |");
+        text.AppendLine();
+        foreach (var note in notes) text.AppendLine($"- {note}");
+        var folder = Path.GetDirectoryName(Path.GetFullPath(file));
+        if (folder is not null) Directory.CreateDirectory(folder);
+        File.WriteAllText(file, text.ToString());
+    }
+
+    static BenchRow Measure(string name, UNet net, int batch, int repeats, double flops, HeaviestConv heaviest, bool fullRuns, int yardstickRepeats)
     {
         long[] shape = [batch, .. net.SampleShape];
         using var x = randn(shape);
@@ -109,13 +218,14 @@ static partial class Verbs
         // and the overhead (a ratio of the two) stays meaningful.
         var (ddpmStep, forward) = InterleavedMedians(net, "ddpm", null, null, batch, repeats, BareForward);
         var (dpsStep, gradient) = InterleavedMedians(net, "dps", measurement, y, batch, repeats, BareGradient);
-        double? dps250 = batch == 1 ? FullRunSeconds(net, "dps", measurement, y, 250) : null;
-        double? ddim50 = batch == 1 ? FullRunSeconds(net, "ddim", null, null, 50) : null;
+        double? dps250 = batch == 1 && fullRuns ? FullRunSeconds(net, "dps", measurement, y, 250) : null;
+        double? ddim50 = batch == 1 && fullRuns ? FullRunSeconds(net, "ddim", null, null, 50) : null;
         (measurement as IDisposable)?.Dispose();
+        var (conv, matmul) = Yardsticks(heaviest, batch, yardstickRepeats);
 
         return new BenchRow(name, batch, forward, gradient, ddpmStep, dpsStep,
             Math.Max(0, (ddpmStep - forward) / ddpmStep), Math.Max(0, (dpsStep - gradient) / dpsStep),
-            flops / 1e9, flops * batch / (forward / 1000) / 1e9, ceiling, dps250, ddim50);
+            flops / 1e9, flops * batch / (forward / 1000) / 1e9, conv, matmul, dps250, ddim50);
     }
 
     /// <summary>Medians of one solver step and of one bare network call, timed alternately (step, bare, step, bare, …).</summary>
@@ -153,10 +263,14 @@ static partial class Verbs
         return clock.Elapsed.TotalSeconds;
     }
 
-    /// <summary>Multiply-add count of one forward at batch 1: 2·MACs of every convolution and linear layer, measured with forward hooks.</summary>
-    static double ForwardFlops(UNet net)
+    /// <summary>
+    /// Multiply-add count of one forward at batch 1 (2·MACs of every convolution and linear layer, measured
+    /// with forward hooks), and the convolution that does the most of them.
+    /// </summary>
+    static (double Flops, HeaviestConv Heaviest) ForwardFlops(UNet net)
     {
         double flops = 0;
+        HeaviestConv? heaviest = null;
         var removers = new List<Action>();
         foreach (var (_, module) in net.named_modules())
         {
@@ -166,7 +280,10 @@ static partial class Verbs
                     var convHook = conv.register_forward_hook((m, input, output) =>
                     {
                         var w = conv.weight!;
-                        flops += 2.0 * output.numel() * w.shape[1] * w.shape[2] * w.shape[3];
+                        double convFlops = 2.0 * output.numel() * w.shape[1] * w.shape[2] * w.shape[3];
+                        flops += convFlops;
+                        if (heaviest is null || convFlops > heaviest.Flops)
+                            heaviest = new HeaviestConv(conv, input.shape, w.shape, convFlops, output.shape[2] * output.shape[3]);
                         return output;
                     });
                     removers.Add(convHook.remove);
@@ -186,33 +303,39 @@ static partial class Verbs
         using (var t = ScalarArithmetic.Full([1], 500L, int64))
         using (var eps = net.PredictNoise(x, t)) { }
         foreach (var remove in removers) remove();
-        return flops;
+        return (flops, heaviest ?? throw new InvalidOperationException($"{net.Name} has no convolution to measure"));
     }
 
-    /// <summary>GFLOP/s of a large single-precision matrix multiply with the same thread setting: what this CPU can do at best.</summary>
-    static double MatmulCeiling()
+    /// <summary>
+    /// GFLOP/s of the heaviest convolution alone at this batch, and of the same FLOPs as one matrix product: run as
+    /// the network runs (same process, thread and libtorch thread count), best of many, so what the kernels can do here.
+    /// </summary>
+    static (double Conv, double Matmul) Yardsticks(HeaviestConv heaviest, int batch, int repeats)
     {
-        const int n = 1024;
-        using var a = randn(n, n);
-        using var b = randn(n, n);
-        double ms = Median(7, () => { using var c = a.mm(b); });
-        return 2.0 * n * n * n / (ms / 1000) / 1e9;
+        using var _ = no_grad();
+        double flops = heaviest.Flops * batch;
+        using var x = randn([batch, .. heaviest.InputShape[1..]]);
+        double convMs = Best(repeats, () => { using var y = heaviest.Module.forward(x); });
+        using var a = randn(heaviest.Rows * batch, heaviest.Inner);
+        using var b = randn(heaviest.Inner, heaviest.Columns);
+        double matmulMs = Best(repeats, () => { using var c = a.mm(b); });
+        return (flops / convMs / 1e6, flops / matmulMs / 1e6);
     }
 
-    static double Median(int repeats, Action action)
+    static double Best(int repeats, Action action)
     {
         action(); // warm-up
-        var times = new List<double>();
+        double best = double.MaxValue;
         for (int i = 0; i < repeats; i++)
         {
             var clock = Stopwatch.StartNew();
             action();
-            times.Add(clock.Elapsed.TotalMilliseconds);
+            best = Math.Min(best, clock.Elapsed.TotalMilliseconds);
         }
-        return Median(times);
+        return best;
     }
 
-    static double Median(IEnumerable<double> values)
+    internal static double Median(IEnumerable<double> values)
     {
         var sorted = values.Order().ToArray();
         return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;

@@ -4,17 +4,51 @@ using DiffusionLab.Engine;
 using DiffusionLab.Engine.Diffusion;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
+using System.ComponentModel;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using static TorchSharp.torch;
 using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Cli;
 
-static partial class Verbs
+sealed class BenchBatchingVerb : Command<BenchBatchingVerb.Settings>
 {
-    static void Register_BenchBatching() => Register("bench-batching",
-        "one prior, many runs: aggregate steps/s of N concurrent DPS runs through the batching scheduler vs the same runs one after another, first-frame latency, and memory after many finished runs",
-        RunBenchBatchingAsync);
+    public sealed class Settings : ModelSettings
+    {
+        [CommandOption("--concurrency <N>")]
+        [Help("DPS runs at once")]
+        [DefaultValue(8)]
+        public int Concurrency { get; set; } = 8;
+
+        [CommandOption("--steps <N>")]
+        [Help("steps of each run")]
+        [DefaultValue(50)]
+        public int Steps { get; set; } = 50;
+
+        [CommandOption("--rounds <N>")]
+        [Help("rounds of sequential-then-concurrent runs (the median is reported)")]
+        [DefaultValue(3)]
+        public int Rounds { get; set; } = 3;
+
+        [CommandOption("--memory-runs <N>")]
+        [Help("short runs finished before the last memory reading (at least 10)")]
+        [DefaultValue(1000)]
+        public int MemoryRuns { get; set; } = 1000;
+
+        [CommandOption("--memory-steps <N>")]
+        [Help("steps of each of those runs")]
+        [DefaultValue(2)]
+        public int MemorySteps { get; set; } = 2;
+
+        [CommandOption("--network-only")]
+        [Help("time only the guided network call (forward + backward to x_t) at batch 1 to 16, and stop")]
+        public bool NetworkOnly { get; set; }
+
+        [CommandOption("--json")]
+        [Help("print the figures as JSON instead of a table")]
+        public bool Json { get; set; }
+    }
 
     sealed record BatchingFigures(
         string Prior, int Runs, int Steps,
@@ -22,20 +56,21 @@ static partial class Verbs
         double MeanBatch, double FirstFrameMeanMs, double FirstFrameWorstMs,
         int MemoryRunsEarly, double MemoryEarlyMb, int MemoryRunsLate, double MemoryLateMb);
 
-    static Task<int> RunBenchBatchingAsync(string[] args)
+    public override int Execute(CommandContext context, Settings options, CancellationToken cancellation)
     {
-        var options = new CliOptions(args, "json", "network-only");
-        int runs = options.Int("concurrency", 8);
-        int steps = options.Int("steps", 50);
-        int memoryRuns = options.Int("memory-runs", 1000);
-        int memorySteps = options.Int("memory-steps", 2);
-        int rounds = options.Int("rounds", 3);
+        int runs = options.Concurrency;
+        int steps = options.Steps;
+        int memoryRuns = options.MemoryRuns;
+        int memorySteps = options.MemorySteps;
+        int rounds = options.Rounds;
         if (runs < 1 || steps < 1 || rounds < 1 || memoryRuns < 10 || memorySteps < 1)
-            throw new CliUsageException("--concurrency, --steps and --rounds must be at least 1, --memory-runs at least 10");
+            throw new CliUsageException("--concurrency, --steps, --rounds and --memory-steps must be at least 1, --memory-runs at least 10");
 
-        var (catalog, priorId) = BenchPrior();
+        var location = options.Location();
+        if (!options.Json) location.Report();
+        var (catalog, priorId) = BenchPrior(location);
         var runner = new Runner(catalog);
-        if (options.Has("network-only"))
+        if (options.NetworkOnly)
         {
             // The guided call alone (forward + backward to x_t) at growing batch sizes: what batching can buy at most.
             var prior = catalog.Load(priorId);
@@ -52,7 +87,7 @@ static partial class Verbs
                 }
                 Console.WriteLine($"batch {batch,2}: {watch.Elapsed.TotalMilliseconds / 5:0} ms per guided call, {watch.Elapsed.TotalMilliseconds / 5 / batch:0} ms per sample");
             }
-            return Task.FromResult(0);
+            return 0;
         }
         var image = "gallery:" + catalog.Gallery(priorId)[0];
         ExperimentSpec Spec(int seed, int n) => new() { Prior = priorId, Image = image, Corruption = "box-inpainting", Solver = "dps", Steps = n, Seed = seed };
@@ -82,7 +117,7 @@ static partial class Verbs
             firstFrames.AddRange(roundFirstFrames);
         }
         var speedups = sequentialRates.Zip(concurrentRates, (a, b) => b / a).ToList();
-        double sequential = Median(sequentialRates), concurrent = Median(concurrentRates);
+        double sequential = BenchVerb.Median(sequentialRates), concurrent = BenchVerb.Median(concurrentRates);
         var (calls, samples) = scheduler.Served;
 
         Log($"memory: {memoryRuns} short runs ({memorySteps} steps), {runs} at a time");
@@ -106,9 +141,9 @@ static partial class Verbs
         var late = SettledMegabytes();
         checkpoints.Add((memoryRuns, late));
 
-        var figures = new BatchingFigures(priorId, runs, steps, sequential, concurrent, Median(speedups),
+        var figures = new BatchingFigures(priorId, runs, steps, sequential, concurrent, BenchVerb.Median(speedups),
             calls > 0 ? samples / (double)calls : 0, firstFrames.Average(), firstFrames.Max(), 10, early, memoryRuns, late);
-        if (options.Has("json")) Console.WriteLine(JsonSerializer.Serialize(figures));
+        if (options.Json) Console.WriteLine(JsonSerializer.Serialize(figures));
         else
         {
             var table = new Table().AddColumns("measure", "value");
@@ -122,11 +157,11 @@ static partial class Verbs
             table.AddRow("resident memory along the way", string.Join(", ", checkpoints.Select(c => $"{c.Runs}: {c.Megabytes:0} MB")));
             AnsiConsole.Write(table);
         }
-        return Task.FromResult(0);
+        return 0;
 
         void Log(string message)
         {
-            if (!options.Has("json")) AnsiConsole.MarkupLineInterpolated($"[grey]{message}[/]");
+            if (!options.Json) AnsiConsole.MarkupLineInterpolated($"[grey]{message}[/]");
         }
     }
 
@@ -141,19 +176,11 @@ static partial class Verbs
         using var prepared = runner.Prepare(spec);
         FrameEncoder.Encode(prepared.GroundTruth);
         FrameEncoder.Encode(prepared.BackProjection);
-        foreach (var progress in runner.Run(prepared, default, scheduler, "bench-" + spec.Seed))
-            using (progress)
-            {
-                FrameEncoder.Encode(progress.Xt);
-                FrameEncoder.Encode(progress.X0Hat);
-                if (double.IsNaN(firstFrameMs)) firstFrameMs = clock.Elapsed.TotalMilliseconds;
-            }
-    }
-
-    static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        foreach (var step in runner.Run(prepared, default, scheduler, "bench-" + spec.Seed))
+        {
+            _ = step.Encoded(); // both PNGs, as the lab's encoder makes them
+            if (double.IsNaN(firstFrameMs)) firstFrameMs = clock.Elapsed.TotalMilliseconds;
+        }
     }
 
     static double SettledMegabytes()
@@ -169,10 +196,9 @@ static partial class Verbs
     /// The default prior when its checkpoint is in models/; otherwise a UNet of the same
     /// architecture with untrained weights (the arithmetic, and so the timing, is the same).
     /// </summary>
-    static (PriorCatalog Catalog, string PriorId) BenchPrior()
+    static (PriorCatalog Catalog, string PriorId) BenchPrior(ModelsLocation location)
     {
-        var root = ContentRoot.Find();
-        var catalog = PriorCatalog.ForContentRoot(root);
+        var catalog = location.Priors();
         if (catalog.Find(ExperimentSpec.DefaultPrior) is not null && catalog.Gallery(ExperimentSpec.DefaultPrior).Count > 0)
             return (catalog, ExperimentSpec.DefaultPrior);
         var gallery = Directory.CreateTempSubdirectory("bench-gallery-").FullName;

@@ -1,26 +1,55 @@
+using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
 using DiffusionLab.Engine.Solvers;
 using Spectre.Console;
 using DiffusionLab.Engine.Benchmarks;
 using DiffusionLab.Engine.Methods;
+using Spectre.Console.Cli;
 
 namespace DiffusionLab.Cli;
 
-static partial class Verbs
+sealed class GmmBenchmarkVerb : Command<GmmBenchmarkVerb.Settings>
 {
-    static void Register_GmmBenchmark() => Register("gmm-benchmark",
-        "exact-posterior Gaussian-mixture benchmark (MCGdiff): sliced Wasserstein distance of each posterior solver to the truth",
-        RunGmmBenchmarkAsync);
-
-    static Task<int> RunGmmBenchmarkAsync(string[] args)
+    public sealed class Settings : CommandSettings
     {
-        var options = new CliOptions(args, "json");
-        long seed = options.Int("seed", 0);
-        int dx = options.Int("dx", 8);
-        var dys = options.IntList("dy", [1, 2, 4]);
-        int samples = options.Int("samples", 1000);
-        int steps = options.Int("steps", 100);
+        [CommandOption("--seed <N>")]
+        [Help("seed of the mixture and the measurement (each d_y adds its own value)")]
+        [DefaultValue(0)]
+        public int Seed { get; set; }
+
+        [CommandOption("--dx <N>")]
+        [Help("dimension of x, even (the means repeat a 2-D grid)")]
+        [DefaultValue(8)]
+        public int Dx { get; set; } = 8;
+
+        [CommandOption("--dy <LIST>")]
+        [Help("dimensions of y to try, comma-separated, each 1 to --dx")]
+        [DefaultValue("1,2,4")]
+        public string Dy { get; set; } = "1,2,4";
+
+        [CommandOption("--samples <N>")]
+        [Help("posterior samples per solver")]
+        [DefaultValue(1000)]
+        public int Samples { get; set; } = 1000;
+
+        [CommandOption("--steps <N>")]
+        [Help("solver steps")]
+        [DefaultValue(100)]
+        public int Steps { get; set; } = 100;
+
+        [CommandOption("--json")]
+        [Help("print the results as JSON instead of a table")]
+        public bool Json { get; set; }
+    }
+
+    public override int Execute(CommandContext context, Settings options, CancellationToken cancellation)
+    {
+        long seed = options.Seed;
+        int dx = options.Dx;
+        var dys = CliValues.IntList(options.Dy, "--dy");
+        int samples = options.Samples;
+        int steps = options.Steps;
         if (dx < 2 || dx % 2 != 0) throw new CliUsageException("--dx must be an even number of at least 2 (the means repeat a 2-D grid)");
         if (dys.Any(d => d < 1 || d > dx)) throw new CliUsageException($"every --dy must be between 1 and --dx ({dx})");
         if (samples < 2) throw new CliUsageException("--samples must be at least 2");
@@ -35,12 +64,12 @@ static partial class Verbs
             foreach (var row in benchmark.Run(solvers, samples, steps))
             {
                 rows.Add(row);
-                if (!options.Has("json"))
+                if (!options.Json)
                     AnsiConsole.MarkupLineInterpolated($"[grey]d_y = {dy}: {row.Solver} done in {row.Seconds:0.0} s{(row.Failure is null ? "" : " — " + row.Failure)}[/]");
             }
         }
 
-        if (options.Has("json"))
+        if (options.Json)
         {
             var json = rows.Select(r => new Dictionary<string, object?>
             {
@@ -48,7 +77,7 @@ static partial class Verbs
                 ["error"] = r.Failure,
             }.Where(p => p.Key != "error" || p.Value is not null).ToDictionary());
             Console.WriteLine(JsonSerializer.Serialize(json, new JsonSerializerOptions { WriteIndented = true }));
-            return Task.FromResult(0);
+            return 0;
         }
 
         var table = new Table().AddColumns("solver", "d_y", "sliced W₂ to exact posterior", "seconds");
@@ -57,6 +86,6 @@ static partial class Verbs
                 r.Seconds.ToString("0.0", CultureInfo.InvariantCulture));
         AnsiConsole.Write(table);
         AnsiConsole.MarkupLine($"d_x = {dx}, {samples} samples per solver, {steps} steps, 10 000 exact posterior samples, 100 projections. Lower is better; \"prior\" ignores y and is the floor to beat.");
-        return Task.FromResult(0);
+        return 0;
     }
 }

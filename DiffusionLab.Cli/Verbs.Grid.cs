@@ -1,21 +1,42 @@
+using System.ComponentModel;
 using DiffusionLab.Engine.Imaging;
+using Spectre.Console.Cli;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Cli;
 
-static partial class Verbs
+sealed class GridVerb : Command<GridVerb.Settings>
 {
-    static void Register_Grid() => Register("grid",
-        "tile images of a folder into one PNG, laid out like `sample`'s grids (for showing training images beside samples): --folder DIR --out FILE.png [--n 64 --size 32 --scale 2]",
-        GridAsync);
-
-    static Task<int> GridAsync(string[] args)
+    public sealed class Settings : CommandSettings
     {
-        var o = new CliOptions(args);
-        var folder = o.String("folder", "");
-        var output = o.String("out", "");
-        if (folder == "" || output == "") throw new CliUsageException("grid needs --folder DIR and --out FILE.png");
-        int n = o.Int("n", 64), size = o.Int("size", 32), scale = o.Int("scale", 2);
+        [CommandOption("--folder <DIR>")]
+        [Help("the folder of PNG images (required)")]
+        public string? Folder { get; set; }
+
+        [CommandOption("--out <FILE>")]
+        [Help("the PNG to write (required)")]
+        public string? Out { get; set; }
+
+        [CommandOption("-n|--count <N>")]
+        [Help("how many images (1 to 1024), spread evenly over the sorted names; --n N works too")]
+        [DefaultValue(64)]
+        public int N { get; set; } = 64;
+
+        [CommandOption("--size <PIXELS>")]
+        [Help("each image is scaled to this square size (4 to 256)")]
+        [DefaultValue(32)]
+        public int Size { get; set; } = 32;
+
+        [CommandOption("--scale <N>")]
+        [Help("pixels per image pixel in the grid")]
+        [DefaultValue(2)]
+        public int Scale { get; set; } = 2;
+    }
+
+    public override int Execute(CommandContext context, Settings o, CancellationToken cancellation)
+    {
+        if (o.Folder is not { } folder || o.Out is not { } output) throw new CliUsageException("grid needs --folder DIR and --out FILE.png");
+        int n = o.N, size = o.Size, scale = o.Scale;
         if (n is < 1 or > 1024) throw new CliUsageException("--n must be between 1 and 1024");
         if (size is < 4 or > 256) throw new CliUsageException("--size must be between 4 and 256");
         if (!Directory.Exists(folder)) throw new CliUsageException($"{folder}: no such folder");
@@ -27,6 +48,6 @@ static partial class Verbs
         var images = stack(chosen.Select(f => ImageCodec.Decode(f, size)).ToArray());
         ImageCodec.WriteFile(output, images, columns: (int)Math.Ceiling(Math.Sqrt(chosen.Count)), scale: scale);
         Console.WriteLine($"wrote {chosen.Count} images of {folder} to {output}");
-        return Task.FromResult(0);
+        return 0;
     }
 }

@@ -1,23 +1,46 @@
 using DiffusionLab.Engine.Imaging;
+using System.ComponentModel;
 using SkiaSharp;
 using Spectre.Console;
+using Spectre.Console.Cli;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Cli;
 
-static partial class Verbs
+sealed class PrepareDataVerb : Command<PrepareDataVerb.Settings>
 {
-    static void Register_PrepareData() => Register("prepare-data",
-        "rasterise a folder of SVG/PNG images to square PNGs with train/ and heldout/ splits (--source --out --size 32 --heldout 256 --seed 0)",
-        PrepareDataAsync);
-
-    static Task<int> PrepareDataAsync(string[] args)
+    public sealed class Settings : CommandSettings
     {
-        var options = new CliOptions(args);
-        var source = options.String("source", "");
-        var output = options.String("out", "");
-        int size = options.Int("size", 32), heldout = options.Int("heldout", 256), seed = options.Int("seed", 0);
-        if (source == "" || output == "") throw new CliUsageException("prepare-data needs --source FOLDER and --out FOLDER");
+        [CommandOption("--source <DIR>")]
+        [Help("the folder of SVG, PNG, JPEG or WebP images (required)")]
+        public string? Source { get; set; }
+
+        [CommandOption("--out <DIR>")]
+        [Help("where train/ and heldout/ are written (required)")]
+        public string? Out { get; set; }
+
+        [CommandOption("--size <PIXELS>")]
+        [Help("side of the square PNGs")]
+        [DefaultValue(32)]
+        public int Size { get; set; } = 32;
+
+        [CommandOption("--heldout <N>")]
+        [Help("how many images go to heldout/")]
+        [DefaultValue(256)]
+        public int Heldout { get; set; } = 256;
+
+        [CommandOption("--seed <N>")]
+        [Help("seed of the shuffle that picks the held-out images")]
+        [DefaultValue(0)]
+        public int Seed { get; set; }
+    }
+
+    public override int Execute(CommandContext context, Settings options, CancellationToken cancellation)
+    {
+        if (options.Source is not { } source || options.Out is not { } output) throw new CliUsageException("prepare-data needs --source FOLDER and --out FOLDER");
+        int size = options.Size, heldout = options.Heldout, seed = options.Seed;
+        if (size is < 4 or > 1024) throw new CliUsageException("--size must be between 4 and 1024");
+        if (heldout < 0) throw new CliUsageException("--heldout must be at least 0");
         if (!Directory.Exists(source)) throw new CliUsageException($"--source {source}: no such folder");
 
         var files = Directory.EnumerateFiles(source)
@@ -55,7 +78,7 @@ static partial class Verbs
             if ((i + 1) % 1000 == 0) Console.WriteLine($"{i + 1} / {order.Count}");
         }
         Console.WriteLine($"wrote {written} images ({Math.Min(heldout, written)} held out) to {output}; skipped {skipped}");
-        return Task.FromResult(skipped == 0 ? 0 : 1);
+        return skipped == 0 ? 0 : 1;
     }
 
     /// <summary>Draws an SVG on white at size × size (the viewBox scaled to fit).</summary>

@@ -4,47 +4,148 @@ using System.Text.Json;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Training;
+using System.ComponentModel;
 using Spectre.Console;
 using DiffusionLab.Engine.Diffusion;
+using Spectre.Console.Cli;
 
 namespace DiffusionLab.Cli;
 
-static partial class Verbs
+sealed class TrainVerb : Command<TrainVerb.Settings>
 {
-    static void Register_Train() => Register("train",
-        "train a UNet prior: --data DIR (with train/ and heldout/) --out STATE_DIR --model-name NAME [--steps 20000 --batch 64 --lr 2e-4 --threads 1 --resume --sample-every 500 --checkpoint-every 200 --checkpoint-minutes 5 --config small32|tiny|FILE.json --init-from MODEL.json --export DIR --loss-weighting uniform|p2 --res-blocks N --classes --class-dropout 0.2]",
-        TrainAsync);
-
-    static Task<int> TrainAsync(string[] args)
+    public sealed class Settings : CommandSettings
     {
-        var o = new CliOptions(args, "resume", "no-mirror", "classes");
-        var data = o.String("data", "");
-        var output = o.String("out", "");
-        var name = o.String("model-name", "");
-        if (data == "" || output == "" || name == "") throw new CliUsageException("train needs --data DIR, --out DIR and --model-name NAME");
-        int totalSteps = o.Int("steps", 20000), threads = o.Int("threads", 1);
-        int sampleEvery = o.Int("sample-every", 500), checkpointEvery = o.Int("checkpoint-every", 200), logEvery = o.Int("log-every", 20);
-        double checkpointMinutes = o.Double("checkpoint-minutes", 5);
-        var export = o.String("export", output);
+        [CommandOption("--data <DIR>")]
+        [Help("the images: a folder with train/ and heldout/ (or a folder of PNGs to train on) (required)")]
+        public string? Data { get; set; }
+
+        [CommandOption("--out <DIR>")]
+        [Help("the training state: weights, EMA, optimiser moments, sample grids (required)")]
+        public string? Out { get; set; }
+
+        [CommandOption("--model-name <NAME>")]
+        [Help("the name the exported card and weights get (required)")]
+        public string? ModelName { get; set; }
+
+        [CommandOption("--steps <N>")]
+        [Help("train until this step")]
+        [DefaultValue(20000)]
+        public int Steps { get; set; } = 20000;
+
+        [CommandOption("--batch <N>")]
+        [Help("images per step (default 64; a resumed run keeps its own unless given)")]
+        public int? Batch { get; set; }
+
+        [CommandOption("--lr <RATE>")]
+        [Help("learning rate (default 2e-4; a resumed run keeps its own unless given)")]
+        public double? LearningRate { get; set; }
+
+        [CommandOption("--warmup <STEPS>")]
+        [Help("steps of linear learning-rate warm-up")]
+        [DefaultValue(200)]
+        public int Warmup { get; set; } = 200;
+
+        [CommandOption("--ema <RATE>")]
+        [Help("decay of the exponential moving average of the weights (what is exported)")]
+        [DefaultValue(0.999)]
+        public double Ema { get; set; } = 0.999;
+
+        [CommandOption("--seed <N>")]
+        [Help("seed of the initial weights, the batches and the noise")]
+        [DefaultValue(0)]
+        public int Seed { get; set; }
+
+        [CommandOption("--threads <N>")]
+        [Help("libtorch intra-op threads")]
+        [DefaultValue(1)]
+        public int Threads { get; set; } = 1;
+
+        [CommandOption("--resume")]
+        [Help("continue the state in --out if there is one")]
+        public bool Resume { get; set; }
+
+        [CommandOption("--no-mirror")]
+        [Help("do not flip training images left-right at random")]
+        public bool NoMirror { get; set; }
+
+        [CommandOption("--config <NAME>")]
+        [Help("the architecture: small32, tiny or a JSON file of a UNet config")]
+        [DefaultValue("small32")]
+        public string Config { get; set; } = "small32";
+
+        [CommandOption("--init-from <CARD>")]
+        [Help("start a new --out from this exported model card (its weights and step; the optimiser starts afresh)")]
+        public string? InitFrom { get; set; }
+
+        [CommandOption("--res-blocks <N>")]
+        [Help("residual blocks per level, 1 to 8 (from --init-from: the network can grow, new blocks start as identities)")]
+        public int? ResBlocks { get; set; }
+
+        [CommandOption("--classes")]
+        [Help("learn the classes of DATA/classes.tsv too (a class-conditional prior for classifier-free guidance)")]
+        public bool Classes { get; set; }
+
+        [CommandOption("--class-dropout <P>")]
+        [Help("share of samples trained without their class (default 0.2; a resumed run keeps its own unless given)")]
+        public double? ClassDropout { get; set; }
+
+        [CommandOption("--loss-weighting <NAME>")]
+        [Help("uniform or p2 (default: uniform, or what the --init-from card or resumed run used)")]
+        public string? LossWeighting { get; set; }
+
+        [CommandOption("--sample-every <STEPS>")]
+        [Help("write a grid of samples every so many steps (0: never)")]
+        [DefaultValue(500)]
+        public int SampleEvery { get; set; } = 500;
+
+        [CommandOption("--checkpoint-every <STEPS>")]
+        [Help("save the state and export every so many steps")]
+        [DefaultValue(200)]
+        public int CheckpointEvery { get; set; } = 200;
+
+        [CommandOption("--checkpoint-minutes <MIN>")]
+        [Help("... and at least this often")]
+        [DefaultValue(5.0)]
+        public double CheckpointMinutes { get; set; } = 5;
+
+        [CommandOption("--log-every <STEPS>")]
+        [Help("a log line every so many steps when the output is not a terminal")]
+        [DefaultValue(20)]
+        public int LogEvery { get; set; } = 20;
+
+        [CommandOption("--export <DIR>")]
+        [Help("where the card and EMA weights are exported at each checkpoint (default: --out)")]
+        public string? Export { get; set; }
+    }
+
+    public override int Execute(CommandContext context, Settings o, CancellationToken cancellation)
+    {
+        if (o.Data is not { } data || o.Out is not { } output || o.ModelName is not { } name)
+            throw new CliUsageException("train needs --data DIR, --out DIR and --model-name NAME");
+        int totalSteps = o.Steps, threads = o.Threads;
+        int sampleEvery = o.SampleEvery, checkpointEvery = o.CheckpointEvery, logEvery = o.LogEvery;
+        double checkpointMinutes = o.CheckpointMinutes;
+        var export = o.Export ?? output;
         if (threads < 1) throw new CliUsageException("--threads must be at least 1");
-        int? resBlocks = o.Has("res-blocks") ? o.Int("res-blocks", 0) : null;
+        if (checkpointEvery < 1 || logEvery < 1) throw new CliUsageException("--checkpoint-every and --log-every must be at least 1");
+        int? resBlocks = o.ResBlocks;
         if (resBlocks is < 1 or > 8) throw new CliUsageException("--res-blocks takes 1 to 8 residual blocks per level");
         // --classes: learn the classes of DATA/classes.tsv too (a class-conditional prior for classifier-free guidance).
-        var classList = o.Has("classes") ? ReadClasses(data) : null;
+        var classList = o.Classes ? ReadClasses(data) : null;
         TorchRuntime.SetThreads(threads);
 
         var trainFolder = Directory.Exists(Path.Combine(data, "train")) ? Path.Combine(data, "train") : data;
         var heldoutFolder = Path.Combine(data, "heldout");
 
         DdpmTrainer trainer;
-        if (o.Has("resume") && DdpmTrainer.HasState(output))
+        if (o.Resume && DdpmTrainer.HasState(output))
         {
             trainer = DdpmTrainer.Resume(output, stored => stored with
             {
-                BatchSize = o.Int("batch", stored.BatchSize),
-                LearningRate = o.Double("lr", stored.LearningRate),
-                LossWeighting = o.Has("loss-weighting") ? ParseWeighting(o.String("loss-weighting", "")) : stored.LossWeighting,
-                ClassDropout = o.Double("class-dropout", stored.ClassDropout),
+                BatchSize = o.Batch ?? stored.BatchSize,
+                LearningRate = o.LearningRate ?? stored.LearningRate,
+                LossWeighting = o.LossWeighting is { } weighting ? ParseWeighting(weighting) : stored.LossWeighting,
+                ClassDropout = o.ClassDropout ?? stored.ClassDropout,
             });
             if (classList is not null && trainer.Options.Config.ClassCount == 0)
             {
@@ -63,13 +164,13 @@ static partial class Verbs
         {
             if (DdpmTrainer.HasState(output)) throw new CliUsageException($"{output} already holds a training state: add --resume to continue it, or choose another --out");
             // --init-from CARD.json: carry on from a bundled checkpoint when the full state is not at hand.
-            var initCard = o.Has("init-from") ? Checkpoints.ReadCard(o.String("init-from", "")) : null;
-            var config = initCard?.Config ?? ReadConfig(o.String("config", "small32"));
+            var initCard = o.InitFrom is { } initFrom ? Checkpoints.ReadCard(initFrom) : null;
+            var config = initCard?.Config ?? ReadConfig(o.Config);
             if (resBlocks is int blocks)
             {
                 // From a card the network can only grow: its blocks are kept and new ones start as identities.
                 if (initCard is not null && blocks < initCard.Config.ResBlocksPerLevel)
-                    throw new CliUsageException($"{o.String("init-from", "")} has {initCard.Config.ResBlocksPerLevel} residual blocks per level; --res-blocks can make it deeper, not shallower");
+                    throw new CliUsageException($"{o.InitFrom} has {initCard.Config.ResBlocksPerLevel} residual blocks per level; --res-blocks can make it deeper, not shallower");
                 config = config with { ResBlocksPerLevel = blocks };
             }
             if (classList is not null && config.ClassCount == 0) config = config with { ClassNames = [.. classList.Names] };
@@ -78,24 +179,24 @@ static partial class Verbs
             {
                 ModelName = name,
                 Config = config,
-                BatchSize = o.Int("batch", 64),
-                LearningRate = o.Double("lr", 2e-4),
-                WarmupSteps = o.Int("warmup", 200),
-                EmaRate = o.Double("ema", 0.999),
-                Mirror = !o.Has("no-mirror"),
-                Seed = o.Int("seed", 0),
+                BatchSize = o.Batch ?? 64,
+                LearningRate = o.LearningRate ?? 2e-4,
+                WarmupSteps = o.Warmup,
+                EmaRate = o.Ema,
+                Mirror = !o.NoMirror,
+                Seed = o.Seed,
                 // Carrying on from a bundled model keeps the weighting its card records unless told otherwise.
-                LossWeighting = o.Has("loss-weighting") ? ParseWeighting(o.String("loss-weighting", "")) : initCard?.LossWeighting ?? LossWeighting.Uniform,
-                ClassDropout = o.Double("class-dropout", 0.2),
+                LossWeighting = o.LossWeighting is { } weighting ? ParseWeighting(weighting) : initCard?.LossWeighting ?? LossWeighting.Uniform,
+                ClassDropout = o.ClassDropout ?? 0.2,
                 Dataset = DescribeDataset(data, trainFolder, heldoutFolder),
             });
-            if (initCard is not null)
+            if (initCard is not null && o.InitFrom is { } initCardPath)
             {
-                using var start = Checkpoints.Load(o.String("init-from", ""));
+                using var start = Checkpoints.Load(initCardPath);
                 using var deeper = config.ResBlocksPerLevel > initCard.Config.ResBlocksPerLevel ? NetworkGrowth.Deepen(start, config.ResBlocksPerLevel) : null;
                 using var withClasses = config.ClassCount > 0 && initCard.Config.ClassCount == 0 ? NetworkGrowth.WithClasses(deeper ?? start, config.ClassNames!) : null;
                 trainer.StartFrom(withClasses ?? deeper ?? start, initCard.TrainingSteps);
-                Console.WriteLine($"starting from {o.String("init-from", "")} (step {initCard.TrainingSteps}); the optimiser's moments start afresh" +
+                Console.WriteLine($"starting from {initCardPath} (step {initCard.TrainingSteps}); the optimiser's moments start afresh" +
                     (deeper is null ? "" : $"; deepened from {initCard.Config.ResBlocksPerLevel} to {config.ResBlocksPerLevel} residual blocks per level (the new blocks start as identities)") +
                     (withClasses is null ? "" : $"; learning {config.ClassCount} classes from here (the class embedding starts at zero)"));
             }
@@ -190,18 +291,18 @@ static partial class Verbs
         catch (TrainingException e)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]{e.Message}[/]");
-            return Task.FromResult(1);
+            return 1;
         }
         Checkpoint();
         Console.WriteLine(stop.IsCancellationRequested ? $"stopped at step {trainer.Step}; resume with --resume" : $"finished {trainer.Step} steps");
-        return Task.FromResult(0);
+        return 0;
     }
 
     /// <summary>"t=50: 0.0911, t=250: 0.0174, …" for the log and the import report.</summary>
     internal static string FormatLoss(IReadOnlyDictionary<string, double> loss) => string.Join(", ", loss.Select(p => $"t={p.Key}: {p.Value:F4}"));
 
     /// <summary>The class list beside a data set's train/ and heldout/ folders, or a usage error that says how to get one.</summary>
-    static ImageClasses ReadClasses(string data)
+    internal static ImageClasses ReadClasses(string data)
     {
         var path = Path.Combine(data, ImageClasses.FileName);
         if (!File.Exists(path)) throw new CliUsageException($"a class-conditional model needs {path} (one line per image: file name, a tab, its class); tools/fetch-data.sh writes it for the emoji");
@@ -226,7 +327,7 @@ static partial class Verbs
     };
 
     /// <summary>The data folder's SOURCE.txt (written by tools/fetch-data.sh) says where the images came from and their licence.</summary>
-    static DatasetInfo DescribeDataset(string data, string trainFolder, string heldoutFolder)
+    internal static DatasetInfo DescribeDataset(string data, string trainFolder, string heldoutFolder)
     {
         var sourceFile = Path.Combine(data, "SOURCE.txt");
         var source = File.Exists(sourceFile) ? File.ReadAllText(sourceFile).Trim() : data;

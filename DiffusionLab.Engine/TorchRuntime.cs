@@ -8,7 +8,7 @@ namespace DiffusionLab.Engine;
 /// Prepares libtorch once per process, before the first tensor is made.
 /// </summary>
 /// <remarks>
-/// Two facts about TorchSharp 0.107.0 on these machines (see TORCHSHARP-NOTES.md):
+/// Two facts about TorchSharp 0.107.0 on these machines (docs/torchsharp.md §1 and §3):
 /// on Debian 12 the native library needs a symbol that its libstdc++ lacks, which the
 /// build supplies as a small shim library that must be loaded globally first; and with
 /// more than one intra-op thread, conv2d input gradients are occasionally NaN under

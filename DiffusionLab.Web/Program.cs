@@ -1,15 +1,6 @@
-using DiffusionLab.Engine.Priors;
 using DiffusionLab.Web;
-using DiffusionLab.Web.Components;
-using Microsoft.Extensions.FileProviders;
-using MudBlazor.Services;
-using DiffusionLab.Engine;
-using DiffusionLab.Engine.Runs;
-using DiffusionLab.Web.Features.Lab;
-using DiffusionLab.Web.Features.Shared;
-using DiffusionLab.Web.Features.Toy;
 using DiffusionLab.Web.Runs;
-using DiffusionLab.Web.Uploads;
+using Microsoft.Extensions.FileProviders;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 {
@@ -19,26 +10,21 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 // Package assets (MudBlazor's css/js, blazor.web.js) come from static web assets; outside
 // Development they are only found when asked for explicitly (a no-op after publish).
 builder.WebHost.UseStaticWebAssets();
-
-builder.Services.AddRazorComponents().AddInteractiveServerComponents();
-builder.Services.AddMudServices();
-builder.Services.AddSignalR(options =>
-{
-    options.MaximumReceiveMessageSize = 64 * 1024;
-    options.EnableDetailedErrors = builder.Environment.IsDevelopment();
-}).AddMessagePackProtocol();
-builder.Services.Configure<LabOptions>(builder.Configuration.GetSection("Lab"));
-builder.Services.AddSingleton(_ => PriorCatalog.ForContentRoot(ContentRoot.Find()));
-builder.Services.AddSingleton(services => new LabCatalog(services.GetRequiredService<PriorCatalog>()));
-builder.Services.AddSingleton(services => new Runner(services.GetRequiredService<PriorCatalog>(), services.GetRequiredService<UploadedImages>()));
-builder.Services.AddSingleton<UploadedImages>();
-builder.Services.AddSingleton<MeasurementPreview>();
-builder.Services.AddClassroom(builder.Configuration);
-builder.Services.AddSingleton<RunService>();
-builder.Services.AddHostedService(services => services.GetRequiredService<RunService>());
-builder.Services.AddSingleton<ToyRuns>();
+builder.Services.AddLab(builder.Configuration);
 
 var app = builder.Build();
+
+// The run store is opened and checked now, before the lab listens: one that cannot be used stops
+// the lab with one line naming the file and the RunStore:Path setting.
+try
+{
+    app.Services.GetRequiredService<IRunStore>();
+}
+catch (RunStoreUnusableException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
 
 // A published app keeps the package assets (MudBlazor, blazor.web.js) in its own wwwroot/, apart
 // from the lab's web root: serve both.
@@ -48,17 +34,22 @@ if (Directory.Exists(publishedAssets) && !string.Equals(Path.GetFullPath(publish
 
 if (!app.Environment.IsDevelopment())
     app.UseExceptionHandler("/error", createScopeForErrors: true);
+// An address with nothing at it gets the Not-found page (still a 404); answers that have a body of
+// their own (a missing run's download says so) keep it.
+app.UseStatusCodePagesWithReExecute("/not-found", createScopeForStatusCodePages: true);
 
+// The lab's own files (the web root, outside the project) are served before routing picks an
+// endpoint. MapStaticAssets knows only the files in the build's manifest (the packages' assets);
+// with routing first, its Development fallback would take the lab's files too, warning for each.
 app.UseStaticFiles();
+app.UseRouting();
+app.UseRateLimiter();
 app.UseAntiforgery();
 app.MapStaticAssets();
-app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
-app.MapHub<RunHub>("/hubs/runs");
-app.MapHub<ToyHub>("/hubs/toy");
-app.MapClassroom();
-RunDownloads.Map(app);
+app.MapLab();
 
 app.Run();
+return 0;
 
 /// <summary>Visible to the integration tests' WebApplicationFactory.</summary>
 public partial class Program;

@@ -29,7 +29,7 @@ THREADS=${THREADS:-1}  # 2 when nothing else runs: ~1.9x the steps/s of one thre
 # CLASSES=1 makes the network class-conditional (the categories in $DATA/classes.tsv, for classifier-free guidance;
 #   the class embedding starts at zero), like RES_BLOCKS only when starting a new STATE folder
 # INIT_FROM=CARD.json starts a new STATE folder from that export instead of models/<model>.json (e.g. another run's)
-# WEIGHTING=p2 switches the loss to perception-prioritised weighting (README, "Loss weighting"); unset keeps the run's own (or the bundled card's)
+# WEIGHTING=p2 switches the loss to perception-prioritised weighting (docs/models.md, "Loss weighting"); unset keeps the run's own (or the bundled card's)
 BIN=${BIN:-artifacts/train/bin}
 [ -d "$DATA/train" ] || tools/fetch-data.sh
 # A private copy of the build, so rebuilding the work tree does not swap DLLs under a running trainer.

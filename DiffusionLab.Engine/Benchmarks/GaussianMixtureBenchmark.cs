@@ -5,6 +5,7 @@ using DiffusionLab.Engine.Solvers;
 using TorchSharp;
 using static TorchSharp.torch;
 using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Engine.Benchmarks;
 
@@ -71,35 +72,35 @@ public sealed class GaussianMixtureBenchmark : IDisposable
     /// <summary>The measurement y, [d_y] (owned).</summary>
     public Tensor Y => y;
 
-    /// <summary>Runs a solver to its end on <paramref name="count"/> independent samples and returns the final x, [count, d_x].</summary>
+    /// <summary>
+    /// Runs a solver to its end on <paramref name="count"/> independent samples and returns the final x, [count, d_x].
+    /// The samples are a cloud drawing from one stream, that of sample seed <paramref name="seed"/> (see <see cref="RunSeeds"/>).
+    /// </summary>
     public Tensor Solve(ISolver solver, int count, int steps, long seed)
     {
-        using var generator = new Generator((ulong)seed);
-        using var batchY = y.unsqueeze(0).expand(count, Dy).contiguous();
-        var context = new SolverContext(Prior, Measurement, batchY, Noise, steps, count, generator);
+        using var oneY = y.unsqueeze(0);
+        var problem = new RunProblem(Prior, Measurement, oneY, Noise);
         Tensor? last = null;
-        foreach (var step in solver.Solve(context))
-        {
-            if (!step.IsFinal) continue;
-            last = step.Xt.detach().clone();
-        }
+        foreach (var step in SolverRun.Steps(solver, problem, steps, count, RunSeeds.ForCloud(seed)))
+            if (step.IsFinal) last = step.Xt.detach().clone();
         return last ?? throw new SolverException($"{solver.Id} took no steps.");
     }
 
     /// <summary>
     /// The prior floor and every catalog solver of the given families, each scored against
-    /// <paramref name="referenceCount"/> exact posterior samples.
+    /// <paramref name="referenceCount"/> exact posterior samples. The reference, the directions of the
+    /// distance and the prior floor's samples come from the problem's stream, the solvers' noise
+    /// from the sample stream of the benchmark's seed, so the two never share numbers.
     /// </summary>
     public IEnumerable<BenchmarkResult> Run(IEnumerable<SolverDescriptor> solvers, int samples, int steps, int referenceCount = 10_000)
     {
-        using var referenceGenerator = new Generator((ulong)(Seed + 1));
-        using var reference = Posterior.Sample(referenceCount, referenceGenerator);
-        long projectionSeed = Seed + 2;
+        using var problemStream = new Generator(RunSeeds.Problem(Seed));
+        using var reference = Posterior.Sample(referenceCount, problemStream);
+        using var directions = SlicedWasserstein.Directions(Dx, SlicedWasserstein.DefaultProjections, problemStream);
 
         var clock = Stopwatch.StartNew();
-        using (var priorGenerator = new Generator((ulong)(Seed + 3)))
-        using (var priorSamples = Prior.Sample(samples, priorGenerator))
-            yield return new BenchmarkResult(PriorFloorId, Dy, SlicedWasserstein.Distance(priorSamples, reference, projectionSeed), clock.Elapsed.TotalSeconds);
+        using (var priorSamples = Prior.Sample(samples, problemStream))
+            yield return new BenchmarkResult(PriorFloorId, Dy, SlicedWasserstein.Distance(priorSamples, reference, directions), clock.Elapsed.TotalSeconds);
 
         foreach (var descriptor in solvers)
         {
@@ -109,8 +110,8 @@ public sealed class GaussianMixtureBenchmark : IDisposable
             try
             {
                 var solver = descriptor.Create(descriptor.DefaultsFor(CorruptionId));
-                using var result = Solve(solver, samples, steps, Seed + 4);
-                distance = SlicedWasserstein.Distance(result, reference, projectionSeed);
+                using var result = Solve(solver, samples, steps, Seed);
+                distance = SlicedWasserstein.Distance(result, reference, directions);
             }
             catch (SolverException e)
             {

@@ -16,18 +16,34 @@ public static class SlicedWasserstein
 
     /// <param name="first">Samples [N, ...], flattened to [N, D].</param>
     /// <param name="second">Samples [M, ...], flattened to [M, D].</param>
+    /// <param name="seed">Seeds the directions, so the same seed measures along the same directions.</param>
     public static double Distance(Tensor first, Tensor second, long seed, int projections = DefaultProjections, double p = 2)
     {
+        using var generator = new Generator((ulong)seed);
+        using var directions = Directions(first.reshape(first.shape[0], -1).shape[1], projections, generator);
+        return Distance(first, second, directions, p);
+    }
+
+    /// <summary>P directions drawn uniformly on the sphere in D dimensions, as the columns of a float64 [D, P] tensor.</summary>
+    public static Tensor Directions(long dimensions, int projections, Generator generator)
+    {
         if (projections < 1) throw new ArgumentOutOfRangeException(nameof(projections), "at least one projection");
+        using var scope = NewDisposeScope();
+        var directions = randn([dimensions, projections], float64, generator: generator);
+        return (directions / directions.norm(0, keepdim: true)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The distance along given directions [D, P] (see <see cref="Directions"/>): a run that measures itself many times keeps one set.</summary>
+    public static double Distance(Tensor first, Tensor second, Tensor directions, double p = 2)
+    {
         if (!(p >= 1)) throw new ArgumentOutOfRangeException(nameof(p), "p must be at least 1");
         using var scope = NewDisposeScope();
         var x = first.reshape(first.shape[0], -1).to(float64);
         var y = second.reshape(second.shape[0], -1).to(float64);
         if (x.shape[1] != y.shape[1]) throw new ArgumentException($"the sample sets have {x.shape[1]} and {y.shape[1]} dimensions");
+        if (x.shape[1] != directions.shape[0]) throw new ArgumentException($"the samples have {x.shape[1]} dimensions but the directions {directions.shape[0]}");
         if (x.shape[0] == 0 || y.shape[0] == 0) throw new ArgumentException("both sample sets need at least one sample");
-        using var generator = new Generator((ulong)seed);
-        var directions = randn([x.shape[1], projections], float64, generator: generator);
-        directions = directions / directions.norm(0, keepdim: true);
+        int projections = (int)directions.shape[1];
         var projectedX = x.matmul(directions).t().sort(1).Values.contiguous();
         var projectedY = y.matmul(directions).t().sort(1).Values.contiguous();
         var xs = projectedX.data<double>().ToArray();

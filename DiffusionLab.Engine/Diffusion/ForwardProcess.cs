@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Diffusion;
 
-/// <summary>q(x_t | x0): x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε (MATH.md §1).</summary>
+/// <summary>q(x_t | x0): x_t = √ᾱ_t x0 + √(1−ᾱ_t) ε (docs/maths.md §1).</summary>
 public static class ForwardProcess
 {
     /// <param name="alphaBar">ᾱ per sample, shape [B].</param>

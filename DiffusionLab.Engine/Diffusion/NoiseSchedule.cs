@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace DiffusionLab.Engine.Diffusion;
 
 /// <summary>
-/// The variance schedule of a discrete-time DDPM with T training steps (MATH.md §1).
+/// The variance schedule of a discrete-time DDPM with T training steps (docs/maths.md §1).
 /// Timesteps are indexed 0 … T−1; ᾱ at index t is ∏_{s≤t} (1 − β_s).
 /// </summary>
 public sealed class NoiseSchedule

@@ -4,7 +4,7 @@ namespace DiffusionLab.Engine.Diffusion;
 
 /// <summary>
 /// One move of the discrete reverse process from timestep t to an earlier kept timestep s
-/// (respaced, MATH.md §1), given the current x̂0. ᾱ_s = 1 means "to the clean image".
+/// (respaced, docs/maths.md §1), given the current x̂0. ᾱ_s = 1 means "to the clean image".
 /// </summary>
 public static class ReverseUpdate
 {

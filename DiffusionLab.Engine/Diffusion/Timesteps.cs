@@ -1,7 +1,7 @@
 namespace DiffusionLab.Engine.Diffusion;
 
 /// <summary>
-/// Respacing (MATH.md §1): which of the T training timesteps a sampler with S steps visits.
+/// Respacing (docs/maths.md §1): which of the T training timesteps a sampler with S steps visits.
 /// </summary>
 public static class Timesteps
 {

@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Diffusion;
 
-/// <summary>Tweedie's formula for a VP ε-model (MATH.md §1): x̂0 = (x_t − √(1−ᾱ) ε) / √ᾱ.</summary>
+/// <summary>Tweedie's formula for a VP ε-model (docs/maths.md §1): x̂0 = (x_t − √(1−ᾱ) ε) / √ᾱ.</summary>
 public static class Tweedie
 {
     /// <param name="alphaBar">ᾱ per sample, shape [B].</param>

@@ -5,7 +5,7 @@ namespace DiffusionLab.Engine.Imaging;
 
 /// <summary>
 /// How close a reconstruction is to the truth and to its measurement, one number per sample
-/// of a batch (MATH.md §8). Images are in [-1, 1]; PSNR and SSIM first clip them to [-1, 1]
+/// of a batch (docs/maths.md §8). Images are in [-1, 1]; PSNR and SSIM first clip them to [-1, 1]
 /// (as saving them as a picture would) and map them to [0, 1], so their data range is 1.
 /// </summary>
 public static class ImageMetrics

@@ -95,7 +95,7 @@ static class DiffusionSolverCatalog
     }
 
     /// <summary>
-    /// ζ per corruption. The official values (MATH.md §9: 0.3 blur and super-resolution, 0.5 inpainting,
+    /// ζ per corruption. The official values (docs/maths.md §9: 0.3 blur and super-resolution, 0.5 inpainting,
     /// 1.0 phase retrieval) are for 256×256 images and 1000 steps. With 250 steps there are 4× fewer
     /// pushes toward y, so each must be larger: three times the official ζ, measured on the bundled
     /// pixel-faces prior at 250 steps and sigmaY = 0.05, brings the residual ‖y − A(x̂0)‖ down to the

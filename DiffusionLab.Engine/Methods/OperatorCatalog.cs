@@ -4,7 +4,7 @@ namespace DiffusionLab.Engine.Methods;
 
 /// <summary>Every corruption the lab and the CLI offer.</summary>
 /// <remarks>
-/// Defaults are DPS's 256×256 settings scaled to the lab's 32×32 images (MATH.md §9). A
+/// Defaults are DPS's 256×256 settings scaled to the lab's 32×32 images (docs/maths.md §9). A
 /// factory reads a missing parameter as its default; it expects values that passed
 /// <see cref="ParameterDefinition.Validate"/>. Choices are stored as their index.
 /// </remarks>

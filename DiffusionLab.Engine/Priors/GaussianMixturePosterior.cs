@@ -5,7 +5,7 @@ namespace DiffusionLab.Engine.Priors;
 
 /// <summary>
 /// The exact posterior of a Gaussian-mixture prior under y = A x0 + n, n ~ N(0, σ_y² I): again a
-/// mixture, with weights w̃_k, means m̃_k and covariances Σ̃_k (MATH.md §7). The truth every
+/// mixture, with weights w̃_k, means m̃_k and covariances Σ̃_k (docs/maths.md §7). The truth every
 /// posterior solver is measured against, and what the 2-D lab draws beside the particles.
 /// </summary>
 public sealed class GaussianMixturePosterior : IDisposable
@@ -39,7 +39,7 @@ public sealed class GaussianMixturePosterior : IDisposable
     }
 
     /// <summary>
-    /// Kalman form of MATH.md §7 (equal to (Σ⁻¹ + AᵀA/σ²)⁻¹ but valid for σ_y = 0 too):
+    /// Kalman form of docs/maths.md §7 (equal to (Σ⁻¹ + AᵀA/σ²)⁻¹ but valid for σ_y = 0 too):
     /// S = A Σ Aᵀ + σ² I, G = Σ Aᵀ S⁻¹, m̃ = m + G (y − A m), Σ̃ = Σ − G A Σ, w̃ ∝ w N(y; A m, S).
     /// </summary>
     internal static GaussianMixturePosterior FromLinearGaussian(IReadOnlyList<double> weights, Tensor priorMeans,

@@ -8,7 +8,7 @@ namespace DiffusionLab.Engine.Priors;
 /// <summary>
 /// A prior whose every answer is known exactly: p0 = Σ_k w_k N(m_k, Σ_k) with
 /// Σ_k = U_k U_kᵀ + diag(d_k) (isotropic when U_k is absent and d_k = σ_k²). Diffusing it
-/// keeps it a mixture, p_t = Σ_k w_k N(√ᾱ m_k, ᾱ Σ_k + (1−ᾱ) I) (MATH.md §7), so ε(x_t, t)
+/// keeps it a mixture, p_t = Σ_k w_k N(√ᾱ m_k, ᾱ Σ_k + (1−ᾱ) I) (docs/maths.md §7), so ε(x_t, t)
 /// is closed form, and so is the posterior for a linear measurement with Gaussian noise.
 /// </summary>
 /// <remarks>
@@ -186,7 +186,7 @@ public sealed class GaussianMixturePrior : IDenoiser, IDisposable
 
     /// <summary>
     /// The exact posterior p(x0 | y) for y = A x0 + n, n ~ N(0, σ_y² I), with A an explicit [m, D]
-    /// matrix (MATH.md §7). Dense in D: meant for the benchmark and the 2-D lab, not for images.
+    /// matrix (docs/maths.md §7). Dense in D: meant for the benchmark and the 2-D lab, not for images.
     /// </summary>
     public GaussianMixturePosterior Posterior(Tensor matrix, Tensor y, double sigmaY)
     {

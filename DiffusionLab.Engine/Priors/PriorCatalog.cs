@@ -27,11 +27,12 @@ public sealed class PriorCatalog
     /// <summary>
     /// The lab's priors: every usable model in <c>models/</c> under <paramref name="root"/>, and the
     /// exact image-shaped Gaussian mixture "gmm-image", which needs no weights and has a known posterior.
+    /// <paramref name="modelsFolder"/>, when given, is read instead of <c>models/</c> (the gallery stays the root's).
     /// </summary>
-    public static PriorCatalog ForContentRoot(string root)
+    public static PriorCatalog ForContentRoot(string root, string? modelsFolder = null)
     {
         var catalog = new PriorCatalog(ContentRoot.Gallery(root));
-        var models = new ModelCatalog(ContentRoot.Models(root));
+        var models = new ModelCatalog(modelsFolder ?? ContentRoot.Models(root));
         foreach (var entry in models.List())
         {
             if (entry.Card is not { } card || entry.Problem is not null) continue;

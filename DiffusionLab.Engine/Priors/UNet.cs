@@ -154,7 +154,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor>, IDenoiser
         return embedding.MoveToOuterDisposeScope();
     }
 
-    /// <summary>TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised (TORCHSHARP-NOTES §2).</summary>
+    /// <summary>TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised (docs/torchsharp.md §2).</summary>
     internal static GroupNorm GroupNormStartingAsIdentity(int groups, int channels)
     {
         var norm = GroupNorm(groups, channels);

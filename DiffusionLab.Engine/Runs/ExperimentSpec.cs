@@ -43,6 +43,16 @@ public sealed record ExperimentSpec
     public int Steps { get; init; } = 250;
     public int Seed { get; init; } = 0;
 
+    /// <summary>
+    /// The seed of the solver's own noise, apart from the measurement's: the same y with another
+    /// draw of the sampler (diversity sample k is the run with sample seed <see cref="FirstSampleSeed"/> + k).
+    /// Null, as in every link made before it existed, means the seed itself.
+    /// </summary>
+    public int? SampleSeed { get; init; }
+
+    /// <summary>The sample seed in effect: <see cref="SampleSeed"/>, or the seed when none is given.</summary>
+    public int FirstSampleSeed => SampleSeed ?? Seed;
+
     public static ExperimentSpec Default { get; } = new();
 
     public static readonly IReadOnlyList<string> NoiseKinds = ["gaussian", "poisson"];
@@ -50,18 +60,32 @@ public sealed record ExperimentSpec
     /// <summary>Longest query string accepted (a spec is a few hundred characters).</summary>
     public const int MaxLength = 4096;
     const int MaxParameters = 32;
+    /// <summary>Most key=value pairs read from one link: the fixed fields, both methods' parameters, and a page's own few.</summary>
+    const int MaxPairs = 16 + 2 * MaxParameters;
+
+    public const double MaxSigmaY = 1;
+    public const double MinPoissonRate = 1;
+    public const double MaxPoissonRate = 100_000;
+
+    // The rules in words, shared by Validate's messages and the link reader's notes.
+    internal const string SigmaYRule = "Noise level sigmaY must be between 0 and 1";
+    internal const string PoissonRateRule = "Poisson photon scale must be between 1 and 100000";
+    internal const string SeedRule = "Seed must be zero or a positive whole number";
+    internal const string SampleSeedRule = "The sample seed must be zero or a positive whole number";
+    internal static string StepsRule(SolverDescriptor solver) => $"Steps must be between 1 and {solver.MaxSteps} for {solver.DisplayName}";
 
     public NoiseModel NoiseModel => Noise == "poisson" ? NoiseModel.Poisson(PoissonRate) : NoiseModel.Gaussian(SigmaY);
 
     /// <summary>
     /// The same spec with every parameter its corruption and solver know filled in (defaults for
     /// the ones not given; the solver's defaults depend on the corruption). Unknown ids are left
-    /// as they are for <see cref="Validate"/> to report.
+    /// as they are for <see cref="Validate(IReadOnlyCollection{string}?)"/> to report.
     /// </summary>
-    public ExperimentSpec WithDefaults()
+    public ExperimentSpec WithDefaults() => WithDefaults(OperatorCatalog.Find(Corruption), SolverCatalog.Find(Solver));
+
+    /// <summary>The same, with the corruption and solver given as entries of a catalog (null: leave that side as it is).</summary>
+    public ExperimentSpec WithDefaults(OperatorDescriptor? op, SolverDescriptor? solver)
     {
-        var op = OperatorCatalog.Find(Corruption);
-        var solver = SolverCatalog.Find(Solver);
         var corruption = CorruptionParameters;
         if (op is not null)
             foreach (var p in op.Parameters)
@@ -77,42 +101,54 @@ public sealed record ExperimentSpec
         return this with { CorruptionParameters = corruption, SolverParameters = solverParameters };
     }
 
+    /// <summary>The image as a reference (gallery, sample or upload), or null when <see cref="Image"/> is not one.</summary>
+    public ImageReference? ImageReference => Imaging.ImageReference.TryParse(Image, out var reference) is null ? reference : null;
+
     /// <summary>Every problem with this spec at once, in words a student understands. Empty when it can run.</summary>
     /// <param name="knownPriors">Prior ids this server offers; null skips that check.</param>
-    public IReadOnlyList<SpecProblem> Validate(IReadOnlyCollection<string>? knownPriors = null)
+    public IReadOnlyList<SpecProblem> Validate(IReadOnlyCollection<string>? knownPriors = null) =>
+        Validate(knownPriors, OperatorCatalog.All, SolverCatalog.All);
+
+    /// <summary>The same, against what a lab offers (its priors, corruptions and solvers, which a test may narrow).</summary>
+    public IReadOnlyList<SpecProblem> Validate(ILabOfferings offerings) =>
+        Validate(offerings.Priors.Select(p => p.Id).ToArray(), offerings.Operators, offerings.Solvers);
+
+    IReadOnlyList<SpecProblem> Validate(IReadOnlyCollection<string>? knownPriors,
+        IReadOnlyList<OperatorDescriptor> operators, IReadOnlyList<SolverDescriptor> solvers)
     {
         var problems = new List<SpecProblem>();
         if (string.IsNullOrWhiteSpace(Prior)) problems.Add(new("prior", "Choose a prior."));
         else if (knownPriors is not null && !knownPriors.Contains(Prior))
             problems.Add(new("prior", $"There is no prior called '{Prior}' on this server. Available: {string.Join(", ", knownPriors)}."));
 
-        if (ImageReference.TryParse(Image, out _) is { } imageProblem) problems.Add(new("image", imageProblem));
+        if (Imaging.ImageReference.TryParse(Image, out _) is { } imageProblem) problems.Add(new("image", imageProblem));
 
-        var op = OperatorCatalog.Find(Corruption);
+        var op = operators.FirstOrDefault(o => o.Id == Corruption);
         if (op is null)
-            problems.Add(new("corruption", $"Unknown corruption '{Corruption}'. Choose one of: {string.Join(", ", OperatorCatalog.All.Select(o => o.Id))}."));
+            problems.Add(new("corruption", $"Unknown corruption '{Corruption}'. Choose one of: {string.Join(", ", operators.Select(o => o.Id))}."));
         else
             CheckParameters(op.Parameters, CorruptionParameters, "corruption", op.DisplayName, problems);
 
         if (!NoiseKinds.Contains(Noise))
             problems.Add(new("noise", $"Noise must be gaussian or poisson, not '{Noise}'."));
-        if (double.IsNaN(SigmaY) || SigmaY < 0 || SigmaY > 1)
-            problems.Add(new("sigmaY", "Noise level sigmaY must be between 0 and 1 (images are on a -1 to 1 scale, so 0.05 is mild noise)."));
-        if (Noise == "poisson" && (double.IsNaN(PoissonRate) || PoissonRate < 1 || PoissonRate > 100_000))
-            problems.Add(new("poissonRate", "Poisson photon scale must be between 1 and 100000 (larger means less noise)."));
+        if (double.IsNaN(SigmaY) || SigmaY < 0 || SigmaY > MaxSigmaY)
+            problems.Add(new("sigmaY", SigmaYRule + " (images are on a -1 to 1 scale, so 0.05 is mild noise)."));
+        if (Noise == "poisson" && (double.IsNaN(PoissonRate) || PoissonRate < MinPoissonRate || PoissonRate > MaxPoissonRate))
+            problems.Add(new("poissonRate", PoissonRateRule + " (larger means less noise)."));
 
-        var solver = SolverCatalog.Find(Solver);
+        var solver = solvers.FirstOrDefault(s => s.Id == Solver);
         if (solver is null)
-            problems.Add(new("solver", $"Unknown solver '{Solver}'. Choose one of: {string.Join(", ", SolverCatalog.All.Select(s => s.Id))}."));
+            problems.Add(new("solver", $"Unknown solver '{Solver}'. Choose one of: {string.Join(", ", solvers.Select(s => s.Id))}."));
         else
         {
             CheckParameters(solver.Parameters, SolverParameters, "solver", solver.DisplayName, problems);
             if (Steps < 1 || Steps > solver.MaxSteps)
-                problems.Add(new("steps", $"Steps must be between 1 and {solver.MaxSteps} for {solver.DisplayName}."));
+                problems.Add(new("steps", StepsRule(solver) + "."));
             if (op is not null && solver.NeedsLinearOperator && !op.IsLinear)
                 problems.Add(new("solver", $"{solver.DisplayName} needs a linear corruption, and {op.DisplayName} is not linear. Try DPS."));
         }
-        if (Seed < 0) problems.Add(new("seed", "Seed must be zero or a positive whole number."));
+        if (Seed < 0) problems.Add(new("seed", SeedRule + "."));
+        if (SampleSeed < 0) problems.Add(new("sampleSeed", SampleSeedRule + "."));
         return problems;
     }
 
@@ -150,6 +186,7 @@ public sealed record ExperimentSpec
         parts.AddRange(SolverParameters.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => Pair("s." + p.Key, Number(p.Value))));
         parts.Add(Pair("steps", Steps.ToString(CultureInfo.InvariantCulture)));
         parts.Add(Pair("seed", Seed.ToString(CultureInfo.InvariantCulture)));
+        if (FirstSampleSeed != Seed) parts.Add(Pair("sampleSeed", FirstSampleSeed.ToString(CultureInfo.InvariantCulture)));
         return string.Join('&', parts);
 
         static string Pair(string key, string value) => Uri.EscapeDataString(key) + "=" + Uri.EscapeDataString(value);
@@ -163,31 +200,57 @@ public sealed record ExperimentSpec
     public static SpecParseResult Parse(string? query)
     {
         var problems = new List<SpecProblem>();
-        var spec = new ExperimentSpec();
-        if (string.IsNullOrEmpty(query)) return new(spec, problems);
-        if (query.Length > MaxLength)
-            return new(null, [new("link", $"This link is too long to be a DiffusionLab run ({query.Length} characters; at most {MaxLength}).")]);
-        if (query[0] == '?') query = query[1..];
+        if (string.IsNullOrEmpty(query)) return new(new ExperimentSpec(), problems);
+        if (TooLong(query) is { } tooLong) return new(null, [tooLong]);
+        var pairs = Split(query, problems);
+        foreach (var (key, _) in pairs)
+            if (!IsSpecKey(key)) problems.Add(new("link", $"The link has an unknown setting '{Shorten(key)}'."));
+        return Parse(pairs.Where(pair => IsSpecKey(pair.Key)), problems);
+    }
 
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        var corruption = ImmutableSortedDictionary.CreateBuilder<string, double>(StringComparer.Ordinal);
-        var solver = ImmutableSortedDictionary.CreateBuilder<string, double>(StringComparer.Ordinal);
+    internal static SpecProblem? TooLong(string query) => query.Length > MaxLength
+        ? new("link", $"This link is too long to be a DiffusionLab run ({query.Length} characters; at most {MaxLength}).")
+        : null;
+
+    /// <summary>The keys a spec's query string may hold: its fixed fields, "op.NAME" and "s.NAME".</summary>
+    internal static bool IsSpecKey(string key) => key switch
+    {
+        "prior" or "image" or "op" or "noise" or "sigmaY" or "rate" or "solver" or "steps" or "seed" or "sampleSeed" => true,
+        _ => key.Length > 3 && key.StartsWith("op.", StringComparison.Ordinal) || key.Length > 2 && key.StartsWith("s.", StringComparison.Ordinal),
+    };
+
+    /// <summary>A query string's key=value pairs, unescaped, in order; garbled parts are reported and left out.</summary>
+    internal static List<KeyValuePair<string, string>> Split(string query, List<SpecProblem> problems)
+    {
+        if (query.StartsWith('?')) query = query[1..];
+        var pairs = new List<KeyValuePair<string, string>>();
         foreach (var part in query.Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
+            if (pairs.Count == MaxPairs) { problems.Add(new("link", "The link has too many settings.")); break; }
             var eq = part.IndexOf('=');
-            string key, value;
             try
             {
-                key = Uri.UnescapeDataString(eq < 0 ? part : part[..eq].Replace('+', ' '));
-                value = eq < 0 ? "" : Uri.UnescapeDataString(part[(eq + 1)..].Replace('+', ' '));
+                pairs.Add(new(Uri.UnescapeDataString(eq < 0 ? part : part[..eq].Replace('+', ' ')),
+                    eq < 0 ? "" : Uri.UnescapeDataString(part[(eq + 1)..].Replace('+', ' '))));
             }
             catch (UriFormatException)
             {
                 problems.Add(new("link", $"Part of the link is garbled: '{Shorten(part)}'."));
-                continue;
             }
+        }
+        return pairs;
+    }
+
+    /// <summary>A spec from pairs that all have spec keys (<see cref="IsSpecKey"/>), adding to the problems found before.</summary>
+    internal static SpecParseResult Parse(IEnumerable<KeyValuePair<string, string>> pairs, List<SpecProblem> problems)
+    {
+        var spec = new ExperimentSpec();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var corruption = ImmutableSortedDictionary.CreateBuilder<string, double>(StringComparer.Ordinal);
+        var solver = ImmutableSortedDictionary.CreateBuilder<string, double>(StringComparer.Ordinal);
+        foreach (var (key, value) in pairs)
+        {
             if (!seen.Add(key)) { problems.Add(new(FieldOf(key), $"'{Shorten(key)}' appears twice in the link.")); continue; }
-            if (seen.Count > 16 + 2 * MaxParameters) { problems.Add(new("link", "The link has too many settings.")); break; }
 
             switch (key)
             {
@@ -200,13 +263,13 @@ public sealed record ExperimentSpec
                 case "rate": if (Double(key, value) is { } rate) spec = spec with { PoissonRate = rate }; break;
                 case "steps": if (Int(key, value) is { } steps) spec = spec with { Steps = steps }; break;
                 case "seed": if (Int(key, value) is { } seed) spec = spec with { Seed = seed }; break;
+                case "sampleSeed": if (Int(key, value) is { } sampleSeed) spec = spec with { SampleSeed = sampleSeed }; break;
                 default:
-                    if (key.StartsWith("op.", StringComparison.Ordinal) && key.Length > 3 && Double(key, value) is { } o)
-                        corruption[key[3..]] = o;
-                    else if (key.StartsWith("s.", StringComparison.Ordinal) && key.Length > 2 && Double(key, value) is { } s)
-                        solver[key[2..]] = s;
-                    else if (!key.StartsWith("op.", StringComparison.Ordinal) && !key.StartsWith("s.", StringComparison.Ordinal))
-                        problems.Add(new("link", $"The link has an unknown setting '{Shorten(key)}'."));
+                    if (key.StartsWith("op.", StringComparison.Ordinal))
+                    {
+                        if (Double(key, value) is { } o) corruption[key[3..]] = o;
+                    }
+                    else if (Double(key, value) is { } s) solver[key[2..]] = s;
                     break;
             }
         }
@@ -227,7 +290,7 @@ public sealed record ExperimentSpec
         double? Double(string key, string value)
         {
             if (double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)) return d;
-            problems.Add(new(FieldOf(key), $"The link's {key} should be a number, not '{Shorten(value)}'."));
+            problems.Add(new(FieldOf(key), $"The link's {Shorten(key)} should be a number, not '{Shorten(value)}'."));
             return null;
         }
 
@@ -248,7 +311,7 @@ public sealed record ExperimentSpec
         _ => key,
     };
 
-    static string Shorten(string s)
+    internal static string Shorten(string s)
     {
         var sb = new StringBuilder();
         foreach (var c in s.Take(40)) sb.Append(char.IsControl(c) ? '?' : c);
@@ -259,7 +322,7 @@ public sealed record ExperimentSpec
     public bool Equals(ExperimentSpec? other) =>
         other is not null && Prior == other.Prior && Image == other.Image && Corruption == other.Corruption
         && Noise == other.Noise && SigmaY.Equals(other.SigmaY) && PoissonRate.Equals(other.PoissonRate)
-        && Solver == other.Solver && Steps == other.Steps && Seed == other.Seed
+        && Solver == other.Solver && Steps == other.Steps && Seed == other.Seed && FirstSampleSeed == other.FirstSampleSeed
         && CorruptionParameters.SequenceEqual(other.CorruptionParameters) && SolverParameters.SequenceEqual(other.SolverParameters);
 
     public override int GetHashCode() => HashCode.Combine(Prior, Image, Corruption, Solver, Steps, Seed, SigmaY);

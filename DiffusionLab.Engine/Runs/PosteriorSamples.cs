@@ -1,70 +1,61 @@
-using System.Diagnostics;
 using DiffusionLab.Engine.Imaging;
-using DiffusionLab.Engine.Priors;
-using DiffusionLab.Engine.Solvers;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Methods;
-using DiffusionLab.Engine.Operators;
 
 namespace DiffusionLab.Engine.Runs;
 
 /// <summary>
-/// Posterior diversity: one measurement y, one solver, N samples solved together as one batch
-/// (each sample draws its own noise from the run's stream, so y is the same for all and only the
-/// solver's randomness differs). The per-pixel mean and standard deviation show where the prior is
-/// unsure; a classical solver gives N identical answers and a zero standard deviation.
+/// Posterior diversity: one measurement y, one solver, N samples that differ only in the solver's
+/// noise (sample k draws from sample seed first + k, so it is exactly the lab run with that sample
+/// seed). Their per-pixel mean and standard deviation show where the prior is unsure; a classical
+/// solver gives N identical answers and a zero standard deviation.
 /// </summary>
 public static class PosteriorSamples
 {
     public const int MaxSamples = 16;
 
     /// <summary>
-    /// Steps of the batch: every sample's x̂0 [N, C, H, W] on the CPU, and at the end the mean, the
-    /// standard deviation and the metrics of the mean. The tensors in each report are the caller's.
+    /// The mean, the standard deviation and the metrics of the mean of a batch's final x̂0 [N, C, H, W],
+    /// each sample clipped to [-1, 1] first (as its picture shows it).
     /// </summary>
-    public static IEnumerable<SamplesProgress> Run(PreparedRun run, int count, CancellationToken cancellation = default,
-        RunScheduler? scheduler = null, string client = "")
+    internal static PosteriorSummary Summarize(PreparedRun run, Tensor finalX0Hat)
     {
-        if (count < 1 || count > MaxSamples) throw new SolverException($"Choose between 1 and {MaxSamples} samples.");
-        var spec = run.Spec;
-        var solver = SolverCatalog.Find(spec.Solver)!.Create(spec.SolverParameters);
-        using var solverStream = new Generator((ulong)spec.Seed * 2 + 2);
-        using var batched = scheduler?.Join(run.Prior, client);
-        using var y = run.Y.expand([count, .. run.Y.shape[1..]]).contiguous();
-        var context = new SolverContext((IDenoiser?)batched ?? run.Prior, run.Measurement, y, spec.NoiseModel, spec.Steps, count, solverStream);
-        var clock = Stopwatch.StartNew();
-        foreach (var step in solver.Solve(context))
-        {
-            cancellation.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var samples = step.X0Hat.detach().Clamped(-1, 1);
-            var samplesOut = samples.cpu().clone().MoveToOuterDisposeScope();
-            Tensor? mean = null, std = null;
-            double psnr = double.NaN, ssim = double.NaN, residual = double.NaN;
-            if (step.IsFinal)
-            {
-                var m = samples.mean([0], keepdim: true);
-                // Population standard deviation (divide by N): 0 for one sample, and for N equal answers.
-                var s = samples.std([0], unbiased: false, keepdim: true);
-                psnr = ImageMetrics.Psnr(m, run.GroundTruth)[0];
-                ssim = run.GroundTruth.dim() == 4 ? ImageMetrics.Ssim(m, run.GroundTruth)[0] : double.NaN;
-                using (no_grad()) residual = spec.NoiseModel.ResidualNorm(run.Y, run.Measurement.Forward(m)).to(float64).item<double>();
-                mean = m[0].cpu().clone().MoveToOuterDisposeScope();
-                std = s[0].cpu().clone().MoveToOuterDisposeScope();
-            }
-            yield return new SamplesProgress(step.Index, step.Total, samplesOut, mean, std, psnr, ssim, residual, clock.Elapsed, step.IsFinal);
-        }
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var samples = finalX0Hat.detach().Clamped(-1, 1);
+        var mean = samples.mean([0], keepdim: true);
+        // Population standard deviation (divide by N): 0 for one sample, and for N equal answers.
+        var std = samples.std([0], unbiased: false, keepdim: true);
+        var psnr = ImageMetrics.Psnr(mean, run.GroundTruth)[0];
+        var ssim = run.GroundTruth.dim() == 4 ? ImageMetrics.Ssim(mean, run.GroundTruth)[0] : double.NaN;
+        var residual = run.Measurement is null ? double.NaN
+            : run.Spec.NoiseModel.ResidualNorm(run.Y, run.Measurement.Forward(mean)).to(float64).item<double>();
+        return new PosteriorSummary(PixelImage.FromTensor(mean), PixelImage.FromTensor(std), StdPicture(std[0]), std.max().item<float>(), psnr, ssim, residual);
+    }
+
+    /// <summary>The per-pixel standard deviation [C, H, W], averaged over colour, as a grey picture in [-1, 1]: white at its largest value, black where every sample agrees.</summary>
+    static PixelImage StdPicture(Tensor std)
+    {
+        using var scope = NewDisposeScope();
+        var grey = std.mean([0], keepdim: true);
+        var max = grey.max().item<float>();
+        var scaled = max > 0 ? grey.DividedBy(max) : grey;
+        return PixelImage.FromTensor(scaled.Times(2).Minus(1).expand(3, -1, -1));
     }
 }
 
-/// <summary>One step of a diversity batch. <see cref="Mean"/> and <see cref="Std"/> ([C, H, W]) come with the final step only.</summary>
-public sealed record SamplesProgress(int Index, int Total, Tensor Samples, Tensor? Mean, Tensor? Std,
-    double MeanPsnr, double MeanSsim, double MeanResidual, TimeSpan Elapsed, bool IsFinal) : IDisposable
+/// <summary>What a finished diversity batch shows beside its samples.</summary>
+/// <param name="Mean">The per-pixel mean of the (clipped) samples, [C, H, W].</param>
+/// <param name="Std">The per-pixel population standard deviation, [C, H, W].</param>
+/// <param name="StdPicture">The standard deviation averaged over colour as a grey picture, white at its largest.</param>
+/// <param name="StdMax">The largest per-pixel standard deviation (on the [-1, 1] scale); 0 when every sample agrees.</param>
+/// <param name="MeanPsnr">PSNR of the mean against the ground truth.</param>
+/// <param name="MeanSsim">SSIM of the mean against the ground truth.</param>
+/// <param name="MeanResidual">The noise model's ‖y − A(mean)‖.</param>
+public sealed record PosteriorSummary(PixelImage Mean, PixelImage Std, PixelImage StdPicture, double StdMax,
+    double MeanPsnr, double MeanSsim, double MeanResidual);
+
+/// <summary>One step of a diversity batch: every sample's record, and with the final step the batch's summary.</summary>
+public sealed record SamplesStep(IReadOnlyList<StepRecord> Samples, PosteriorSummary? Summary)
 {
-    public void Dispose()
-    {
-        Samples.Dispose();
-        Mean?.Dispose();
-        Std?.Dispose();
-    }
+    public StepRecord First => Samples[0];
 }

@@ -17,11 +17,9 @@ namespace DiffusionLab.Engine.Runs;
 /// whose calls block the run's thread until the worker has served them. Guided calls (DPS) carry
 /// their per-sample loss; each part of a batch (see <see cref="Parallelism"/>) sums its losses and
 /// runs one backward pass, which gives every run exactly its own gradient because no run's loss
-/// depends on another run's samples. Fairness: requests are served oldest first and every request pending when a
-/// batch is formed is in it unless the batch is full, so no run waits more than
-/// ⌈pending / <see cref="MaxBatch"/>⌉ batches. Under contention one client gets at most
-/// <see cref="MaxPerClient"/> samples of a batch; its other requests fill what the other clients
-/// leave free.
+/// depends on another run's samples. Which calls go in a batch, when it goes and how it is split
+/// are the <see cref="BatchPolicy"/>'s decisions (oldest first, a per-client share, a gather
+/// window); this class only does the waiting, the threads and the arithmetic.
 /// </remarks>
 public sealed class RunScheduler : IDisposable
 {
@@ -45,9 +43,7 @@ public sealed class RunScheduler : IDisposable
     /// core that libtorch's intra-op threads leave free (see <see cref="Parallelism"/>).</param>
     public RunScheduler(int maxBatch = 32, int maxPerClient = 8, TimeSpan? gatherWindow = null, bool startWorker = true, int? parallelism = null)
     {
-        MaxBatch = Math.Max(1, maxBatch);
-        MaxPerClient = Math.Max(1, maxPerClient);
-        GatherWindow = gatherWindow ?? TimeSpan.FromMilliseconds(15);
+        Policy = new BatchPolicy(Math.Max(1, maxBatch), Math.Max(1, maxPerClient), gatherWindow ?? TimeSpan.FromMilliseconds(15));
         Parallelism = Math.Clamp(parallelism ?? Environment.ProcessorCount / Math.Max(1, TorchRuntime.Threads), 1, 16);
         for (int i = 1; i < Parallelism; i++)
         {
@@ -62,13 +58,15 @@ public sealed class RunScheduler : IDisposable
         }
     }
 
-    public int MaxBatch { get; }
-    public int MaxPerClient { get; }
-    public TimeSpan GatherWindow { get; }
+    /// <summary>What goes in each batch, when, and in how many parts.</summary>
+    public BatchPolicy Policy { get; }
+    public int MaxBatch => Policy.MaxBatch;
+    public int MaxPerClient => Policy.MaxPerClient;
+    public TimeSpan GatherWindow => Policy.GatherWindow;
 
     /// <summary>
     /// Most threads one batch is served on. Backward passes run with one intra-op thread (a
-    /// threaded conv2d kernel races, TORCHSHARP-NOTES §3), so one network call keeps one core
+    /// threaded conv2d kernel races, docs/torchsharp.md §3), so one network call keeps one core
     /// busy; a batch of many runs is split into this many parts, forward and backward on each part
     /// on its own thread. Every sample's ε and gradient depend on that sample alone, so the split
     /// changes nothing but the blocking of the arithmetic.
@@ -138,11 +136,9 @@ public sealed class RunScheduler : IDisposable
                 while (!disposed && pending.Count == 0) Monitor.Wait(gate);
                 if (disposed) return;
                 // Give runs that are between steps a moment to join this batch, but only while
-                // some lane of that prior has yet to ask: a full house goes at once.
-                // The window grows with the network's cost: waiting a quarter of a batch's time for a
-                // straggler is cheaper than serving it alone in a batch of its own next.
-                var deadline = DateTime.UtcNow + Max(GatherWindow, lastServe / 4);
-                while (!disposed && !EveryLaneIsWaiting(pending[0].Lane.Inner) && pending.Count < MaxBatch)
+                // some run on that prior has yet to ask: a full house goes at once.
+                var deadline = DateTime.UtcNow + Policy.GatherTime(lastServe);
+                while (!disposed && !Policy.GoesNow(Waiting(), lanesWaitingOn.GetValueOrDefault(pending[0].Lane.Inner)))
                 {
                     var left = deadline - DateTime.UtcNow;
                     if (left <= TimeSpan.Zero) break;
@@ -154,43 +150,18 @@ public sealed class RunScheduler : IDisposable
             if (batch.Count == 0) continue;
             var clock = System.Diagnostics.Stopwatch.StartNew();
             Serve(batch);
-            lastServe = TimeSpan.FromTicks(Math.Min(clock.Elapsed.Ticks, TimeSpan.FromMilliseconds(800).Ticks));
+            lastServe = clock.Elapsed;
         }
     }
 
     TimeSpan lastServe;
 
-    static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+    List<WaitingCall> Waiting() => pending.Select(r => new WaitingCall(r.Lane.Inner, r.IsGuided, r.Lane.Client, r.Samples)).ToList();
 
-    bool EveryLaneIsWaiting(IDenoiser prior)
-    {
-        var asking = 0;
-        foreach (var request in pending) if (ReferenceEquals(request.Lane.Inner, prior)) asking++;
-        return asking >= lanesWaitingOn.GetValueOrDefault(prior);
-    }
-
-    /// <summary>
-    /// Oldest request first; the batch holds requests of that request's prior and kind (plain or
-    /// guided) only. Clients over their share wait for a second pass that fills the free places.
-    /// </summary>
+    /// <summary>Takes the policy's next batch out of the waiting requests (called under the lock).</summary>
     List<Request> TakeBatch()
     {
-        var batch = new List<Request>();
-        if (pending.Count == 0) return batch;
-        var first = pending[0];
-        var perClient = new Dictionary<string, long>(StringComparer.Ordinal);
-        long size = 0;
-        for (int pass = 0; pass < 2; pass++)
-            foreach (var request in pending)
-            {
-                if (batch.Contains(request) || !ReferenceEquals(request.Lane.Inner, first.Lane.Inner) || request.IsGuided != first.IsGuided) continue;
-                if (size > 0 && size + request.Samples > MaxBatch) continue;
-                var mine = perClient.GetValueOrDefault(request.Lane.Client);
-                if (pass == 0 && mine > 0 && mine + request.Samples > MaxPerClient) continue;
-                batch.Add(request);
-                perClient[request.Lane.Client] = mine + request.Samples;
-                size += request.Samples;
-            }
+        var batch = Policy.NextBatch(Waiting()).Select(i => pending[i]).ToList();
         foreach (var request in batch) pending.Remove(request);
         return batch;
     }
@@ -198,32 +169,18 @@ public sealed class RunScheduler : IDisposable
     void Serve(List<Request> batch)
     {
         // A GPU serves the whole batch in one call faster than in parts; the split is for CPU cores.
-        var split = batch[0].Lane.Inner.Device.type == TorchSharp.DeviceType.CPU ? Split(batch, Parallelism) : [batch];
-        if (split.Count == 1)
+        if (Parallelism == 1 || batch.Count == 1 || batch[0].Lane.Inner.Device.type != TorchSharp.DeviceType.CPU)
         {
             ServePart(batch);
             return;
         }
+        var byArrival = batch.OrderBy(r => r.Arrival).ToList();
+        var split = BatchPolicy.Split(byArrival.Select(r => r.Samples).ToArray(), Parallelism)
+            .Select(part => part.Select(i => byArrival[i]).ToList()).ToList();
         using var done = new CountdownEvent(split.Count - 1);
         for (int i = 1; i < split.Count; i++) parts.Add((split[i], done));
         ServePart(split[0]);
         done.Wait();
-    }
-
-    /// <summary>At most <paramref name="count"/> parts with samples as even as whole requests allow, in arrival order.</summary>
-    static List<List<Request>> Split(List<Request> batch, int count)
-    {
-        count = Math.Min(count, batch.Count);
-        if (count <= 1) return [batch];
-        var parts = Enumerable.Range(0, count).Select(_ => new List<Request>()).ToList();
-        var sizes = new long[count];
-        foreach (var request in batch.OrderByDescending(r => r.Samples).ThenBy(r => r.Arrival))
-        {
-            var smallest = Array.IndexOf(sizes, sizes.Min());
-            parts[smallest].Add(request);
-            sizes[smallest] += request.Samples;
-        }
-        return parts;
     }
 
     void ServePart(List<Request> batch)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
@@ -9,34 +8,51 @@ using DiffusionLab.Engine.Methods;
 namespace DiffusionLab.Engine.Runs;
 
 /// <summary>
-/// Turns an <see cref="ExperimentSpec"/> into a stream of steps: resolves the prior and the
-/// image, builds the corruption from its parameters and the seed, makes the measurement y,
-/// and runs the solver, reporting x_t, x0Hat and the metrics of every step.
+/// The run core: turns an <see cref="ExperimentSpec"/> into reported steps. It checks the spec
+/// once (<see cref="Check"/>), loads the prior and the image and makes y (<see cref="Prepare(RunPlan)"/>),
+/// and runs the solver on one sample (the lab, compare, the CLI) or many (a diversity batch)
+/// through <see cref="SolverRun"/>, with the seeds of <see cref="RunSeeds"/>, measuring every step.
 /// </summary>
 /// <remarks>
-/// Seeds: the operator and the measurement noise depend only on the spec's seed, never on
-/// the solver, so every solver in a comparison sees the very same y. The solver draws from
-/// its own stream (seeded from the seed too), and posterior-diversity runs vary only that.
+/// Seeds: the operator and the measurement noise depend only on the spec's seed, never on the
+/// solver, so every solver in a comparison sees the very same y. Each sample draws the solver's
+/// noise from its own stream, seeded from its sample seed, so diversity sample k is exactly the
+/// lab run with sample seed <see cref="ExperimentSpec.FirstSampleSeed"/> + k.
 /// </remarks>
 public sealed class Runner(PriorCatalog priors, IUploadedImages? uploads = null)
 {
     public PriorCatalog Priors { get; } = priors;
 
-    /// <summary>Validates the spec, loads what it names and makes y. Throws <see cref="SpecException"/> listing every problem.</summary>
+    /// <summary>The spec with its defaults filled in and its corruption and solver looked up, or every problem that keeps it from running.</summary>
+    public (RunPlan? Plan, IReadOnlyList<SpecProblem> Problems) Check(ExperimentSpec spec)
+    {
+        var corruption = OperatorCatalog.Find(spec.Corruption);
+        var solver = SolverCatalog.Find(spec.Solver);
+        var filled = spec.WithDefaults(corruption, solver);
+        var problems = filled.Validate(Priors.Ids);
+        if (problems.Count > 0) return (null, problems);
+        return (new RunPlan(filled, corruption!, solver!), []);
+    }
+
+    /// <summary>Checks the spec, loads what it names and makes y. Throws <see cref="SpecException"/> listing every problem.</summary>
     public PreparedRun Prepare(ExperimentSpec spec)
     {
-        spec = spec.WithDefaults();
-        var problems = spec.Validate(Priors.Ids).ToList();
-        if (problems.Count > 0) throw new SpecException(problems);
+        var (plan, problems) = Check(spec);
+        return plan is null ? throw new SpecException(problems) : Prepare(plan);
+    }
 
+    /// <summary>Loads what a checked spec names and makes y. Throws <see cref="SpecException"/> when the image cannot be had.</summary>
+    public PreparedRun Prepare(RunPlan plan)
+    {
+        var spec = plan.Spec;
         var prior = Priors.Load(spec.Prior);
+        var problems = new List<SpecProblem>();
         using var scope = NewDisposeScope();
         var x0 = LoadImage(spec, prior, problems);
         if (problems.Count > 0) throw new SpecException(problems);
 
-        var descriptor = OperatorCatalog.Find(spec.Corruption)!;
-        var measurement = descriptor.Create(spec.CorruptionParameters, prior.SampleShape, spec.Seed);
-        using var noiseStream = new Generator((ulong)spec.Seed * 2 + 1);
+        var measurement = plan.Corruption.Create(spec.CorruptionParameters, prior.SampleShape, spec.Seed);
+        using var noiseStream = new Generator(RunSeeds.Problem(spec.Seed));
         Tensor y;
         using (no_grad())
         {
@@ -44,8 +60,43 @@ public sealed class Runner(PriorCatalog priors, IUploadedImages? uploads = null)
             y = spec.NoiseModel.Apply(clean, noiseStream);
         }
         var back = measurement.BackProject(y);
-        return new PreparedRun(spec, prior, measurement,
+        return new PreparedRun(plan, prior, measurement,
             x0.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope(), back.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Runs the solver on one sample, the spec's sample seed, and reports every step. Stops between
+    /// steps when <paramref name="cancellation"/> fires.
+    /// </summary>
+    /// <param name="scheduler">When given, the run's network calls are batched with other runs' on the same prior.</param>
+    /// <param name="client">Who started the run, for the scheduler's per-client share.</param>
+    public IEnumerable<StepRecord> Run(PreparedRun run, CancellationToken cancellation = default, RunScheduler? scheduler = null, string client = "") =>
+        Solve(run, 1, summarize: false, cancellation, scheduler, client).Select(step => step.First);
+
+    /// <summary>
+    /// Runs the solver on <paramref name="count"/> samples of the same y as one batch (sample k with
+    /// sample seed first + k) and reports every step of every sample; the final step carries the
+    /// batch's mean, standard deviation and the metrics of the mean.
+    /// </summary>
+    public IEnumerable<SamplesStep> RunSamples(PreparedRun run, int count, CancellationToken cancellation = default,
+        RunScheduler? scheduler = null, string client = "")
+    {
+        if (count < 1 || count > PosteriorSamples.MaxSamples) throw new SolverException($"Choose between 1 and {PosteriorSamples.MaxSamples} samples.");
+        return Solve(run, count, summarize: true, cancellation, scheduler, client);
+    }
+
+    IEnumerable<SamplesStep> Solve(PreparedRun run, int count, bool summarize, CancellationToken cancellation, RunScheduler? scheduler, string client)
+    {
+        var spec = run.Spec;
+        var solver = run.Plan.Solver.Create(spec.SolverParameters);
+        var recorder = new StepRecorder(run);
+        var noise = RunSeeds.ForSamples(spec.FirstSampleSeed, count);
+        foreach (var step in SolverRun.Steps(solver, run.Problem, spec.Steps, count, noise, cancellation, scheduler, client))
+        {
+            var records = recorder.Record(step);
+            var summary = summarize && step.IsFinal ? PosteriorSamples.Summarize(run, step.X0Hat) : null;
+            yield return new SamplesStep(records, summary);
+        }
     }
 
     Tensor LoadImage(ExperimentSpec spec, IDenoiser prior, List<SpecProblem> problems)
@@ -86,41 +137,17 @@ public sealed class Runner(PriorCatalog priors, IUploadedImages? uploads = null)
                 return uploaded.ToTensor(prior.Device);
         }
     }
-
-    /// <summary>
-    /// Runs the solver and reports every step. Stops between steps when <paramref name="cancellation"/>
-    /// fires. The tensors in each <see cref="RunProgress"/> are copies the caller owns.
-    /// </summary>
-    /// <param name="scheduler">When given, the run's network calls are batched with other runs' on the same prior.</param>
-    /// <param name="client">Who started the run, for the scheduler's per-client share.</param>
-    public IEnumerable<RunProgress> Run(PreparedRun run, CancellationToken cancellation = default, RunScheduler? scheduler = null, string client = "")
-    {
-        var spec = run.Spec;
-        var descriptor = SolverCatalog.Find(spec.Solver)!;
-        var solver = descriptor.Create(spec.SolverParameters);
-        using var solverStream = new Generator((ulong)spec.Seed * 2 + 2);
-        using var batched = scheduler?.Join(run.Prior, client);
-        var context = new SolverContext((IDenoiser?)batched ?? run.Prior, run.Measurement, run.Y, spec.NoiseModel, spec.Steps, 1, solverStream);
-        var clock = Stopwatch.StartNew();
-        foreach (var step in solver.Solve(context))
-        {
-            cancellation.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            var estimate = step.X0Hat.detach();
-            var psnr = ImageMetrics.Psnr(estimate, run.GroundTruth)[0];
-            var ssim = run.GroundTruth.dim() == 4 ? ImageMetrics.Ssim(estimate, run.GroundTruth)[0] : double.NaN;
-            var xt = step.Xt.detach()[0].cpu().clone().MoveToOuterDisposeScope();
-            var x0Hat = estimate[0].cpu().clone().MoveToOuterDisposeScope();
-            yield return new RunProgress(step.Index, step.Total, step.Timestep, xt, x0Hat,
-                step.Residual.Length > 0 ? step.Residual[0] : double.NaN, psnr, ssim, clock.Elapsed, step.IsFinal, step.NetworkEvaluations);
-        }
-    }
 }
 
-/// <summary>A run ready to solve: the spec (with defaults filled in), the prior, A, x0, y and y's back-projection.</summary>
-public sealed class PreparedRun(ExperimentSpec spec, IDenoiser prior, IMeasurement measurement, Tensor groundTruth, Tensor y, Tensor backProjection) : IDisposable
+/// <summary>A spec that passed its checks: its defaults filled in, and the corruption and solver it names looked up once.</summary>
+public sealed record RunPlan(ExperimentSpec Spec, OperatorDescriptor Corruption, SolverDescriptor Solver);
+
+/// <summary>A run ready to solve: the plan, the prior, A, x0, y and y's back-projection.</summary>
+public sealed class PreparedRun(RunPlan plan, IDenoiser prior, IMeasurement measurement, Tensor groundTruth, Tensor y, Tensor backProjection) : IDisposable
 {
-    public ExperimentSpec Spec { get; } = spec;
+    public RunPlan Plan { get; } = plan;
+    /// <summary>The spec with its defaults filled in.</summary>
+    public ExperimentSpec Spec => Plan.Spec;
     public IDenoiser Prior { get; } = prior;
     public IMeasurement Measurement { get; } = measurement;
     /// <summary>x0, [1, C, H, W].</summary>
@@ -130,23 +157,15 @@ public sealed class PreparedRun(ExperimentSpec spec, IDenoiser prior, IMeasureme
     /// <summary>y shown in image space, [1, C, H, W].</summary>
     public Tensor BackProjection { get; } = backProjection;
 
+    /// <summary>What the solver is asked to solve.</summary>
+    public RunProblem Problem => new(Prior, Measurement, Y, Spec.NoiseModel);
+
     public void Dispose()
     {
         GroundTruth.Dispose();
         Y.Dispose();
         BackProjection.Dispose();
         (Measurement as IDisposable)?.Dispose();
-    }
-}
-
-/// <summary>One reported step. <see cref="Xt"/> and <see cref="X0Hat"/> are [C, H, W] CPU copies owned by the receiver.</summary>
-public sealed record RunProgress(int Index, int Total, int Timestep, Tensor Xt, Tensor X0Hat,
-    double Residual, double Psnr, double Ssim, TimeSpan Elapsed, bool IsFinal, int NetworkEvaluations = 0) : IDisposable
-{
-    public void Dispose()
-    {
-        Xt.Dispose();
-        X0Hat.Dispose();
     }
 }
 

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace DiffusionLab.Engine.Solvers;
 
 /// <summary>
-/// ADMM in scaled form with a fixed penalty ρ (Boyd et al. 2011, §3.1.1; MATH.md §6):
+/// ADMM in scaled form with a fixed penalty ρ (Boyd et al. 2011, §3.1.1; docs/maths.md §6):
 /// x_{k+1} = (AᵀA/sigmaY² + ρI)⁻¹ (Aᵀy/sigmaY² + ρ(z_k − u_k)),
 /// z_{k+1} = prox_{(λ/ρ)R}(x_{k+1} + u_k), u_{k+1} = u_k + x_{k+1} − z_{k+1}.
 /// Each step reports Xt = x (the data-consistent half) and X0Hat = z (the regularised half, the

@@ -8,7 +8,7 @@ namespace DiffusionLab.Engine.Solvers;
 /// operator M applied to a batch: every sample [b] of the batch is its own system M x_b = rhs_b,
 /// with its own step sizes and its own stopping test, so a sample solved in a batch gets exactly
 /// the answer it would get alone. HQS and ADMM use it for the data step
-/// (AᵀA/sigmaY² + μI) x = rhs (MATH.md §6), which needs only A's Forward and Adjoint, so it
+/// (AᵀA/sigmaY² + μI) x = rhs (docs/maths.md §6), which needs only A's Forward and Adjoint, so it
 /// works for every linear corruption without ever forming a matrix.
 /// </summary>
 public static class ConjugateGradient

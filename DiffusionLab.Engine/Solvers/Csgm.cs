@@ -14,7 +14,8 @@ namespace DiffusionLab.Engine.Solvers;
 /// the step reports x = G(z) of the best start so far as both x_t and x̂0. The generator is a trained
 /// VAE decoder or GAN generator, not the run's diffusion prior: the answer can only be an image that
 /// generator can make, which is both CSGM's strength (few measurements suffice) and its limit.
-/// Each sample of a batch has its own starts, so samples differ only in where their starts fell.
+/// Each sample of a batch draws its own starts from its own noise stream, so samples differ only in
+/// where their starts fell, and a batch's sample k is the single run with sample k's seed.
 /// </summary>
 public sealed class Csgm : ISolver
 {
@@ -63,7 +64,10 @@ public sealed class Csgm : ISolver
         Tensor z, firstMoment, secondMoment, yPerStart;
         using (var scope = NewDisposeScope())
         {
-            z = randn([starts, generator.Config.LatentDimension], generator: context.Generator).DetachFromDisposeScope();
+            // Sample b's starts come from sample b's own stream (rows b·R … b·R + R − 1 after the
+            // reshape), so a sample of a batch finds what the single run with its seed finds.
+            z = context.Random.Normal([batch, Restarts, generator.Config.LatentDimension], CPU)
+                .reshape(starts, generator.Config.LatentDimension).DetachFromDisposeScope();
             firstMoment = zeros_like(z).DetachFromDisposeScope();
             secondMoment = zeros_like(z).DetachFromDisposeScope();
             yPerStart = y.repeat_interleave(Restarts, dim: 0).DetachFromDisposeScope();

@@ -18,14 +18,14 @@ public sealed class Ddim(double eta) : ISolver
         if (!(eta >= 0 && eta <= 1)) throw new SolverException("DDIM's η must be between 0 and 1.");
         var prior = new CountedPrior(context.Prior);
         var timesteps = Timesteps.Respace(prior.Schedule.TrainingSteps, context.Steps);
-        using var iterate = new CurrentIterate(randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device));
+        using var iterate = new CurrentIterate(context.Normal());
         for (int i = 0; i < timesteps.Length; i++)
         {
             int t = timesteps[i], s = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
             iterate.Advance(() =>
             {
                 var (eps, x0Hat) = prior.Denoise(iterate.X, t);
-                var z = eta > 0 ? randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device) : zeros_like(eps);
+                var z = eta > 0 ? context.Normal() : zeros_like(eps);
                 return (ReverseUpdate.Ddim(x0Hat, eps, prior.AlphaBar(t), prior.AlphaBar(s), eta, z), x0Hat);
             });
             yield return iterate.Report(context, i, timesteps.Length, s, prior.Evaluations);

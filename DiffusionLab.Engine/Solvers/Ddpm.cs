@@ -15,7 +15,7 @@ public sealed class Ddpm : ISolver
     public IEnumerable<SolverStep> Solve(SolverContext context)
     {
         var timesteps = Timesteps.Respace(context.Prior.Schedule.TrainingSteps, context.Steps);
-        var start = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
+        var start = context.Normal();
         foreach (var step in Reverse(context, new CountedPrior(context.Prior), start, timesteps))
             yield return step;
     }
@@ -30,7 +30,7 @@ public sealed class Ddpm : ISolver
             iterate.Advance(() =>
             {
                 var (_, x0Hat) = prior.Denoise(iterate.X, t);
-                var z = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
+                var z = context.Normal();
                 return (ReverseUpdate.Ancestral(iterate.X, x0Hat, prior.AlphaBar(t), prior.AlphaBar(s), z), x0Hat);
             });
             yield return iterate.Report(context, i, timesteps.Length, s, prior.Evaluations);

@@ -25,7 +25,7 @@ public sealed class Dps(double zeta, bool clipX0Hat) : ISolver
         var y = context.Y ?? throw new SolverException("DPS needs a measurement y.");
         var prior = new CountedPrior(context.Prior);
         var timesteps = Timesteps.Respace(prior.Schedule.TrainingSteps, context.Steps);
-        using var iterate = new CurrentIterate(randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device));
+        using var iterate = new CurrentIterate(context.Normal());
         for (int i = 0; i < timesteps.Length; i++)
         {
             int t = timesteps[i], s = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
@@ -46,7 +46,7 @@ public sealed class Dps(double zeta, bool clipX0Hat) : ISolver
                 residual = guided.Loss.to(float64).data<double>().ToArray();
                 var x0Hat = prior.X0Hat(iterate.X, guided.Epsilon, t);
                 if (clipX0Hat) x0Hat = x0Hat.Clamped(-1, 1);
-                var z = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
+                var z = context.Normal();
                 var next = ReverseUpdate.Ancestral(iterate.X, x0Hat, prior.AlphaBar(t), prior.AlphaBar(s), z);
                 return (next - gradient.Times(zeta), x0Hat);
             });

@@ -4,7 +4,7 @@ using DiffusionLab.Engine.Solvers.Regularizers;
 namespace DiffusionLab.Engine.Solvers;
 
 /// <summary>
-/// Half-quadratic splitting (MATH.md §6): minimise ½ sigmaY⁻²‖y − Ax‖² + λR(x) by splitting
+/// Half-quadratic splitting (docs/maths.md §6): minimise ½ sigmaY⁻²‖y − Ax‖² + λR(x) by splitting
 /// x = z with a penalty μ_k = μ0·growth^k that grows every iteration:
 /// x_{k+1} = (AᵀA/sigmaY² + μ_k I)⁻¹ (Aᵀy/sigmaY² + μ_k z_k), z_{k+1} = prox_{(λ/μ_k)R}(x_{k+1}).
 /// Each step reports Xt = x (the data-consistent half) and X0Hat = z (the regularised half, the

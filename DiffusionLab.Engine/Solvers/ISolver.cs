@@ -26,7 +26,7 @@ public interface ISolver
 /// <param name="Noise">The noise model y was made with.</param>
 /// <param name="Steps">Number of iterations the solver should take (it reports how many it really takes in <see cref="SolverStep.Total"/>).</param>
 /// <param name="BatchSize">Independent samples solved together; each gets exactly what it would get alone.</param>
-/// <param name="Generator">The run's seeded random stream: all randomness comes from it.</param>
+/// <param name="Random">The run's seeded noise: all randomness comes from it, through <see cref="Normal"/>.</param>
 public sealed record SolverContext(
     IDenoiser Prior,
     IMeasurement? Measurement,
@@ -34,9 +34,16 @@ public sealed record SolverContext(
     NoiseModel Noise,
     int Steps,
     long BatchSize,
-    Generator Generator)
+    NoiseSource Random)
 {
+    /// <summary>A context whose whole batch draws from one stream (the caller keeps the generator).</summary>
+    public SolverContext(IDenoiser prior, IMeasurement? measurement, Tensor? y, NoiseModel noise, int steps, long batchSize, Generator generator)
+        : this(prior, measurement, y, noise, steps, batchSize, NoiseSource.Shared(generator)) { }
+
     public long[] BatchShape => [BatchSize, .. Prior.SampleShape];
+
+    /// <summary>Standard normal noise for the whole batch [B, ..SampleShape] on the prior's device; sample i's rows come from sample i's stream when the noise is per sample.</summary>
+    public Tensor Normal() => Random.Normal(BatchShape, Prior.Device);
 
     public IMeasurement RequireMeasurement(string solverName) =>
         Measurement ?? throw new SolverException($"{solverName} solves an inverse problem: choose a corruption to give it a measurement.");

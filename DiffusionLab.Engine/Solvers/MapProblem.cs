@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace DiffusionLab.Engine.Solvers;
 
 /// <summary>
-/// The problem HQS and ADMM both minimise (MATH.md §6), ½ sigmaY⁻² ‖y − A x‖² + λ R(x), with
+/// The problem HQS and ADMM both minimise (docs/maths.md §6), ½ sigmaY⁻² ‖y − A x‖² + λ R(x), with
 /// the three moves both splittings are made of: the data step (a linear solve by conjugate
 /// gradient), the prior step (R's prox) and the per-sample report (residual, objective).
 /// </summary>
@@ -20,6 +20,7 @@ sealed class MapProblem : IDisposable
 
     readonly IMeasurement a;
     readonly Tensor y;
+    readonly NoiseModel noise;
     readonly Tensor adjointOfYOverVariance; // Aᵀy / sigmaY², the fixed part of every data step's right-hand side
     readonly int cgIterations;
     readonly double cgTolerance;
@@ -30,6 +31,7 @@ sealed class MapProblem : IDisposable
         y = context.Y ?? throw new SolverException($"{solverName} needs the measurement y: choose a corruption first.");
         if (!y.shape.Skip(1).SequenceEqual(a.OutputShape))
             throw new SolverException($"{solverName}: the measurement has shape [{string.Join(", ", y.shape.Skip(1))}] but {a.Id} produces [{string.Join(", ", a.OutputShape)}].");
+        noise = context.Noise;
         Regularizer = regularizer;
         Lambda = lambda;
         SigmaY = Math.Max(context.Noise.SigmaY, MinimumSigmaY);
@@ -64,13 +66,18 @@ sealed class MapProblem : IDisposable
     /// <summary>argmin_z λR(z) + ½ penalty ‖z − v‖² = prox_{(λ/penalty) R}(v).</summary>
     public Tensor PriorStep(double penalty, Tensor v) => Regularizer.Prox(v, Lambda / penalty).DetachFromDisposeScope();
 
-    /// <summary>The step record for the answer x0Hat: its residual ‖y − A x0Hat‖ and objective, per sample.</summary>
+    /// <summary>
+    /// The step record for the answer x0Hat, per sample: the noise model's residual ‖y − A x0Hat‖
+    /// (the one every solver reports) and the objective, whose data term is the Gaussian one the
+    /// splitting minimises.
+    /// </summary>
     public SolverStep Report(int index, int total, Tensor xt, Tensor x0Hat)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var misfit = (y - a.Forward(x0Hat)).flatten(1).Squared().sum(1).to(float64);
-        var residual = misfit.sqrt().data<double>().ToArray();
+        var predicted = a.Forward(x0Hat);
+        var residual = DataResidual.Of(noise, y, predicted);
+        var misfit = (y - predicted).flatten(1).Squared().sum(1).to(float64);
         double[]? objective = null;
         if (Regularizer.Value(x0Hat) is { } prior)
             objective = misfit.Times(0.5 / (SigmaY * SigmaY)).Plus(prior.to(float64).Times(Lambda)).data<double>().ToArray();

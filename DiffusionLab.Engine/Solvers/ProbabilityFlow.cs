@@ -21,7 +21,7 @@ public sealed class ProbabilityFlow(OdeMethod method) : ISolver
         var prior = new CountedPrior(context.Prior);
         var schedule = prior.Schedule;
         var timesteps = Timesteps.Respace(schedule.TrainingSteps, context.Steps);
-        using var iterate = new CurrentIterate(randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device));
+        using var iterate = new CurrentIterate(context.Normal());
 
         // The ODE's velocity in reversed time (d/d(−u)), and x̂0 at the same evaluation.
         (Tensor Velocity, Tensor X0Hat) Velocity(Tensor x, int t)

@@ -18,7 +18,7 @@ public sealed class ReverseSde : ISolver
         var prior = new CountedPrior(context.Prior);
         var schedule = prior.Schedule;
         var timesteps = Timesteps.Respace(schedule.TrainingSteps, context.Steps);
-        using var iterate = new CurrentIterate(randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device));
+        using var iterate = new CurrentIterate(context.Normal());
         for (int i = 0; i < timesteps.Length; i++)
         {
             int t = timesteps[i], s = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
@@ -30,7 +30,7 @@ public sealed class ReverseSde : ISolver
                 var score = (-eps).DividedBy(Math.Sqrt(1 - prior.AlphaBar(t)));
                 var drift = iterate.X.Times(0.5 * beta).Plus(score.Times(beta));   // minus the forward drift, minus β·score, reversed in time
                 var next = iterate.X.Plus(drift.Times(du));
-                if (!last) next = next.Plus(randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device).Times(Math.Sqrt(beta * du)));
+                if (!last) next = next.Plus(context.Normal().Times(Math.Sqrt(beta * du)));
                 return (next, x0Hat);
             });
             yield return iterate.Report(context, i, timesteps.Length, s, prior.Evaluations);

@@ -6,7 +6,7 @@ namespace DiffusionLab.Engine.Solvers;
 /// <summary>
 /// Annealed Langevin dynamics with a likelihood term (Jalal et al. 2021). Works in variance-
 /// exploding coordinates x̃ = x_t/√ᾱ_t, noise level σ(t) = √((1−ᾱ_t)/ᾱ_t), score
-/// s(x̃, σ) = −ε(√ᾱ x̃, t)/σ (MATH.md §4). For L levels σ_1 &gt; … &gt; σ_L, K steps each:
+/// s(x̃, σ) = −ε(√ᾱ x̃, t)/σ (docs/maths.md §4). For L levels σ_1 &gt; … &gt; σ_L, K steps each:
 /// x̃ ← x̃ + α_i [ s(x̃, σ_i) + Aᵀ(y − A x̃)/(σ_y² + σ_i²) ] + √(2α_i) z,  α_i = ε σ_i²/σ_L².
 /// It takes L·K steps whatever the run's step count says. Needs Aᵀ, so only linear corruptions.
 /// </summary>
@@ -30,7 +30,7 @@ public sealed class ScoreAld(int levels, int stepsPerLevel, double epsilon) : IS
         // x_T ~ N(0, I) in VP coordinates; the reported x_t is always √ᾱ x̃ so it stays on the image scale.
         Tensor ve;
         using (var scope = NewDisposeScope())
-            ve = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device).DividedBy(Math.Sqrt(prior.AlphaBar(levelTimesteps[0]))).MoveToOuterDisposeScope();
+            ve = context.Normal().DividedBy(Math.Sqrt(prior.AlphaBar(levelTimesteps[0]))).MoveToOuterDisposeScope();
         using var iterate = new CurrentIterate(ve);
         int index = 0;
         foreach (int t in levelTimesteps)
@@ -45,7 +45,7 @@ public sealed class ScoreAld(int levels, int stepsPerLevel, double epsilon) : IS
                     var eps = prior.Epsilon(x.Times(Math.Sqrt(alphaBar)), t);
                     var score = (-eps).DividedBy(sigma);
                     var likelihood = measurement.Adjoint(y - measurement.Forward(x)).DividedBy(noiseVariance + sigma * sigma);
-                    var z = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
+                    var z = context.Normal();
                     var next = x.Plus(score.Plus(likelihood).Times(stepSize)).Plus(z.Times(Math.Sqrt(2 * stepSize)));
                     if (!next.isfinite().all().item<bool>())
                         throw new SolverException($"ScoreALD diverged at noise level σ = {sigma:0.###} (step {index + 1}): the step scale ε = {epsilon:g3} is too large for this problem. Try a smaller ε.");

@@ -27,7 +27,7 @@ public sealed class Sdedit(double strength) : ISolver
         using (var scope = NewDisposeScope())
         {
             var guide = measurement.BackProject(y).reshape(context.BatchShape).to(float32);
-            var z = randn(context.BatchShape, generator: context.Generator, device: context.Prior.Device);
+            var z = context.Normal();
             double a = prior.AlphaBar(start);
             startingPoint = guide.Times(Math.Sqrt(a)).Plus(z.Times(Math.Sqrt(1 - a))).MoveToOuterDisposeScope();
         }

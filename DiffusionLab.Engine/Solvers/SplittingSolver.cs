@@ -6,7 +6,7 @@ namespace DiffusionLab.Engine.Solvers;
 
 /// <summary>
 /// What HQS and ADMM share: a regulariser made per run, the prior weight λ, and the accuracy of
-/// the conjugate-gradient data step. Each subclass is its algorithm box from MATH.md §6.
+/// the conjugate-gradient data step. Each subclass is its algorithm box from docs/maths.md §6.
 /// </summary>
 public abstract class SplittingSolver : ISolver
 {

@@ -4,6 +4,7 @@ using DiffusionLab.Engine.Solvers;
 using TorchSharp;
 using static TorchSharp.torch;
 using DiffusionLab.Engine.Benchmarks;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Engine.Toy;
 
@@ -26,8 +27,9 @@ public sealed record ToyFrame(int Step, int Total, double T, float[] Positions, 
 public sealed class PreparedToyRun : IDisposable
 {
     internal PreparedToyRun(ToySpec spec, GaussianMixturePrior prior, MatrixMeasurement? measurement, Tensor? y,
-        GaussianMixturePosterior? posterior, Tensor reference, double exactFloor, double? priorFloor)
+        GaussianMixturePosterior? posterior, Tensor reference, Tensor directions, double exactFloor, double? priorFloor)
     {
+        Directions = directions;
         Spec = spec;
         Prior = prior;
         Measurement = measurement;
@@ -42,12 +44,15 @@ public sealed class PreparedToyRun : IDisposable
     public GaussianMixturePrior Prior { get; }
     public MatrixMeasurement? Measurement { get; }
 
-    /// <summary>y repeated for every particle, [B, 1] (null without a measurement).</summary>
+    /// <summary>The observed y, [1, 1], the same for every particle (null without a measurement).</summary>
     public Tensor? Y { get; }
     public GaussianMixturePosterior? Posterior { get; }
 
     /// <summary>Exact samples of the target, [R, 2].</summary>
     public Tensor Reference { get; }
+
+    /// <summary>The directions the distance projects onto, [2, P]: one set per run, so the figure changes only because the particles move.</summary>
+    public Tensor Directions { get; }
 
     /// <summary>The distance exact target samples reach with as many particles as the run scores (sampling noise alone).</summary>
     public double ExactFloor { get; }
@@ -62,6 +67,7 @@ public sealed class PreparedToyRun : IDisposable
         Y?.Dispose();
         Posterior?.Dispose();
         Reference.Dispose();
+        Directions.Dispose();
     }
 }
 
@@ -92,22 +98,22 @@ public static class ToyRunner
         {
             measurement = spec.CreateMeasurement();
             posterior = spec.CreatePosterior(prior);
-            if (measurement is not null)
-                using (var observed = tensor(new[] { (float)spec.Measurement.Y }, [1, 1]))
-                    y = observed.expand(spec.BatchSize, 1).contiguous();
+            if (measurement is not null) y = tensor(new[] { (float)spec.Measurement.Y }, [1, 1]);
 
-            using var referenceGenerator = new Generator((ulong)spec.Seed + 1);
-            using var floorGenerator = new Generator((ulong)spec.Seed + 2);
-            var reference = Target(prior, posterior, ReferenceCount, referenceGenerator);
+            // Everything the particles are scored against comes from the problem's stream; the
+            // particles' own noise comes from the sample stream (RunSeeds), so the two never share numbers.
+            using var problemStream = new Generator(RunSeeds.Problem(spec.Seed));
+            var reference = Target(prior, posterior, ReferenceCount, problemStream);
+            var directions = SlicedWasserstein.Directions(2, Projections, problemStream);
             int scored = Math.Min(spec.BatchSize, ReferenceCount);
             double exactFloor;
-            using (var exact = Target(prior, posterior, scored, floorGenerator))
-                exactFloor = Distance(exact, reference, spec.Seed);
+            using (var exact = Target(prior, posterior, scored, problemStream))
+                exactFloor = Distance(exact, reference, directions);
             double? priorFloor = null;
             if (posterior is not null)
-                using (var priorSamples = prior.Sample(scored, floorGenerator))
-                    priorFloor = Distance(priorSamples, reference, spec.Seed);
-            return new PreparedToyRun(spec, prior, measurement, y, posterior, reference, exactFloor, priorFloor);
+                using (var priorSamples = prior.Sample(scored, problemStream))
+                    priorFloor = Distance(priorSamples, reference, directions);
+            return new PreparedToyRun(spec, prior, measurement, y, posterior, reference, directions, exactFloor, priorFloor);
         }
         catch
         {
@@ -128,13 +134,12 @@ public static class ToyRunner
         foreach (var (key, value) in spec.Parameters) parameters[key] = value;
         var solver = descriptor.Create(parameters);
         bool singlePoint = spec.IsSinglePoint;
-        using var generator = new Generator((ulong)spec.Seed);
-        var context = new SolverContext(run.Prior, run.Measurement, run.Y, NoiseModel.Gaussian(spec.Measurement.SigmaY),
-            spec.Steps, spec.BatchSize, generator);
+        var problem = new RunProblem(run.Prior, run.Measurement, run.Y, NoiseModel.Gaussian(spec.Measurement.SigmaY));
+        // A cloud of up to 2 000 exchangeable particles draws from one stream: a generator per particle would cost a call each per step.
+        var steps = SolverRun.Steps(solver, problem, spec.Steps, spec.BatchSize, RunSeeds.ForCloud(spec.Seed), cancellation);
         int stride = 0;
-        foreach (var step in solver.Solve(context))
+        foreach (var step in steps)
         {
-            cancellation.ThrowIfCancellationRequested();
             if (stride == 0) stride = Math.Max(1, step.Total / DistanceMeasurementsPerRun);
             // HQS and ADMM show their regularised half, the answer they return; samplers show the state x_t.
             var shown = singlePoint ? step.X0Hat : step.Xt;
@@ -142,7 +147,7 @@ public static class ToyRunner
             if (step.IsFinal || step.Index % stride == 0)
             {
                 using var scored = shown.detach().reshape(-1, 2).narrow(0, 0, Math.Min(shown.shape[0], ReferenceCount));
-                distance = Distance(scored, run.Reference, spec.Seed);
+                distance = Distance(scored, run.Reference, run.Directions);
             }
             double t = singlePoint ? 0 : PlanePictures.TimeOfStep(run.Prior.Schedule, step.Timestep);
             yield return new ToyFrame(step.Index, step.Total, t, PlanePictures.Packed(shown.reshape(-1, 2)), distance, step.IsFinal);
@@ -152,10 +157,9 @@ public static class ToyRunner
     static Tensor Target(GaussianMixturePrior prior, GaussianMixturePosterior? posterior, int count, Generator generator) =>
         posterior is null ? prior.Sample(count, generator) : posterior.Sample(count, generator);
 
-    /// <summary>One fixed set of directions per run, so the figure changes only because the particles move.</summary>
-    static double Distance(Tensor particles, Tensor reference, long seed)
+    static double Distance(Tensor particles, Tensor reference, Tensor directions)
     {
         using var finite = particles.nan_to_num(0, 1e6, -1e6);
-        return SlicedWasserstein.Distance(finite, reference, seed + 4, Projections);
+        return SlicedWasserstein.Distance(finite, reference, directions);
     }
 }

@@ -115,7 +115,7 @@ public sealed class DdpmTrainer : IDisposable
         double norm = nn.utils.clip_grad_norm_(model.parameters(), options.GradientClip);
         if (!double.IsFinite(norm))
         {
-            // With several intra-op threads conv2d gradients are occasionally NaN (TORCHSHARP-NOTES §3): skip such a step, stop if it persists.
+            // With several intra-op threads conv2d gradients are occasionally NaN (docs/torchsharp.md §3): skip such a step, stop if it persists.
             optimizer.zero_grad();
             if (++consecutiveSkips >= MaxConsecutiveSkips)
                 throw new TrainingException($"the gradients were not finite for {consecutiveSkips} steps in a row (last at step {Step}); the run stops. Use --threads 1, or a lower --lr");

@@ -60,10 +60,7 @@ public class BundledModelDpsTests
         double backProjectionPsnr = DiffusionLab.Engine.Imaging.ImageMetrics.Psnr(run.BackProjection, run.GroundTruth)[0];
         double finalPsnr = double.NaN;
         foreach (var step in Runner.Run(run))
-        {
             if (step.IsFinal) finalPsnr = step.Psnr;
-            step.Dispose();
-        }
         Assert.True(finalPsnr > backProjectionPsnr + marginDb,
             $"{corruption}: DPS reached {finalPsnr:0.0} dB, the back-projection {backProjectionPsnr:0.0} dB");
     }

@@ -88,8 +88,8 @@ public sealed class PriorCatalogTests : IDisposable
         var uploads = new UploadedImages(Microsoft.Extensions.Options.Options.Create(new DiffusionLab.Web.LabOptions()));
         const string mine = "0123456789abcdef0123456789abcdef";
         var (reference, _) = uploads.Add(File.ReadAllBytes(Path.Combine(ContentRoot.Find(), "docs", "screenshots", "lab.png")), 32, 3, mine);
-        var query = "op=denoise&image=" + Uri.EscapeDataString(reference!);
-        Assert.Equal(reference, ClassroomSpec.Read(query, lab, uploads, mine).Spec.Image);
+        var query = "op=denoise&image=" + Uri.EscapeDataString(reference!.ToString());
+        Assert.Equal(reference.ToString(), ClassroomSpec.Read(query, lab, uploads, mine).Spec.Image);
         (spec, notes) = ClassroomSpec.Read(query, lab, uploads, "fedcba9876543210fedcba9876543210");
         Assert.Equal(lab.Images("pixel-faces-32")[0].Reference, spec.Image);
         Assert.Contains("stays with the browser that uploaded it", Assert.Single(notes));

@@ -1,4 +1,6 @@
 using System.Collections.Immutable;
+using DiffusionLab.Engine;
+using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Imaging;
 
@@ -33,6 +35,7 @@ public class ExperimentSpecCodecTests
             SolverParameters = Parameters(),
             Steps = rng.Next(1, 2000),
             Seed = rng.Next(),
+            SampleSeed = rng.Next(3) == 0 ? rng.Next() : null,
         };
     }
 
@@ -49,6 +52,42 @@ public class ExperimentSpecCodecTests
             Assert.Equal(spec, parsed.Spec);
             Assert.Equal(text, parsed.Spec!.ToQueryString());
         }
+    }
+
+    [Fact]
+    public void A_sample_seed_is_written_only_when_it_differs_from_the_seed_so_older_links_stay_as_they_were()
+    {
+        var plain = ExperimentSpec.Default with { Seed = 7 };
+        Assert.DoesNotContain("sampleSeed", plain.ToQueryString());
+        Assert.Equal(7, plain.FirstSampleSeed);
+        Assert.Equal(plain, plain with { SampleSeed = 7 });
+        Assert.Equal(plain.ToQueryString(), (plain with { SampleSeed = 7 }).ToQueryString());
+
+        var other = plain with { SampleSeed = 9 };
+        Assert.NotEqual(plain, other);
+        Assert.EndsWith("&seed=7&sampleSeed=9", other.ToQueryString());
+        Assert.Equal(9, ExperimentSpec.Parse(other.ToQueryString()).Spec!.FirstSampleSeed);
+        Assert.Contains(ExperimentSpec.Parse("sampleSeed=x").Problems, p => p.Field == "sampleSeed");
+        Assert.Contains((plain with { SampleSeed = -1 }).Validate(), p => p.Field == "sampleSeed");
+    }
+
+    [Fact]
+    public void The_link_reader_keeps_a_sample_seed_and_clamps_one_out_of_range_with_a_note()
+    {
+        var offerings = new CatalogOfferings(PriorCatalog.ForContentRoot(ContentRoot.Find()));
+        var kept = SpecLink.Read("op=denoise&solver=ddim&seed=3&sampleSeed=8", offerings);
+        Assert.Empty(kept.Notes);
+        Assert.Equal((3, 8), (kept.Spec.Seed, kept.Spec.FirstSampleSeed));
+        Assert.EndsWith("&seed=3&sampleSeed=8", kept.Spec.ToQueryString());
+
+        Assert.Null(SpecLink.Read("op=denoise&seed=3", offerings).Spec.SampleSeed);
+
+        var negative = SpecLink.Read("op=denoise&seed=3&sampleSeed=-2", offerings);
+        Assert.Equal(0, negative.Spec.FirstSampleSeed);
+        Assert.Contains("The sample seed must be zero or a positive whole number, so the link's -2 became 0.", Assert.Single(negative.Notes));
+        var huge = SpecLink.Read("op=denoise&seed=3&sampleSeed=99999999999", offerings);
+        Assert.Equal(int.MaxValue, huge.Spec.FirstSampleSeed);
+        Assert.Empty(huge.Spec.Validate(offerings));
     }
 
     [Fact]

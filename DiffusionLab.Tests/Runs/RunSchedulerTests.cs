@@ -30,10 +30,10 @@ public class RunSchedulerTests
         var measurement = OperatorCatalog.Find("denoise")!.Create(spec.CorruptionParameters, prior.SampleShape, seed);
         using var imageStream = new Generator(1234);
         var x0 = (rand([1, .. prior.SampleShape], generator: imageStream) * 2 - 1);
-        using var noiseStream = new Generator((ulong)seed * 2 + 1);
+        using var noiseStream = new Generator(RunSeeds.Problem(seed));
         var y = spec.NoiseModel.Apply(measurement.Forward(x0), noiseStream);
         var solver = SolverCatalog.Find(solverId)!.Create(spec.SolverParameters);
-        using var solverStream = new Generator((ulong)seed * 2 + 2);
+        using var solverStream = new Generator(RunSeeds.Sample(seed));
         using var lane = scheduler?.Join(prior, client);
         IDenoiser network = lane is null ? prior : allJoined is null ? lane : new AfterFirstCall(lane, allJoined);
         var context = new SolverContext(network, measurement, y, spec.NoiseModel, Steps, 1, solverStream);

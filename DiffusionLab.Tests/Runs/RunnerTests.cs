@@ -23,16 +23,10 @@ public class RunnerTests
         Seed = seed,
     }.WithDefaults();
 
-    static List<(RunProgress Step, float[] X0Hat)> RunAll(ExperimentSpec spec)
+    static List<(StepRecord Step, float[] X0Hat)> RunAll(ExperimentSpec spec)
     {
         using var run = Runner.Prepare(spec);
-        var steps = new List<(RunProgress, float[])>();
-        foreach (var step in Runner.Run(run))
-        {
-            steps.Add((step, step.X0Hat.data<float>().ToArray()));
-            step.Dispose();
-        }
-        return steps;
+        return Runner.Run(run).Select(step => (step, step.X0Hat!.Pixels!.Values)).ToList();
     }
 
     [Fact]
@@ -40,7 +34,7 @@ public class RunnerTests
     {
         var steps = RunAll(Spec("box-inpainting", "dps", 12));
         Assert.Equal(12, steps.Count);
-        Assert.Equal(Enumerable.Range(0, 12), steps.Select(s => s.Step.Index));
+        Assert.Equal(Enumerable.Range(0, 12), steps.Select(s => s.Step.Step));
         Assert.True(steps[^1].Step.IsFinal);
         Assert.All(steps, s => Assert.True(double.IsFinite(s.Step.Psnr) && double.IsFinite(s.Step.Residual)));
         Assert.True(steps[^1].Step.NetworkEvaluations >= 12);
@@ -96,6 +90,21 @@ public class RunnerTests
     }
 
     [Fact]
+    public void Long_runs_through_the_run_core_leave_no_live_tensors_behind()
+    {
+        // The lab's path (one sample), the diversity path (per-sample noise, the summary) and a run
+        // stopped part-way: everything a step makes is copied out or disposed before the next.
+        using var run = Runner.Prepare(Spec("gaussian-blur", "dps", 300));
+        long before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        int steps = Runner.Run(run).Count();
+        steps += Runner.RunSamples(run, 4).Count();
+        foreach (var step in Runner.Run(run))
+            if (++steps > 700) break;
+        Assert.True(steps > 700, $"only {steps} steps ran");
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
+    [Fact]
     public void Cancellation_stops_between_steps()
     {
         using var run = Runner.Prepare(Spec("denoise", "ddpm", 50));
@@ -104,10 +113,7 @@ public class RunnerTests
         Assert.ThrowsAny<OperationCanceledException>(() =>
         {
             foreach (var step in Runner.Run(run, cts.Token))
-            {
-                step.Dispose();
                 if (++seen == 3) cts.Cancel();
-            }
         });
         Assert.Equal(3, seen);
     }

@@ -179,12 +179,59 @@ public class DiffusionSolverTests
     }
 
     [Fact]
+    public void Per_sample_noise_gives_each_sample_of_a_batch_exactly_the_noise_of_its_run_alone()
+    {
+        using var source = NoiseSource.PerSample([11, 12, 13]);
+        using var batch = source.Normal([3, 2, 5], CPU);
+        for (int i = 0; i < 3; i++)
+        {
+            using var alone = NoiseSource.PerSample([11UL + (ulong)i]);
+            using var drawn = alone.Normal([1, 2, 5], CPU);
+            Assert.Equal(drawn.data<float>().ToArray(), batch[i].data<float>().ToArray());
+        }
+        Assert.NotEqual(batch[0].data<float>().ToArray(), batch[1].data<float>().ToArray());
+        // A batch shaped for another number of samples is a mistake, not silently shared noise.
+        Assert.Throws<ArgumentException>(() => source.Normal([2, 2, 5], CPU));
+    }
+
+    [Theory]
+    [InlineData("ddpm")]
+    [InlineData("dps")]
+    [InlineData("score-ald")]
+    public void With_per_sample_noise_sample_k_of_a_batch_is_its_run_alone(string id)
+    {
+        // Each sample draws from its own generator and the mixture's ε, its gradient and the DPS
+        // norm are per sample, so a batch of three is three runs side by side.
+        using var prior = GaussianMixturePresets.Ring();
+        using var identity = new MatrixMeasurement(tensor(new float[] { 1, 0 }, [1, 2]), [2], "matrix");
+        var entry = DiffusionSolverCatalog.Entries.Single(e => e.Id == id);
+        var parameters = new Dictionary<string, double>(entry.DefaultsFor("matrix"));
+        if (id == "score-ald") parameters["levels"] = 10;
+        var solver = entry.Create(parameters);
+        float[] Final(ulong[] seeds)
+        {
+            using var y = full(seeds.Length, 1, 1.5f);
+            using var source = NoiseSource.PerSample(seeds);
+            using var last = FinalSample(solver, new SolverContext(prior, identity, y, NoiseModel.Gaussian(0.2), 30, seeds.Length, source));
+            return last.data<float>().ToArray();
+        }
+        var together = Final([5, 6, 7]);
+        for (int k = 0; k < 3; k++)
+        {
+            var alone = Final([5UL + (ulong)k]);
+            var worst = alone.Zip(together.Skip(2 * k).Take(2), (a, b) => Math.Abs(a - b)).Max();
+            Assert.True(worst == 0, $"{id}: sample {k} of the batch differs from its run alone by {worst}");
+        }
+        Assert.NotEqual(together[..2], together[2..4]);
+    }
+
+    [Fact]
     public void Two_thousand_solver_steps_leave_no_live_tensors_behind()
     {
         using var prior = GaussianMixturePresets.Ring();
         using var identity = new MatrixMeasurement(tensor(new float[] { 1, 0 }, [1, 2]), [2], "matrix");
         using var y = full(4, 1, 1.0f);
-        using var generator = new Generator(6);
+        using var noise = NoiseSource.PerSample([6, 7, 8, 9]); // what every lab and diversity run draws from
         var solvers = new (ISolver Solver, int Steps)[]
         {
             (new Ddpm(), 400), (new Ddim(0.5), 250), (new ReverseSde(), 250), (new ProbabilityFlow(OdeMethod.Heun), 250),
@@ -194,7 +241,7 @@ public class DiffusionSolverTests
         int steps = 0;
         foreach (var (solver, count) in solvers)
         {
-            var context = new SolverContext(prior, identity, y, NoiseModel.Gaussian(0.05), count, 4, generator);
+            var context = new SolverContext(prior, identity, y, NoiseModel.Gaussian(0.05), count, 4, noise);
             foreach (var step in solver.Solve(context))
             {
                 steps++;

@@ -58,9 +58,14 @@ public sealed class BrowserFixture : IAsyncLifetime
         Server?.Dispose();
     }
 
-    static void EnsureChromium()
+    /// <summary>Several browser fixtures start in parallel; only one of them may run apt-get (dpkg takes a lock).</summary>
+    static readonly Lazy<bool> ChromiumInstalled = new(InstallChromium, LazyThreadSafetyMode.ExecutionAndPublication);
+
+    static void EnsureChromium() => _ = ChromiumInstalled.Value;
+
+    static bool InstallChromium()
     {
-        if (File.Exists(ChromiumPath)) return;
+        if (File.Exists(ChromiumPath)) return true;
         if (Environment.UserName != "root" && !IsRoot())
             throw new InvalidOperationException(
                 $"The browser tests need Debian's Chromium at {ChromiumPath}. Install it with: sudo apt-get install -y chromium");
@@ -68,6 +73,7 @@ public sealed class BrowserFixture : IAsyncLifetime
         Run("apt-get", "install -y -qq --no-install-recommends chromium");
         if (!File.Exists(ChromiumPath))
             throw new InvalidOperationException($"apt-get installed chromium but {ChromiumPath} is still missing.");
+        return true;
     }
 
     static bool IsRoot()

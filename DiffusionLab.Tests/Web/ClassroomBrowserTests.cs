@@ -31,12 +31,13 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
         await Assertions.Expect(rows).ToHaveCountAsync(3);
         foreach (var solver in new[] { "sdedit", "dps", "hqs" })
         {
-            var cells = await rows.Locator($"xpath=self::tr[@data-solver='{solver}']/td").AllInnerTextsAsync();
-            Assert.Matches(@"^\d+\.\d\d$", cells[1]); // PSNR
-            Assert.Matches(@"^\d\.\d{3}$", cells[2]); // SSIM
-            Assert.Matches(@"^\d+$", cells[4]); // network evaluations
+            // The player writes each row from its run's frames (the final one may land a moment after the status).
+            var cells = rows.Locator($"xpath=self::tr[@data-solver='{solver}']/td");
+            await Assertions.Expect(cells.Nth(1)).ToHaveTextAsync(new Regex(@"^\d+\.\d\d dB$")); // PSNR
+            await Assertions.Expect(cells.Nth(2)).ToHaveTextAsync(new Regex(@"^\d\.\d{3}$")); // SSIM
+            await Assertions.Expect(cells.Nth(4)).ToHaveTextAsync(new Regex(@"^\d+$")); // network evaluations
         }
-        await Assertions.Expect(page.Locator("[data-testid=compare-result] img").First).ToHaveAttributeAsync("src", new Regex("^data:image/png"));
+        await Assertions.Expect(page.Locator("[data-testid=compare-result] canvas[data-frame=x0hat]").First).ToHaveAttributeAsync("data-step", new Regex(@"^\d+$"));
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "compare-three-solvers.png"), FullPage = true });
     }
 
@@ -49,18 +50,27 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
 
         var std = page.Locator("[data-testid=diversity-std]");
         await Assertions.Expect(std).ToBeVisibleAsync(new() { Timeout = 120_000 });
-        await Assertions.Expect(page.Locator("[data-testid=diversity-samples] img")).ToHaveCountAsync(4);
+        // The samples and the std map are drawn in one go by the player: once the map is drawn, so are the final samples.
+        await Assertions.Expect(std.Locator("canvas[data-drawn]")).ToHaveCountAsync(1);
+        await Assertions.Expect(page.Locator("[data-testid=diversity-samples] canvas")).ToHaveCountAsync(4);
         var stdMax = double.Parse((await std.GetAttributeAsync("data-std-max"))!, CultureInfo.InvariantCulture);
         Assert.True(stdMax > 0, "DPS samples of one measurement should disagree somewhere");
         await Assertions.Expect(page.Locator("[data-testid=diversity-metrics]")).ToContainTextAsync("4 samples");
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "diversity-dps-4-seeds.png"), FullPage = true });
 
         // The finished batch is kept: its page shows the same four samples and std map after the live page is gone.
-        var samples = await page.Locator("[data-testid=diversity-samples] img").EvaluateAllAsync<string[]>("imgs => imgs.map(i => i.src)");
+        // Compared by the fingerprint of the picture each canvas was given, not by its pixels, which also
+        // depend on the canvas's laid-out size at the moment it was read.
+        const string Pictures = "canvases => canvases.map(c => c.dataset.picture)";
+        var samples = await page.Locator("[data-testid=diversity-samples] canvas").EvaluateAllAsync<string[]>(Pictures);
+        Assert.All(samples, picture => Assert.False(string.IsNullOrEmpty(picture), "every sample canvas was given a picture"));
         await page.ClickAsync("[data-testid=diversity-saved] a");
         await Assertions.Expect(page).ToHaveURLAsync(new Regex("/runs/diversity/[0-9a-f]+$"));
-        await Assertions.Expect(page.Locator("[data-testid=diversity-samples] img")).ToHaveCountAsync(4);
-        Assert.Equal(samples, await page.Locator("[data-testid=diversity-samples] img").EvaluateAllAsync<string[]>("imgs => imgs.map(i => i.src)"));
+        // Waits for each canvas of the new page (the old page's canvases can still be there for a moment).
+        var savedSamples = page.Locator("[data-testid=diversity-samples] canvas");
+        await Assertions.Expect(savedSamples).ToHaveCountAsync(4);
+        for (var i = 0; i < samples.Length; i++)
+            await Assertions.Expect(savedSamples.Nth(i)).ToHaveAttributeAsync("data-picture", samples[i]);
         Assert.Equal(stdMax, double.Parse((await page.Locator("[data-testid=diversity-std]").GetAttributeAsync("data-std-max"))!, CultureInfo.InvariantCulture));
         await Assertions.Expect(page.Locator("[data-testid=diversity-batch-rerun]")).ToHaveAttributeAsync("href", new Regex("^/diversity\\?.*solver=dps.*&n=4$"));
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "diversity-saved-batch.png"), FullPage = true });
@@ -77,7 +87,7 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
         await Assertions.Expect(other.Locator($"[data-testid=diversity-batches-table] tr[data-batch-id='{id}']")).ToBeVisibleAsync();
         await Assertions.Expect(other.Locator($"[data-testid=diversity-batches-table] tr[data-batch-id='{id}'] button")).ToHaveCountAsync(0);
         await OpenAsync(other, $"/runs/diversity/{id}");
-        await Assertions.Expect(other.Locator("[data-testid=diversity-samples] img")).ToHaveCountAsync(4);
+        await Assertions.Expect(other.Locator("[data-testid=diversity-samples] canvas[data-drawn]")).ToHaveCountAsync(4);
         await Assertions.Expect(other.Locator("#diversity-batch-delete")).ToHaveCountAsync(0);
         await other.Context.CloseAsync();
 
@@ -96,7 +106,7 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
         var href = (await link.GetAttributeAsync("href"))!;
 
         var watcher = await browser.NewPageAsync(); // a new context: no cookies, no circuit shared with the first
-        var status = watcher.Locator("[data-testid=watch-status]");
+        var status = watcher.Locator("[data-testid=watch-step]");
         // The run is held at step 20 until the watcher has joined, so a fast machine cannot finish it first.
         var run = browser.Server.Runs.Find(href["/watch/".Length..])!;
         using (var hold = new RunHold(run, 20))
@@ -108,8 +118,8 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
             await Assertions.Expect(watcher.Locator("[data-testid=watch-title]")).ToContainTextAsync("Diffusion posterior sampling (DPS) on Box inpainting · gmm-image");
         }
         var first = int.Parse((await status.GetAttributeAsync("data-step"))!, CultureInfo.InvariantCulture);
-        await watcher.WaitForFunctionAsync($"() => Number(document.querySelector('[data-testid=watch-status]').dataset.step) > {first}", null, new() { Timeout = 60_000 });
-        await Assertions.Expect(watcher.Locator("img[data-panel=x0hat]")).ToHaveAttributeAsync("src", new Regex("^blob:"));
+        await watcher.WaitForFunctionAsync($"() => Number(document.querySelector('[data-testid=watch-step]').dataset.step) > {first}", null, new() { Timeout = 60_000 });
+        await Assertions.Expect(watcher.Locator("[data-testid=watch-x0hat] canvas")).ToHaveAttributeAsync("data-step", new Regex(@"^\d+$"));
         await watcher.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "watch-presenter.png"), FullPage = true });
         // Stop the long run so it does not load the machine for the tests after this one. On a slow
         // machine it may have finished already, and then there is no Stop button to press.

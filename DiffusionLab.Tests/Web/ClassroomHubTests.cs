@@ -30,8 +30,7 @@ public sealed class ClassroomHubTests : IDisposable
         var runner = new Runner(PriorCatalog.ForContentRoot(ContentRoot.Find()));
         using var prepared = runner.Prepare(ExperimentSpec.Parse(spec).Spec!);
         var psnr = double.NaN;
-        foreach (var progress in runner.Run(prepared))
-            using (progress) psnr = progress.Psnr;
+        foreach (var step in runner.Run(prepared)) psnr = step.Psnr;
         return psnr;
     }
 

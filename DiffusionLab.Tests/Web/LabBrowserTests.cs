@@ -48,7 +48,7 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
 
         var finalPsnr = page.Locator("#final-psnr");
         await Assertions.Expect(finalPsnr).ToHaveTextAsync(new Regex(@"^\d+\.\d\d dB$"), new() { Timeout = 30_000 });
-        Assert.Equal("59", await canvas.GetAttributeAsync("data-step"));
+        await Assertions.Expect(canvas).ToHaveAttributeAsync("data-step", "59"); // the final frame, drawn by the player
         await Assertions.Expect(page.Locator("input[data-testid=steps]")).ToHaveValueAsync("60");
         await Assertions.Expect(page.Locator("[data-testid=scrubber]")).ToBeVisibleAsync();
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "lab-box-inpainting-dps.png"), FullPage = true });
@@ -122,16 +122,20 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
     [Fact]
     public async Task A_mistyped_link_says_what_it_replaced_and_still_shows_the_measurement()
     {
-        // An unknown corruption, and more steps than HQS allows: the page says what it did with the
-        // first, refuses to run with the second, and still draws x0 and y (they do not depend on the solver).
+        // An unknown corruption, more steps than HQS allows and a setting HQS lacks: the page says what
+        // it did with each (the steps held to HQS's range, the setting left out), can run at once, and
+        // draws x0 and y; the address bar then holds what the controls show.
         var page = await browser.NewPageAsync();
-        await page.GotoAsync("/?prior=gmm-image&image=sample%3A1&op=blurr&noise=gaussian&sigmaY=0.05&solver=hqs&steps=5000&seed=1");
+        await page.GotoAsync("/?prior=gmm-image&image=sample%3A1&op=blurr&noise=gaussian&sigmaY=0.05&solver=hqs&s.epsilon=0.5&steps=5000&seed=1");
         await WaitForInteractiveAsync(page);
 
         await Assertions.Expect(page.Locator("[data-testid=link-notes]")).ToContainTextAsync("corruption called 'blurr'");
         await Assertions.Expect(page.Locator("[data-testid=corruption-select]")).ToHaveTextAsync("Box inpainting");
-        await Assertions.Expect(page.Locator("[data-testid=problems]")).ToContainTextAsync("Steps must be between");
-        await Assertions.Expect(page.Locator("#run-button")).ToBeDisabledAsync();
+        await Assertions.Expect(page.Locator("[data-testid=link-notes]")).ToContainTextAsync("Steps must be between 1 and 500 for HQS (half-quadratic splitting), so the link's 5000 became 500.");
+        await Assertions.Expect(page.Locator("[data-testid=link-notes]")).ToContainTextAsync("has no setting called 'epsilon'");
+        await Assertions.Expect(page.Locator("input[data-testid=steps]")).ToHaveValueAsync("500");
+        await Assertions.Expect(page.Locator("#run-button")).ToBeEnabledAsync();
+        await Assertions.Expect(page).ToHaveURLAsync(new Regex("op=box-inpainting.*solver=hqs.*steps=500&seed=1$"));
         await Assertions.Expect(page.Locator("[data-testid=ground-truth]")).ToHaveAttributeAsync("src", new Regex("^data:image/png"));
         await page.ScreenshotAsync(new() { Path = Path.Combine(BrowserFixture.ScreenshotFolder, "lab-mistyped-link.png") });
     }
@@ -185,7 +189,7 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
         // The run is held at step 20 until the student has joined, so a fast machine cannot finish it first.
         var run = browser.Server.Runs.Find(runId!)!;
         var student = await browser.NewPageAsync();
-        var status = student.Locator("[data-testid=watch-status]");
+        var status = student.Locator("[data-testid=watch-step]");
         using (var hold = new RunHold(run, 20))
         {
             Assert.True(SpinWait.SpinUntil(() => hold.IsHeld || run.IsOver, TimeSpan.FromSeconds(60)), "the run never reached step 20");
@@ -194,7 +198,7 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
             await Assertions.Expect(status).ToHaveAttributeAsync("data-step", new Regex(@"^\d+$"), new() { Timeout = 30_000 });
         }
         var first = int.Parse((await status.GetAttributeAsync("data-step"))!, CultureInfo.InvariantCulture);
-        await student.WaitForFunctionAsync($"() => Number(document.querySelector('[data-testid=watch-status]').dataset.step) > {first}", null, new() { Timeout = 60_000 });
+        await student.WaitForFunctionAsync($"() => Number(document.querySelector('[data-testid=watch-step]').dataset.step) > {first}", null, new() { Timeout = 60_000 });
         await student.Context.CloseAsync();
         await teacher.Context.CloseAsync(); // closing the tab stops the long run (see below)
     }
@@ -218,10 +222,10 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
         Assert.True(run.Latest is null || !run.Latest.IsFinal);
     }
 
-    static async Task WaitForInteractiveAsync(IPage page)
+    internal static async Task WaitForInteractiveAsync(IPage page)
     {
-        // The circuit is up once the player has been attached (OnAfterRender ran over the circuit).
-        await page.WaitForFunctionAsync("() => window.Blazor && window.diffusionLab && document.querySelector('[data-testid=run-status]')");
+        // The circuit is up once the frame player is ready (its module was imported over the circuit).
+        await Assertions.Expect(page.Locator(".frame-player[data-player=ready] [data-testid=run-status]")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
         await Assertions.Expect(page.Locator("[data-testid=measurement]")).ToHaveAttributeAsync("src", new Regex("^data:image/png"), new() { Timeout = 30_000 });
     }
 

@@ -100,7 +100,7 @@ public sealed class LabPickerTests : IAsyncLifetime
         var picker = context.Render<CorruptionPicker>(p => p.Add(c => c.Form, form));
         Assert.Empty(picker.FindAll("input[data-testid=poissonRate]"));
 
-        form.SetNoise("poisson");
+        form.Edit("noise", s => s with { Noise = "poisson" });
         picker.Render();
 
         Assert.Empty(picker.FindAll("input[data-testid=sigmaY]"));
@@ -114,27 +114,27 @@ public sealed class LabPickerTests : IAsyncLifetime
         }, TimeSpan.FromSeconds(10));
 
         // What the field holds travels in the link and comes back from it.
-        form.SetPoissonRate(250);
-        var link = form.ToSpec().ToQueryString();
+        form.Edit("poissonRate", s => s with { PoissonRate = 250 });
+        var link = form.Spec.ToQueryString();
         Assert.Contains("rate=250", link);
         var reopened = new LabForm(form.Catalog);
         Assert.Empty(reopened.Load(ExperimentSpec.Parse(link).Spec!));
-        Assert.Equal("poisson", reopened.Noise);
-        Assert.Equal(250, reopened.PoissonRate);
-        Assert.Equal(form.ToSpec(), reopened.ToSpec());
+        Assert.Equal("poisson", reopened.Spec.Noise);
+        Assert.Equal(250, reopened.Spec.PoissonRate);
+        Assert.Equal(form.Spec, reopened.Spec);
     }
 
     [Fact]
     public void Copy_link_promises_the_result_on_screen_only_while_the_controls_still_match_its_run()
     {
-        var ran = form.ToSpec();
-        Assert.Contains("reproduces this result", DiffusionLab.Web.Features.Lab.Lab.ShareMessage(false, ran, form.ToSpec()));
+        var ran = form.Spec;
+        Assert.Contains("reproduces this result", DiffusionLab.Web.Features.Lab.Lab.ShareMessage(false, ran, form.Spec));
 
-        form.SetSeed(ran.Seed + 1);
-        var changed = DiffusionLab.Web.Features.Lab.Lab.ShareMessage(false, ran, form.ToSpec());
+        form.Edit("seed", s => s with { Seed = ran.Seed + 1 });
+        var changed = DiffusionLab.Web.Features.Lab.Lab.ShareMessage(false, ran, form.Spec);
         Assert.DoesNotContain("reproduces this result", changed);
         Assert.Contains("changed since the run on screen", changed);
-        Assert.DoesNotContain("result", DiffusionLab.Web.Features.Lab.Lab.ShareMessage(false, null, form.ToSpec())); // nothing run yet
+        Assert.DoesNotContain("result", DiffusionLab.Web.Features.Lab.Lab.ShareMessage(false, null, form.Spec)); // nothing run yet
         Assert.Contains("cannot carry your uploaded image", DiffusionLab.Web.Features.Lab.Lab.ShareMessage(true, ran, ran));
     }
 
@@ -147,10 +147,10 @@ public sealed class LabPickerTests : IAsyncLifetime
         form.SelectCorruption("gaussian-blur");
         solverPicker.Render();
 
-        Assert.Equal(0.3, form.SolverValues["zeta"]);
+        Assert.Equal(0.3, form.Spec.SolverParameters["zeta"]);
         Assert.Equal("0.3", solverPicker.Find("input[data-testid='solver.zeta']").GetAttribute("value"));
-        Assert.Equal(BlurWidth.Default, form.CorruptionValues["sigma"]);
-        Assert.False(form.CorruptionValues.ContainsKey("size"));
+        Assert.Equal(BlurWidth.Default, form.Spec.CorruptionParameters["sigma"]);
+        Assert.False(form.Spec.CorruptionParameters.ContainsKey("size"));
     }
 
     [Fact]
@@ -160,8 +160,8 @@ public sealed class LabPickerTests : IAsyncLifetime
 
         var notes = fresh.Load(ExperimentSpec.Default with { Prior = "no-such-model", Image = "gallery:0", Corruption = "box-inpainting", Solver = "dps" });
 
-        Assert.Equal("gmm-image", fresh.Prior);
-        Assert.Equal("sample:0", fresh.Image);
+        Assert.Equal("gmm-image", fresh.Spec.Prior);
+        Assert.Equal("sample:0", fresh.Spec.Image);
         Assert.Null(fresh.ErrorFor("image"));
         Assert.Null(fresh.ErrorFor("prior"));
         var note = Assert.Single(notes);
@@ -181,14 +181,14 @@ public sealed class LabPickerTests : IAsyncLifetime
             SolverParameters = ImmutableSortedDictionary.CreateRange(new Dictionary<string, double> { ["eta"] = 0.5 }),
         });
 
-        Assert.Equal("box-inpainting", fresh.Corruption);
-        Assert.Equal("dps", fresh.Solver);
-        Assert.Equal(250, fresh.Steps); // the link's steps were for a solver this lab lacks
-        Assert.Equal(1.0, fresh.SolverValues["zeta"]); // DPS's setting for box inpainting, not its generic default
-        Assert.Equal("sample:0", fresh.Image);
+        Assert.Equal("box-inpainting", fresh.Spec.Corruption);
+        Assert.Equal("dps", fresh.Spec.Solver);
+        Assert.Equal(250, fresh.Spec.Steps); // the link's steps were for a solver this lab lacks
+        Assert.Equal(1.0, fresh.Spec.SolverParameters["zeta"]); // DPS's setting for box inpainting, not its generic default
+        Assert.Equal("sample:0", fresh.Spec.Image);
         Assert.False(fresh.HasErrors); // the unknown methods' settings are not carried over to their replacements
-        Assert.False(fresh.CorruptionValues.ContainsKey("radius"));
-        Assert.False(fresh.SolverValues.ContainsKey("eta"));
+        Assert.False(fresh.Spec.CorruptionParameters.ContainsKey("radius"));
+        Assert.False(fresh.Spec.SolverParameters.ContainsKey("eta"));
         Assert.Equal(3, notes.Count);
         Assert.Contains(notes, n => n.Contains("corruption called 'blurr'") && n.Contains("Box inpainting is shown instead"));
         Assert.Contains(notes, n => n.Contains("solver called 'dpss'") && n.Contains("DPS is shown instead"));
@@ -202,7 +202,7 @@ public sealed class LabPickerTests : IAsyncLifetime
 
         Assert.Empty(fresh.Load(ExperimentSpec.Default with { Prior = "gmm-image", Image = "sample:0", Corruption = "gaussian-blur", Solver = "dps" }));
         Assert.Empty(fresh.Load(ExperimentSpec.Default with { Prior = "gmm-image" })); // the default "gallery:0" means "the first image"
-        Assert.Equal("sample:0", fresh.Image);
+        Assert.Equal("sample:0", fresh.Spec.Image);
     }
 
     [Fact]

@@ -7,10 +7,14 @@ namespace DiffusionLab.Tests.Web;
 /// <summary>Latest-wins delivery of a run's frames to its subscribers, with encoding off the solver's thread.</summary>
 public sealed class LabRunDeliveryTests
 {
-    static RawFrame Raw(int step, int total)
+    static StepRecord Raw(int step, int total)
     {
         var pixels = new PixelImage(3, 4, 4, Enumerable.Range(0, 48).Select(i => (i % 7) / 3.5f - 1).ToArray());
-        return new RawFrame(step, total, total - step, pixels, pixels, new MetricPoint(step, 1.0 / (step + 1), 20 + step, 0.5, step), step == total - 1);
+        return new StepRecord
+        {
+            Step = step, Total = total, Timestep = total - step, Xt = StepImage.Of(pixels), X0Hat = StepImage.Of(pixels),
+            Residual = 1.0 / (step + 1), Psnr = 20 + step, Ssim = 0.5, ElapsedMs = step * 1000, IsFinal = step == total - 1,
+        };
     }
 
     static LabRun StartedRun()
@@ -32,13 +36,13 @@ public sealed class LabRunDeliveryTests
         var run = StartedRun();
         var frames = run.Subscribe(CancellationToken.None);
 
-        for (var step = 0; step < 300; step++) run.Offer(Raw(step, 300), isKeyframe: false, TimeSpan.Zero);
+        for (var step = 0; step < 300; step++) run.Offer(Raw(step, 300), isKeyframe: false);
         run.Finish(RunStatus.Finished);
         // Encoding happens on its own task: read only once it has sent everything, so the
         // subscriber really has read nothing while frames were produced.
         for (var waited = 0; !run.IsOver && waited < 10_000; waited += 5) await Task.Delay(5);
 
-        var received = new List<RunFrame>();
+        var received = new List<StepRecord>();
         await foreach (var frame in frames.ReadAllAsync()) received.Add(frame);
         var only = Assert.Single(received);
         Assert.True(only.IsFinal);
@@ -64,7 +68,7 @@ public sealed class LabRunDeliveryTests
 
         for (var step = 0; step < 200; step++)
         {
-            run.Offer(Raw(step, 200), isKeyframe: step % 50 == 0, TimeSpan.Zero);
+            run.Offer(Raw(step, 200), isKeyframe: step % 50 == 0);
             if (step % 20 == 0) await Task.Delay(2);
         }
         run.Finish(RunStatus.Finished);
@@ -78,7 +82,7 @@ public sealed class LabRunDeliveryTests
     public async Task After_the_run_a_new_subscriber_gets_the_final_frame_and_every_keyframe_is_stored_in_order()
     {
         var run = StartedRun();
-        for (var step = 0; step < 30; step++) run.Offer(Raw(step, 30), isKeyframe: step % 10 == 0 || step == 29, TimeSpan.Zero);
+        for (var step = 0; step < 30; step++) run.Offer(Raw(step, 30), isKeyframe: step % 10 == 0 || step == 29);
         run.Finish(RunStatus.Finished);
         await WaitUntilOverAsync(run);
 
@@ -88,7 +92,7 @@ public sealed class LabRunDeliveryTests
         await frames.Completion;
         Assert.Equal([0, 10, 20, 29], run.KeyframesSnapshot().Select(f => f.Step));
         Assert.Equal(Enumerable.Range(0, 30), run.MetricsSnapshot().Select(p => p.Step));
-        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, first.Xt.Take(4));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, first.Xt!.Png.Take(4));
     }
 
     [Fact]

@@ -21,13 +21,16 @@ public sealed class LabServer : WebApplicationFactory<Program>
 
     readonly string databaseFile;
     readonly int maxConcurrentRuns;
+    readonly IReadOnlyDictionary<string, string> settings;
 
     public LabServer() : this("", 2) { }
 
-    public LabServer(string databaseFile, int maxConcurrentRuns = 4)
+    /// <param name="settings">Configuration entries to set ("Limits:DownloadsPerMinute" = "3").</param>
+    public LabServer(string databaseFile, int maxConcurrentRuns = 4, IReadOnlyDictionary<string, string>? settings = null)
     {
         this.databaseFile = databaseFile;
         this.maxConcurrentRuns = maxConcurrentRuns;
+        this.settings = settings ?? new Dictionary<string, string>();
         UseKestrel(0);
         StartServer();
         var addresses = Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
@@ -36,14 +39,15 @@ public sealed class LabServer : WebApplicationFactory<Program>
 
     public Uri BaseAddress { get; }
 
-    public RunService Runs => Services.GetRequiredService<RunService>();
-    public RunStore Store => Services.GetRequiredService<RunStore>();
+    public ILiveRuns Runs => Services.GetRequiredService<ILiveRuns>();
+    public IRunStore Store => Services.GetRequiredService<IRunStore>();
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
         builder.UseSetting("Lab:MaxConcurrentRuns", maxConcurrentRuns.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("RunStore:Path", databaseFile); // "" keeps saved runs in memory: tests leave no files behind
+        foreach (var (key, value) in settings) builder.UseSetting(key, value);
     }
 
     public HubConnection HubConnection(string path = "hubs/runs") =>

@@ -34,6 +34,9 @@ public sealed class RunHubTests(LabServerFixture fixture, Xunit.Abstractions.ITe
         Assert.Equal(last.Total - 1, last.Step);
         Assert.All(frames, f => Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, f.X0Hat.Take(4)));
         Assert.True(double.IsFinite(last.Psnr));
+        // The diffusion time crosses MessagePack with the rest: DPS walks t down to the data at t = 0.
+        Assert.All(frames, f => Assert.InRange(f.T, 0, 1));
+        Assert.Equal(0, last.T);
 
         var keyframes = await hub.InvokeAsync<List<RunFrame>>("Keyframes", reply.RunId);
         Assert.Equal(last.Step, keyframes[^1].Step);

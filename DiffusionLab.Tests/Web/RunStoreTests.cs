@@ -1,3 +1,4 @@
+using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Runs;
 
 namespace DiffusionLab.Tests.Web;
@@ -17,10 +18,10 @@ public sealed class RunStoreTests : IDisposable
     static SavedRun Run(string id, int steps = 5, int imageBytes = 100) => new(
         id, $"prior=gmm-image&solver=dps&steps={steps}&seed=1", "dps", "Finished", null,
         DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), new SavedTimings(12.5, 40, 900, steps),
-        Enumerable.Range(0, steps).Select(i => new MetricPoint(i, 1.0 / (i + 1), 20 + i, 0.5 + i / 100.0, i * 0.1)).ToArray(),
-        Enumerable.Range(0, steps).Where(i => i % 2 == 0 || i == steps - 1).Select(i => new RunFrame
+        Enumerable.Range(0, steps).Select(i => new StepRecord { Step = i, Residual = 1.0 / (i + 1), Psnr = 20 + i, Ssim = 0.5 + i / 100.0, ElapsedMs = i * 100 }).ToArray(),
+        Enumerable.Range(0, steps).Where(i => i % 2 == 0 || i == steps - 1).Select(i => new StepRecord
         {
-            Step = i, Total = steps, Timestep = 999 - i, Xt = Bytes(imageBytes, i), X0Hat = Bytes(imageBytes, i + 1),
+            Step = i, Total = steps, Timestep = 999 - i, Xt = StepImage.FromPng(Bytes(imageBytes, i)), X0Hat = StepImage.FromPng(Bytes(imageBytes, i + 1)),
             Residual = 1.0 / (i + 1), Psnr = 20 + i, Ssim = double.NaN, ElapsedMs = i * 100, IsFinal = i == steps - 1,
             NetworkEvaluations = 2 * (i + 1),
         }).ToArray(),
@@ -53,7 +54,7 @@ public sealed class RunStoreTests : IDisposable
         Assert.Equal(original.GroundTruthPng, back.GroundTruthPng);
         Assert.Equal(original.Keyframes.Select(k => (k.Step, k.Timestep, k.IsFinal, k.NetworkEvaluations)),
             back.Keyframes.Select(k => (k.Step, k.Timestep, k.IsFinal, k.NetworkEvaluations)));
-        Assert.Equal(original.Keyframes[^1].X0Hat, back.Keyframes[^1].X0Hat);
+        Assert.Equal(original.Keyframes[^1].X0Hat!.Png, back.Keyframes[^1].X0Hat!.Png);
         Assert.True(double.IsNaN(back.Keyframes[0].Ssim)); // NaN metrics survive as "not measured"
         Assert.Equal(Mine, back.Owner);
     }
@@ -62,8 +63,8 @@ public sealed class RunStoreTests : IDisposable
     public void AStoreFromBeforeNetworkEvaluationsWereKeptOpensAndKeepsItsRuns()
     {
         using (var store = Open()) Assert.True(store.Save(Run("old")));
-        // Make the file look like one written by the earlier schema: keyframes without the column.
-        AlterFile("ALTER TABLE keyframes DROP COLUMN network_evaluations;");
+        // Make the file look like one written by the earlier schema, before versions were kept: keyframes without the column.
+        AlterFile("ALTER TABLE keyframes DROP COLUMN network_evaluations; PRAGMA user_version = 0;");
 
         using var reopened = Open();
         Assert.All(reopened.Get("old")!.Keyframes, k => Assert.Equal(0, k.NetworkEvaluations)); // not recorded then
@@ -194,7 +195,7 @@ public sealed class RunStoreTests : IDisposable
     public void AStoreFromBeforeOwnersWereRecordedOpensAndKeepsItsRunsWithoutAnOwner()
     {
         using (var store = Open()) Assert.True(store.Save(Run("old")));
-        AlterFile("ALTER TABLE runs DROP COLUMN owner; ALTER TABLE diversity_batches DROP COLUMN owner;");
+        AlterFile("ALTER TABLE runs DROP COLUMN owner; ALTER TABLE diversity_batches DROP COLUMN owner; PRAGMA user_version = 0;");
 
         using var reopened = Open();
         Assert.Null(reopened.Get("old")!.Owner);

@@ -1,3 +1,4 @@
+using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Web;
 using Microsoft.Extensions.Options;
 using SkiaSharp;
@@ -29,11 +30,11 @@ public sealed class UploadedImagesTests
         var (reference, error) = uploads.Add(Png(300, 100, SKColors.Black, SKColors.White), size: 32, channels: 3, owner: Mine);
 
         Assert.Null(error);
-        Assert.StartsWith("upload:", reference);
+        Assert.StartsWith("upload:", reference!.ToString()); // what a spec's image holds
         Assert.True(uploads.Contains(reference!, Mine));
         Assert.False(uploads.Contains(reference!, Theirs)); // another browser's link to it does not show it
         Assert.False(uploads.Contains(reference!, null));
-        var image = uploads.Find(reference!["upload:".Length..])!;
+        var image = uploads.Find(reference.Name)!;
         Assert.Equal((3, 32, 32), (image.Channels, image.Height, image.Width));
         Assert.Equal(-1f, image.Values[0], 2);       // left edge of the crop: black
         Assert.Equal(1f, image.Values[31], 2);       // right edge: white
@@ -50,6 +51,6 @@ public sealed class UploadedImagesTests
         Assert.Null(reference);
         Assert.Contains("up to 0.2 MB", error);
 
-        Assert.False(uploads.Contains("upload:nothing-here", Mine));
+        Assert.False(uploads.Contains(new ImageReference(ImageSource.Upload, "nothing-here"), Mine));
     }
 }

@@ -1,18 +1,17 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Runs;
-
-/// <summary>A step as the solver's thread hands it over: metrics and managed copies of x_t and x0Hat, not yet encoded.</summary>
-public sealed record RawFrame(int Step, int Total, int Timestep, PixelImage Xt, PixelImage X0Hat, MetricPoint Point, bool IsFinal, int NetworkEvaluations = 0);
 
 /// <summary>
 /// One run as the web sees it: its spec, status, queue position, the metrics so far, the
 /// keyframes for the scrubber, and the frame subscribers.
 /// </summary>
 /// <remarks>
+/// Every step is a <see cref="StepRecord"/> here, as it came from the run core: the metric series
+/// keeps each step's numbers, the keyframes and the latest frame keep their PNGs, and the hubs map
+/// them to the wire with <see cref="RunFrame.From"/>.
 /// The solver's thread only copies each step out of libtorch and offers it here; an encoder
 /// task turns the newest offered step (and every keyframe) into PNG frames on another thread,
 /// so encoding never slows the solver and steps nobody will see are never encoded. Each
@@ -23,13 +22,13 @@ public sealed record RawFrame(int Step, int Total, int Timestep, PixelImage Xt, 
 public sealed class LabRun
 {
     readonly object gate = new();
-    readonly List<Channel<RunFrame>> subscribers = [];
-    readonly List<MetricPoint> metrics = [];
-    readonly List<RunFrame> keyframes = [];
-    readonly Queue<RawFrame> keyframesToEncode = new();
+    readonly List<Channel<StepRecord>> subscribers = [];
+    readonly List<StepRecord> metrics = [];
+    readonly List<StepRecord> keyframes = [];
+    readonly Queue<StepRecord> keyframesToEncode = new();
     readonly SemaphoreSlim encodeSignal = new(0);
     readonly Stopwatch sinceCreated = Stopwatch.StartNew();
-    RawFrame? newest;
+    StepRecord? newest;
     RunStatus? endStatus;
     Task? encoder;
     TimeSpan? queueWait, firstFrame, finishedAfter;
@@ -44,6 +43,9 @@ public sealed class LabRun
 
     public string Id { get; }
     public ExperimentSpec Spec { get; }
+
+    /// <summary>The spec as checked when the run was queued (defaults filled in, catalog entries found), so it is not checked again.</summary>
+    internal RunPlan? Plan { get; init; }
 
     /// <summary>
     /// A secret only the starter of the run knows. A hub connection that presents it owns the
@@ -63,8 +65,8 @@ public sealed class LabRun
     public byte[]? GroundTruthPng { get; private set; }
     public byte[]? MeasurementPng { get; private set; }
 
-    /// <summary>The newest encoded frame (after the run: its final step, or the last step before a stop).</summary>
-    public RunFrame? Latest { get; private set; }
+    /// <summary>The newest encoded step (after the run: its final step, or the last step before a stop).</summary>
+    public StepRecord? Latest { get; private set; }
 
     /// <summary>True once the run has ended and every frame it will ever have is encoded and sent.</summary>
     public bool IsOver => Status is RunStatus.Finished or RunStatus.Cancelled or RunStatus.Failed;
@@ -74,12 +76,14 @@ public sealed class LabRun
     /// <summary>Raised (on a worker thread) whenever status, metrics or the latest frame change.</summary>
     public event Action<LabRun>? Changed;
 
-    public IReadOnlyList<MetricPoint> MetricsSnapshot()
+    /// <summary>Every step so far, numbers only (the charts' series).</summary>
+    public IReadOnlyList<StepRecord> MetricsSnapshot()
     {
         lock (gate) return metrics.ToArray();
     }
 
-    public IReadOnlyList<RunFrame> KeyframesSnapshot()
+    /// <summary>The keyframes so far, oldest first, their images as PNG.</summary>
+    public IReadOnlyList<StepRecord> KeyframesSnapshot()
     {
         lock (gate) return keyframes.ToArray();
     }
@@ -95,9 +99,9 @@ public sealed class LabRun
     /// Frames from now on, starting with the latest one so far; completes when the run is over
     /// or <paramref name="cancellation"/> fires (the connection closed).
     /// </summary>
-    public ChannelReader<RunFrame> Subscribe(CancellationToken cancellation)
+    public ChannelReader<StepRecord> Subscribe(CancellationToken cancellation)
     {
-        var channel = Channel.CreateBounded<RunFrame>(new BoundedChannelOptions(1)
+        var channel = Channel.CreateBounded<StepRecord>(new BoundedChannelOptions(1)
         {
             FullMode = BoundedChannelFullMode.DropOldest,
             SingleReader = true,
@@ -142,22 +146,21 @@ public sealed class LabRun
         SetStatus(RunStatus.Running);
     }
 
-    /// <summary>Called on the solver's thread: records the step's metrics and leaves the frame for the encoder.</summary>
-    /// <param name="handoffTime">What copying the step out of libtorch cost the solver's thread.</param>
-    internal void Offer(RawFrame frame, bool isKeyframe, TimeSpan handoffTime)
+    /// <summary>Called on the solver's thread: records the step's metrics and leaves its images for the encoder.</summary>
+    internal void Offer(StepRecord frame, bool isKeyframe)
     {
         var clock = Stopwatch.StartNew();
         lock (gate)
         {
             firstFrame ??= sinceCreated.Elapsed - (queueWait ?? TimeSpan.Zero);
-            metrics.Add(frame.Point);
+            metrics.Add(frame.WithoutImages());
             if (isKeyframe) keyframesToEncode.Enqueue(frame);
             newest = frame;
             framesProduced++;
         }
         encodeSignal.Release();
         Changed?.Invoke(this);
-        lock (gate) handoff += handoffTime + clock.Elapsed;
+        lock (gate) handoff += clock.Elapsed;
     }
 
     /// <summary>The solver has stopped; the run is over once the encoder has sent what is left.</summary>
@@ -183,20 +186,7 @@ public sealed class LabRun
             while (NextToEncode(lastSentStep) is var (raw, isKeyframe) && raw is not null)
             {
                 var clock = Stopwatch.StartNew();
-                var frame = new RunFrame
-                {
-                    Step = raw.Step,
-                    Total = raw.Total,
-                    Timestep = raw.Timestep,
-                    Xt = FrameEncoder.Encode(raw.Xt),
-                    X0Hat = FrameEncoder.Encode(raw.X0Hat),
-                    Residual = raw.Point.Residual,
-                    Psnr = raw.Point.Psnr,
-                    Ssim = raw.Point.Ssim,
-                    ElapsedMs = raw.Point.ElapsedSeconds * 1000,
-                    IsFinal = raw.IsFinal,
-                    NetworkEvaluations = raw.NetworkEvaluations,
-                };
+                var frame = raw.Encoded(); // the PNGs, made here on the encoder's task; the pixels are let go
                 var encoded = clock.Elapsed;
                 lock (gate)
                 {
@@ -224,7 +214,7 @@ public sealed class LabRun
     }
 
     /// <summary>Keyframes first, in order; then the newest step if nothing newer has been sent.</summary>
-    (RawFrame? Raw, bool IsKeyframe) NextToEncode(int lastSentStep)
+    (StepRecord? Raw, bool IsKeyframe) NextToEncode(int lastSentStep)
     {
         lock (gate)
         {

@@ -2,11 +2,11 @@
 namespace DiffusionLab.Web.Runs;
 
 /// <summary>
-/// Saves every run that finishes into the <see cref="RunStore"/>, on the run's own thread right
+/// Saves every run that finishes into the <see cref="IRunStore"/>, on the run's own thread right
 /// after its last frame (one transaction, a few milliseconds). A store that cannot write (disk
 /// full, file locked) is logged, never passed on to the run or its viewers.
 /// </summary>
-public sealed class RunArchive(RunService runs, RunStore store, ILogger<RunArchive> logger) : IHostedService
+public sealed class RunArchive(ILiveRuns runs, IRunStore store, ILogger<RunArchive> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {

@@ -1,4 +1,5 @@
 using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Runs;
 
@@ -12,31 +13,31 @@ public static class RunDownloads
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/runs/{id}/result.png", (string id, RunService runs) =>
+        endpoints.MapGet("/runs/{id}/result.png", (string id, ILiveRuns runs) =>
         {
             var run = runs.Find(id);
-            if (run?.Latest is not { } frame) return Results.NotFound("No such run, or it has no frames yet.");
-            return Results.File(FrameEncoder.UpscalePng(frame.X0Hat, Scale), "image/png", $"diffusionlab-{id}-result.png");
-        });
-        endpoints.MapGet("/runs/{id}/trajectory.png", (string id, RunService runs) =>
+            if (run?.Latest is not { X0Hat: { } result }) return Results.NotFound("No such run, or it has no frames yet.");
+            return Results.File(FrameEncoder.UpscalePng(result.Png, Scale), "image/png", $"diffusionlab-{id}-result.png");
+        }).RequireRateLimiting(LabLimits.DownloadPolicy);
+        endpoints.MapGet("/runs/{id}/trajectory.png", async (string id, ILiveRuns runs, TrajectoryCache trajectories, CancellationToken cancellation) =>
         {
             var run = runs.Find(id);
             if (run is null) return Results.NotFound("No such run.");
             var keyframes = run.KeyframesSnapshot();
             if (keyframes.Count == 0) return Results.NotFound("This run has no keyframes yet.");
-            return Results.File(Trajectory(keyframes), "image/apng", $"diffusionlab-{id}-trajectory.png");
-        });
+            return Results.File(await trajectories.ForAsync(run.Id, keyframes, cancellation), "image/apng", $"diffusionlab-{id}-trajectory.png");
+        }).RequireRateLimiting(LabLimits.DownloadPolicy);
     }
 
     /// <summary>Each keyframe as x_t and x0Hat side by side, animated.</summary>
-    public static byte[] Trajectory(IReadOnlyList<RunFrame> keyframes)
+    public static byte[] Trajectory(IReadOnlyList<StepRecord> keyframes)
     {
         var frames = new List<byte[]>(keyframes.Count);
         int width = 0, height = 0;
-        foreach (var keyframe in keyframes)
+        foreach (var keyframe in keyframes.Where(k => k.Xt is not null && k.X0Hat is not null))
         {
-            var xt = FrameEncoder.DecodeRgba(keyframe.Xt, out width, out height);
-            var x0Hat = FrameEncoder.DecodeRgba(keyframe.X0Hat, out _, out _);
+            var xt = FrameEncoder.DecodeRgba(keyframe.Xt!.Png, out width, out height);
+            var x0Hat = FrameEncoder.DecodeRgba(keyframe.X0Hat!.Png, out _, out _);
             frames.Add(SideBySide(xt, x0Hat, width, height));
         }
         return AnimatedPngEncoder.Encode(frames, width * 2, height, Scale / 2, frameDelayMs: 80);

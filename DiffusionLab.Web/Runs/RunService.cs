@@ -1,9 +1,7 @@
-using System.Diagnostics;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Solvers;
 using Microsoft.Extensions.Options;
 using DiffusionLab.Engine.Runs;
-using DiffusionLab.Web.Features.Lab;
 using DiffusionLab.Web.Features.Shared;
 using DiffusionLab.Web.Uploads;
 
@@ -15,7 +13,7 @@ namespace DiffusionLab.Web.Runs;
 /// queue positions the page can show, and cancellation that takes effect at the next solver
 /// step (tens of milliseconds), after which the run's tensors are disposed.
 /// </summary>
-public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog, UploadedImages uploads, Runner runner, ILogger<RunService> logger, RunScheduler? scheduler = null) : BackgroundService
+public sealed class RunService(IOptions<LabOptions> options, IUploadStore uploads, Runner runner, ILogger<RunService> logger, RunScheduler? scheduler = null) : BackgroundService, ILiveRuns
 {
     readonly object gate = new();
     readonly LinkedList<LabRun> pending = new();
@@ -30,12 +28,13 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
     /// <param name="owner">The browser's id (<see cref="BrowserIdentity"/>), kept with the saved run so only that browser can delete it.</param>
     public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? client = null, string? owner = null)
     {
-        var problems = spec.Validate(catalog.PriorIds).ToList();
-        if (problems.Count == 0 && spec.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) && !uploads.Contains(spec.Image, owner))
+        var (plan, checkedProblems) = runner.Check(spec);
+        var problems = checkedProblems.ToList();
+        if (problems.Count == 0 && spec.ImageReference is { Source: ImageSource.Upload } upload && !uploads.Contains(upload, owner))
             problems.Add(new SpecProblem("image", "That uploaded image is not here for this browser: uploads stay with the browser that made them, for a while, and do not travel in links. Upload it again or pick a gallery image."));
         if (problems.Count > 0) return (null, problems);
         var id = Guid.NewGuid().ToString("N")[..12];
-        var run = new LabRun(id, spec) { Client = client ?? id, Owner = owner };
+        var run = new LabRun(id, spec) { Client = client ?? id, Owner = owner, Plan = plan };
         run.Ended += ended => RunEnded?.Invoke(ended);
         lock (gate)
         {
@@ -118,20 +117,15 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
             run.MarkStarted();
             var token = run.Cancellation.Token;
             token.ThrowIfCancellationRequested();
-            using var prepared = runner.Prepare(run.Spec);
+            using var prepared = run.Plan is { } plan ? runner.Prepare(plan) : runner.Prepare(run.Spec);
             run.SetImages(FrameEncoder.Encode(prepared.GroundTruth), FrameEncoder.Encode(prepared.BackProjection));
             var keyframeStride = Math.Max(1, (int)Math.Ceiling(run.Spec.Steps / (double)Math.Max(1, settings.KeyframesPerRun)));
-            foreach (var progress in runner.Run(prepared, token, scheduler, run.Client))
+            // A step arrives copied out of libtorch and measured by the run core; handing it to the
+            // encoder is all the solver's thread does here (Offer times that).
+            foreach (var step in runner.Run(prepared, token, scheduler, run.Client))
             {
-                using (progress)
-                {
-                    token.ThrowIfCancellationRequested();
-                    var handoffClock = Stopwatch.StartNew();
-                    var point = new MetricPoint(progress.Index, progress.Residual, progress.Psnr, progress.Ssim, progress.Elapsed.TotalSeconds);
-                    var raw = new RawFrame(progress.Index, progress.Total, progress.Timestep,
-                        CopyOut(progress.Xt), CopyOut(progress.X0Hat), point, progress.IsFinal, progress.NetworkEvaluations);
-                    run.Offer(raw, progress.IsFinal || progress.Index % keyframeStride == 0, handoffClock.Elapsed);
-                }
+                token.ThrowIfCancellationRequested();
+                run.Offer(step, step.IsFinal || step.Step % keyframeStride == 0);
             }
         }
         catch (OperationCanceledException)
@@ -165,15 +159,6 @@ public sealed class RunService(IOptions<LabOptions> options, LabCatalog catalog,
         }
         run.Finish(status, error);
     }
-
-    /// <summary>
-    /// The runner's per-step tensors are already float32 CPU copies [C, H, W]: one read of their
-    /// data is all the solver's thread pays (a general conversion costs several native calls).
-    /// </summary>
-    static PixelImage CopyOut(TorchSharp.torch.Tensor image) =>
-        image is { dtype: TorchSharp.torch.ScalarType.Float32, device_type: TorchSharp.DeviceType.CPU } && image.dim() == 3 && image.is_contiguous()
-            ? new PixelImage((int)image.shape[0], (int)image.shape[1], (int)image.shape[2], image.data<float>().ToArray())
-            : PixelImage.FromTensor(image);
 
     /// <summary>Keeps the newest finished runs for the scrubber and downloads, forgetting the oldest.</summary>
     void Retire(LabRun run)

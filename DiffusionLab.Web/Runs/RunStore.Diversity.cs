@@ -37,22 +37,6 @@ public sealed record SavedDiversitySummary(string Id, string SpecQuery, string S
 
 public sealed partial class RunStore
 {
-    const string DiversitySchema = """
-        CREATE TABLE IF NOT EXISTS diversity_batches (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            id TEXT NOT NULL UNIQUE,
-            spec TEXT NOT NULL,
-            solver TEXT NOT NULL,
-            count INTEGER NOT NULL,
-            finished_utc INTEGER NOT NULL,
-            seconds REAL NOT NULL,
-            mean_psnr REAL, mean_ssim REAL, mean_residual REAL, std_max REAL,
-            samples BLOB NOT NULL,
-            ground_truth BLOB, measurement BLOB, mean BLOB, std BLOB,
-            payload_bytes INTEGER NOT NULL,
-            owner TEXT);
-        """;
-
     /// <summary>Saves a finished diversity batch under the same caps as runs (the oldest of either kind go first); false when it alone exceeds the byte cap.</summary>
     public bool Save(SavedDiversity batch)
     {
@@ -77,7 +61,7 @@ public sealed partial class RunStore
                 insert.ExecuteNonQuery();
             Evict(connection, transaction);
             transaction.Commit();
-            Execute(connection, "PRAGMA incremental_vacuum;");
+            Execute(connection, null, "PRAGMA incremental_vacuum;");
         }
         return true;
     }

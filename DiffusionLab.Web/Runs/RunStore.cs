@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Runs;
 using Microsoft.Data.Sqlite;
 
 namespace DiffusionLab.Web.Runs;
@@ -6,7 +8,8 @@ namespace DiffusionLab.Web.Runs;
 /// <summary>What a finished run leaves behind: enough to list it and to replay it with the scrubber.</summary>
 /// <param name="SpecQuery">The spec's canonical query string (a link that reruns it).</param>
 /// <param name="Status">"Finished", "Cancelled" or "Failed".</param>
-/// <param name="Keyframes">The frames the scrubber steps through, oldest first.</param>
+/// <param name="Metrics">Every step's numbers (the charts' series), without images.</param>
+/// <param name="Keyframes">The steps the scrubber steps through, oldest first, their images as PNG.</param>
 /// <param name="Owner">The browser that made it (<see cref="BrowserIdentity"/>), the only one that may delete it; null for runs saved before owners were recorded.</param>
 public sealed record SavedRun(
     string Id,
@@ -16,8 +19,8 @@ public sealed record SavedRun(
     string? Error,
     DateTimeOffset FinishedAt,
     SavedTimings Timings,
-    IReadOnlyList<MetricPoint> Metrics,
-    IReadOnlyList<RunFrame> Keyframes,
+    IReadOnlyList<StepRecord> Metrics,
+    IReadOnlyList<StepRecord> Keyframes,
     byte[]? GroundTruthPng,
     byte[]? MeasurementPng,
     string? Owner = null)
@@ -25,7 +28,7 @@ public sealed record SavedRun(
     /// <summary>Bytes this run holds in the store: images and series (what the size cap counts).</summary>
     public long PayloadBytes =>
         (GroundTruthPng?.Length ?? 0) + (MeasurementPng?.Length ?? 0) + Metrics.Count * MetricBytes
-        + Keyframes.Sum(k => (long)k.Xt.Length + k.X0Hat.Length + 64) + SpecQuery.Length + (Error?.Length ?? 0) + 128;
+        + Keyframes.Sum(k => (long)(k.Xt?.Png.Length ?? 0) + (k.X0Hat?.Png.Length ?? 0) + 64) + SpecQuery.Length + (Error?.Length ?? 0) + 128;
 
     internal const int MetricBytes = 4 + 4 * 8;
 }
@@ -48,12 +51,14 @@ public sealed record SavedRunSummary(
 /// evicting the oldest runs in that same transaction. Unknown or malformed ids are simply not
 /// found: every query is parameterised and nothing here throws for what a visitor types.
 /// </summary>
-public sealed partial class RunStore : IDisposable
+public sealed partial class RunStore : IRunStore, IDisposable
 {
     readonly string connectionString;
     readonly SqliteConnection? keepAlive; // an in-memory database lives as long as one connection to it
     readonly object writeGate = new();
 
+    /// <param name="contentRoot">What a relative <see cref="RunStoreOptions.Path"/> is under.</param>
+    /// <exception cref="RunStoreUnusableException">The file cannot be a store (see RunStore.Checks.cs).</exception>
     public RunStore(RunStoreOptions options, string? contentRoot = null)
     {
         MaxRuns = Math.Max(1, options.MaxRuns);
@@ -68,11 +73,12 @@ public sealed partial class RunStore : IDisposable
             }.ToString();
             keepAlive = new SqliteConnection(connectionString);
             keepAlive.Open();
+            using var connection = Open();
+            Prepare(connection);
         }
         else
         {
             var file = System.IO.Path.GetFullPath(options.Path, contentRoot ?? AppContext.BaseDirectory);
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(file)!);
             FilePath = file;
             connectionString = new SqliteConnectionStringBuilder
             {
@@ -80,62 +86,18 @@ public sealed partial class RunStore : IDisposable
                 Mode = SqliteOpenMode.ReadWriteCreate,
                 DefaultTimeout = 30,
             }.ToString();
+            OpenFile(options.Path, file);
         }
-        using var connection = Open();
-        Execute(connection, """
-            PRAGMA auto_vacuum = INCREMENTAL;
-            PRAGMA journal_mode = WAL;
-            CREATE TABLE IF NOT EXISTS runs (
-                seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                id TEXT NOT NULL UNIQUE,
-                spec TEXT NOT NULL,
-                solver TEXT NOT NULL,
-                status TEXT NOT NULL,
-                error TEXT,
-                finished_utc INTEGER NOT NULL,
-                queue_ms REAL NOT NULL,
-                first_frame_ms REAL,
-                total_ms REAL NOT NULL,
-                frames_produced INTEGER NOT NULL,
-                steps INTEGER NOT NULL,
-                final_psnr REAL,
-                final_ssim REAL,
-                final_residual REAL,
-                ground_truth BLOB,
-                measurement BLOB,
-                metrics BLOB NOT NULL,
-                payload_bytes INTEGER NOT NULL,
-                owner TEXT);
-            CREATE TABLE IF NOT EXISTS keyframes (
-                run_seq INTEGER NOT NULL,
-                ordinal INTEGER NOT NULL,
-                step INTEGER NOT NULL,
-                total INTEGER NOT NULL,
-                timestep INTEGER NOT NULL,
-                mime TEXT NOT NULL,
-                xt BLOB NOT NULL,
-                x0hat BLOB NOT NULL,
-                residual REAL, psnr REAL, ssim REAL,
-                elapsed_ms REAL NOT NULL,
-                is_final INTEGER NOT NULL,
-                network_evaluations INTEGER NOT NULL DEFAULT 0,
-                PRIMARY KEY (run_seq, ordinal));
-            """);
-        Execute(connection, DiversitySchema);
-        // A store written before keyframes recorded network evaluations gets the column (0 for its old runs).
-        if (!HasColumn(connection, "keyframes", "network_evaluations"))
-            Execute(connection, "ALTER TABLE keyframes ADD COLUMN network_evaluations INTEGER NOT NULL DEFAULT 0;");
-        // A store written before owners were recorded: its runs get no owner, so no visitor can delete them (eviction still can).
-        if (!HasColumn(connection, "runs", "owner")) Execute(connection, "ALTER TABLE runs ADD COLUMN owner TEXT;");
-        if (!HasColumn(connection, "diversity_batches", "owner")) Execute(connection, "ALTER TABLE diversity_batches ADD COLUMN owner TEXT;");
     }
 
-    static bool HasColumn(SqliteConnection connection, string table, string column)
+    /// <summary>Sets up a store that opened: WAL, incremental vacuum, the schema brought up to date.</summary>
+    /// <returns>The schema version the store had before.</returns>
+    static int Prepare(SqliteConnection connection)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = $column";
-        command.Parameters.AddWithValue("$column", column);
-        return (long)command.ExecuteScalar()! > 0;
+        // auto_vacuum takes effect only on a file without tables yet (a new store); WAL cannot be set inside a transaction.
+        Execute(connection, null, "PRAGMA auto_vacuum = INCREMENTAL;");
+        Execute(connection, null, "PRAGMA journal_mode = WAL;");
+        return Migrate(connection);
     }
 
     /// <summary>The database file (null for an in-memory store).</summary>
@@ -151,7 +113,7 @@ public sealed partial class RunStore : IDisposable
     {
         var payload = run.PayloadBytes;
         if (payload > MaxBytes) return false;
-        var last = run.Metrics.Count > 0 ? run.Metrics[^1] : default(MetricPoint?);
+        var last = run.Metrics.Count > 0 ? run.Metrics[^1] : null;
         lock (writeGate)
         {
             using var connection = Open();
@@ -171,34 +133,11 @@ public sealed partial class RunStore : IDisposable
                 ("$truth", run.GroundTruthPng), ("$measurement", run.MeasurementPng), ("$metrics", PackMetrics(run.Metrics)), ("$payload", payload),
                 ("$owner", run.Owner)))
             {
-                var seq = (long)insert.ExecuteScalar()!;
-                using var keyframe = Command(connection, transaction, """
-                    INSERT INTO keyframes (run_seq, ordinal, step, total, timestep, mime, xt, x0hat, residual, psnr, ssim, elapsed_ms, is_final, network_evaluations)
-                    VALUES ($seq, $ordinal, $step, $total, $timestep, $mime, $xt, $x0hat, $residual, $psnr, $ssim, $elapsed, $final, $nfe);
-                    """, ("$seq", seq), ("$ordinal", 0), ("$step", 0), ("$total", 0), ("$timestep", 0), ("$mime", ""), ("$xt", Array.Empty<byte>()),
-                    ("$x0hat", Array.Empty<byte>()), ("$residual", null), ("$psnr", null), ("$ssim", null), ("$elapsed", 0.0), ("$final", 0), ("$nfe", 0));
-                for (int i = 0; i < run.Keyframes.Count; i++)
-                {
-                    var frame = run.Keyframes[i];
-                    keyframe.Parameters["$ordinal"].Value = i;
-                    keyframe.Parameters["$step"].Value = frame.Step;
-                    keyframe.Parameters["$total"].Value = frame.Total;
-                    keyframe.Parameters["$timestep"].Value = frame.Timestep;
-                    keyframe.Parameters["$mime"].Value = frame.Mime;
-                    keyframe.Parameters["$xt"].Value = frame.Xt;
-                    keyframe.Parameters["$x0hat"].Value = frame.X0Hat;
-                    keyframe.Parameters["$residual"].Value = Finite(frame.Residual) ?? (object)DBNull.Value;
-                    keyframe.Parameters["$psnr"].Value = Finite(frame.Psnr) ?? (object)DBNull.Value;
-                    keyframe.Parameters["$ssim"].Value = Finite(frame.Ssim) ?? (object)DBNull.Value;
-                    keyframe.Parameters["$elapsed"].Value = frame.ElapsedMs;
-                    keyframe.Parameters["$final"].Value = frame.IsFinal ? 1 : 0;
-                    keyframe.Parameters["$nfe"].Value = frame.NetworkEvaluations;
-                    keyframe.ExecuteNonQuery();
-                }
+                WriteKeyframes(connection, transaction, (long)insert.ExecuteScalar()!, run.Keyframes);
             }
             Evict(connection, transaction);
             transaction.Commit();
-            Execute(connection, "PRAGMA incremental_vacuum;");
+            Execute(connection, null, "PRAGMA incremental_vacuum;");
         }
         return true;
     }
@@ -245,29 +184,7 @@ public sealed partial class RunStore : IDisposable
                 reader.IsDBNull(11) ? null : (byte[])reader[11], reader.IsDBNull(12) ? null : (byte[])reader[12],
                 reader.IsDBNull(14) ? null : reader.GetString(14));
         }
-        using var frames = Command(connection, null, """
-            SELECT step, total, timestep, mime, xt, x0hat, residual, psnr, ssim, elapsed_ms, is_final, network_evaluations
-            FROM keyframes WHERE run_seq = $seq ORDER BY ordinal
-            """, ("$seq", seq));
-        using var rows = frames.ExecuteReader();
-        var keyframes = new List<RunFrame>();
-        while (rows.Read())
-            keyframes.Add(new RunFrame
-            {
-                Step = rows.GetInt32(0),
-                Total = rows.GetInt32(1),
-                Timestep = rows.GetInt32(2),
-                Mime = rows.GetString(3),
-                Xt = (byte[])rows[4],
-                X0Hat = (byte[])rows[5],
-                Residual = NullableDouble(rows, 6),
-                Psnr = NullableDouble(rows, 7),
-                Ssim = NullableDouble(rows, 8),
-                ElapsedMs = rows.GetDouble(9),
-                IsFinal = rows.GetInt64(10) != 0,
-                NetworkEvaluations = rows.GetInt32(11),
-            });
-        return run with { Keyframes = keyframes };
+        return run with { Keyframes = ReadKeyframes(connection, seq) };
     }
 
     /// <summary>
@@ -285,7 +202,7 @@ public sealed partial class RunStore : IDisposable
             using var transaction = connection.BeginTransaction();
             var deleted = deleteWhere(connection, transaction, "id = $id AND owner = $owner", [("$id", id), ("$owner", owner)]);
             transaction.Commit();
-            if (deleted > 0) Execute(connection, "PRAGMA incremental_vacuum;");
+            if (deleted > 0) Execute(connection, null, "PRAGMA incremental_vacuum;");
             return deleted > 0;
         }
     }
@@ -351,15 +268,8 @@ public sealed partial class RunStore : IDisposable
         var connection = new SqliteConnection(connectionString);
         connection.Open();
         // NORMAL is durable against a killed process in WAL mode (only a power cut may lose the last commits).
-        Execute(connection, "PRAGMA synchronous = NORMAL;");
+        Execute(connection, null, "PRAGMA synchronous = NORMAL;");
         return connection;
-    }
-
-    static void Execute(SqliteConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
     }
 
     static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
@@ -375,7 +285,7 @@ public sealed partial class RunStore : IDisposable
 
     static double NullableDouble(SqliteDataReader reader, int column) => reader.IsDBNull(column) ? double.NaN : reader.GetDouble(column);
 
-    static byte[] PackMetrics(IReadOnlyList<MetricPoint> metrics)
+    static byte[] PackMetrics(IReadOnlyList<StepRecord> metrics)
     {
         var bytes = new byte[metrics.Count * SavedRun.MetricBytes];
         var span = bytes.AsSpan();
@@ -385,20 +295,25 @@ public sealed partial class RunStore : IDisposable
             BinaryPrimitives.WriteDoubleLittleEndian(span[4..], point.Residual);
             BinaryPrimitives.WriteDoubleLittleEndian(span[12..], point.Psnr);
             BinaryPrimitives.WriteDoubleLittleEndian(span[20..], point.Ssim);
-            BinaryPrimitives.WriteDoubleLittleEndian(span[28..], point.ElapsedSeconds);
+            BinaryPrimitives.WriteDoubleLittleEndian(span[28..], point.ElapsedMs / 1000); // seconds, as stores written before kept them
             span = span[SavedRun.MetricBytes..];
         }
         return bytes;
     }
 
-    static MetricPoint[] UnpackMetrics(byte[] bytes)
+    static StepRecord[] UnpackMetrics(byte[] bytes)
     {
-        var points = new MetricPoint[bytes.Length / SavedRun.MetricBytes];
+        var points = new StepRecord[bytes.Length / SavedRun.MetricBytes];
         ReadOnlySpan<byte> span = bytes;
         for (int i = 0; i < points.Length; i++, span = span[SavedRun.MetricBytes..])
-            points[i] = new MetricPoint(BinaryPrimitives.ReadInt32LittleEndian(span), BinaryPrimitives.ReadDoubleLittleEndian(span[4..]),
-                BinaryPrimitives.ReadDoubleLittleEndian(span[12..]), BinaryPrimitives.ReadDoubleLittleEndian(span[20..]),
-                BinaryPrimitives.ReadDoubleLittleEndian(span[28..]));
+            points[i] = new StepRecord
+            {
+                Step = BinaryPrimitives.ReadInt32LittleEndian(span),
+                Residual = BinaryPrimitives.ReadDoubleLittleEndian(span[4..]),
+                Psnr = BinaryPrimitives.ReadDoubleLittleEndian(span[12..]),
+                Ssim = BinaryPrimitives.ReadDoubleLittleEndian(span[20..]),
+                ElapsedMs = BinaryPrimitives.ReadDoubleLittleEndian(span[28..]) * 1000,
+            };
         return points;
     }
 }

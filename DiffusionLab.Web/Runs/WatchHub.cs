@@ -11,7 +11,7 @@ namespace DiffusionLab.Web.Runs;
 /// to the group as "Frame", and "Ended" with the final status. A frame may arrive both in the
 /// snapshot and live; clients keep the one with the higher step.
 /// </summary>
-public sealed class WatchHub(RunService runs, WatchRelay relay, LabCatalog catalog) : Hub
+public sealed class WatchHub(ILiveRuns runs, WatchRelay relay, LabCatalog catalog) : Hub
 {
     public static string Group(string runId) => "watch:" + runId;
 
@@ -30,7 +30,7 @@ public sealed class WatchHub(RunService runs, WatchRelay relay, LabCatalog catal
             Status = run.Status.ToString(),
             GroundTruth = run.GroundTruthPng ?? [],
             Measurement = run.MeasurementPng ?? [],
-            Frames = [.. frames],
+            Frames = [.. frames.Select(RunFrame.From)],
         };
     }
 }
@@ -64,7 +64,7 @@ public sealed class WatchRelay(IHubContext<WatchHub> hub, ILogger<WatchRelay> lo
         try
         {
             await foreach (var frame in run.Subscribe(CancellationToken.None).ReadAllAsync())
-                await group.SendAsync("Frame", frame);
+                await group.SendAsync("Frame", RunFrame.From(frame));
             await group.SendAsync("Ended", run.Status.ToString(), run.Error);
         }
         catch (Exception e)

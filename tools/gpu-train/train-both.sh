@@ -16,8 +16,8 @@ export PYTHONUNBUFFERED=1
   --seconds "$SECONDS_BUDGET" --batch "${BATCH:-256}" --lr 4e-4 --warmup 500 --ema 0.9995 --seed 1 > "$OUT/pixel-faces-32.log" 2>&1 &
 faces=$!
 # Emoji are far more varied than the faces and there are only ~3 500 of them: wider, with dropout,
-# and P2 loss weighting (capacity for shapes rather than the last detail; README, "Loss weighting"),
-# class-conditional on their ten categories (README, "Classes and guidance"; the same network stays
+# and P2 loss weighting (capacity for shapes rather than the last detail; docs/models.md, "Loss weighting"),
+# class-conditional on their ten categories (docs/models.md, "Classes and guidance"; the same network stays
 # the unconditional prior the lab uses).
 "$PYTHON" tools/gpu-train/train_unet.py --data data/emoji --name emoji-32 --out "$OUT" \
   --config '{"imageSize":32,"channels":3,"baseChannels":48,"channelMultipliers":[1,2,2],"resBlocksPerLevel":1,"attentionResolutions":[8],"dropout":0.1}' \

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace DiffusionLab.Engine.Solvers.Regularizers;
 
 /// <summary>
-/// The prior term R of the classical objective ½ sigmaY⁻² ‖y − A x‖² + λ R(x) (MATH.md §6), seen
+/// The prior term R of the classical objective ½ sigmaY⁻² ‖y − A x‖² + λ R(x) (docs/maths.md §6), seen
 /// through its proximal operator, which is all HQS and ADMM need.
 /// </summary>
 public interface IRegularizer

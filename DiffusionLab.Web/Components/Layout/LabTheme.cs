@@ -8,7 +8,8 @@ namespace DiffusionLab.Web.Components.Layout;
 /// </summary>
 public static class LabTheme
 {
-    static readonly string[] SystemFonts = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"];
+    // A fresh array for each typography: MudBlazor takes a plain string[], and one static array shared by all would be mutable static state.
+    static string[] SystemFonts => ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"];
 
     public static MudTheme Theme { get; } = new()
     {

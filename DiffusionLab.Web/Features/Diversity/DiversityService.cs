@@ -1,8 +1,6 @@
-using DiffusionLab.Engine;
 using System.Diagnostics;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Solvers;
-using static TorchSharp.torch;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Runs;
 
@@ -10,10 +8,12 @@ namespace DiffusionLab.Web.Features.Diversity;
 
 /// <summary>
 /// Runs posterior-diversity batches (one y, one solver, N samples) on their own threads, at most
-/// two at a time, through the shared scheduler. A page holds its <see cref="DiversityJob"/> and
-/// redraws when it changes.
+/// two at a time, through the run core and the shared scheduler: sample k is the lab run with
+/// sample seed first + k, and the mean and standard-deviation pictures come from the engine, so
+/// this class only encodes what it shows. A page holds its <see cref="DiversityJob"/> and redraws
+/// when it changes.
 /// </summary>
-public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs.RunStore store, ILogger<DiversityService> logger)
+public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs.IRunStore store, ILogger<DiversityService> logger)
 {
     readonly SemaphoreSlim slots = new(2);
 
@@ -44,30 +44,26 @@ public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs
             var measurement = FrameEncoder.Encode(prepared.BackProjection);
             job.Report(j => (j.GroundTruthPng, j.MeasurementPng) = (truth, measurement));
             var lastShown = Stopwatch.StartNew();
-            foreach (var progress in PosteriorSamples.Run(prepared, job.Count, token, scheduler, client))
-                using (progress)
+            foreach (var step in runner.RunSamples(prepared, job.Count, token, scheduler, client))
+            {
+                var first = step.First;
+                if (!first.IsFinal && lastShown.ElapsedMilliseconds < 200) continue; // the page needs a few frames a second, not every step
+                lastShown.Restart();
+                var samples = step.Samples.Select(sample => sample.X0Hat!.Png).ToArray();
+                var summary = step.Summary;
+                var meanPng = summary is null ? null : FrameEncoder.Encode(summary.Mean);
+                var stdPng = summary is null ? null : FrameEncoder.Encode(summary.StdPicture);
+                job.Report(j =>
                 {
-                    if (!progress.IsFinal && lastShown.ElapsedMilliseconds < 200) continue; // the page needs a few frames a second, not every step
-                    lastShown.Restart();
-                    var samples = Enumerable.Range(0, job.Count).Select(i => FrameEncoder.Encode(progress.Samples[i])).ToArray();
-                    byte[]? meanPng = null, stdPng = null;
-                    double stdMax = double.NaN;
-                    if (progress is { Mean: { } mean, Std: { } std })
-                    {
-                        meanPng = FrameEncoder.Encode(mean);
-                        (stdPng, stdMax) = StdMap(std);
-                    }
-                    job.Report(j =>
-                    {
-                        j.Step = progress.Index + 1;
-                        j.Total = progress.Total;
-                        j.SamplePngs = samples;
-                        j.Seconds = progress.Elapsed.TotalSeconds;
-                        if (progress.IsFinal)
-                            (j.MeanPng, j.StdPng, j.StdMax, j.MeanPsnr, j.MeanSsim, j.MeanResidual) =
-                                (meanPng, stdPng, stdMax, progress.MeanPsnr, progress.MeanSsim, progress.MeanResidual);
-                    });
-                }
+                    j.Step = first.Step + 1;
+                    j.Total = first.Total;
+                    j.SamplePngs = samples;
+                    j.Seconds = first.ElapsedMs / 1000;
+                    if (summary is not null)
+                        (j.MeanPng, j.StdPng, j.StdMax, j.MeanPsnr, j.MeanSsim, j.MeanResidual) =
+                            (meanPng, stdPng, summary.StdMax, summary.MeanPsnr, summary.MeanSsim, summary.MeanResidual);
+                });
+            }
             Keep(job); // before the page hears "Finished", so a finished batch is already on /runs
             job.End("Finished", null);
         }
@@ -103,16 +99,6 @@ public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs
         {
             logger.LogError(e, "Could not save diversity batch {BatchId}", job.Id);
         }
-    }
-
-    /// <summary>The per-pixel standard deviation (averaged over colour) as a grey image, white at its largest value.</summary>
-    static (byte[] Png, double Max) StdMap(Tensor std)
-    {
-        using var scope = NewDisposeScope();
-        var grey = std.mean([0], keepdim: true);
-        var max = grey.max().item<float>();
-        var scaled = max > 0 ? grey.DividedBy(max) : grey;
-        return (FrameEncoder.Encode(scaled.Times(2).Minus(1).expand(3, -1, -1)), std.max().item<float>());
     }
 }
 

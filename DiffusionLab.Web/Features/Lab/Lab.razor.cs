@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using MudBlazor;
@@ -13,9 +12,10 @@ namespace DiffusionLab.Web.Features.Lab;
 
 /// <summary>
 /// The lab page: binds a <see cref="LabForm"/> to the URL, previews y as the controls move,
-/// starts and stops runs through <see cref="RunService"/>, and hands the run's id to the canvas
-/// player, which receives the frames over the hub itself. The page re-renders its progress,
-/// numbers and charts at most a few times a second, whatever the solver's pace.
+/// starts and stops runs through <see cref="ILiveRuns"/>, and hands the run to its
+/// <see cref="FramePlayer"/>, which receives the frames over the hub itself and draws them with
+/// their step, t and metrics. The page re-renders its progress and charts at most a few times a
+/// second, whatever the solver's pace.
 /// </summary>
 public partial class Lab
 {
@@ -25,22 +25,24 @@ public partial class Lab
     /// <summary>This browser's id (BrowserIdentity): the owner of the runs it starts.</summary>
     [CascadingParameter(Name = "Browser")] public string? Browser { get; set; }
     [Inject] LabCatalog Catalog { get; set; } = default!;
-    [Inject] RunService Runs { get; set; } = default!;
+    [Inject] ILiveRuns Runs { get; set; } = default!;
     [Inject] MeasurementPreview Preview { get; set; } = default!;
-    [Inject] UploadedImages Uploads { get; set; } = default!;
+    [Inject] IUploadStore Uploads { get; set; } = default!;
+    [Inject] StartAndUploadLimits Limits { get; set; } = default!;
     [Inject] NavigationManager Navigation { get; set; } = default!;
     [Inject] IJSRuntime JS { get; set; } = default!;
     [Inject] ISnackbar Snackbar { get; set; } = default!;
 
     LabForm form = default!;
     LabRun? run;
-    IReadOnlyList<MetricPoint> metrics = [];
+    IReadOnlyList<StepRecord> metrics = [];
     List<string> runProblems = [];
     string? groundTruthUrl, measurementUrl;
     IReadOnlyList<string> linkNotes = [];
     bool rendered, playing, runChanged;
     int keyframeCount, scrubIndex;
-    ElementReference xtCanvas, x0HatCanvas, resultCanvas;
+    FramePlayer player = default!;
+    IJSObjectReference? page; // Lab.razor.js: the address bar and the clipboard
     CancellationTokenSource? previewCancellation;
     PeriodicTimer? refreshTimer;
     CancellationTokenSource lifetime = new();
@@ -49,62 +51,55 @@ public partial class Lab
     bool IsRunning => run is { IsOver: false };
     bool IsOver => run is { IsOver: true };
     bool IsFinished => run is { Status: RunStatus.Finished };
-    int TotalSteps => run?.Latest?.Total ?? Math.Max(1, form.Steps);
-    MetricPoint? LastPoint => metrics.Count > 0 ? metrics[^1] : null;
+    int TotalSteps => run?.Latest?.Total ?? Math.Max(1, form.Spec.Steps);
 
     string PageSubtitle => form.SolverDescriptor?.DisplayName ?? "lab";
     string ResultCaption => IsFinished ? "Result" : "Current result (x0Hat, large)";
     string StatusKey => run?.Status.ToString().ToLowerInvariant() ?? "idle";
     double ProgressPercent => run?.Latest is { } frame ? 100.0 * (frame.Step + 1) / frame.Total : 0;
 
+    /// <summary>The run's state in words; the step shown and its t follow it (<see cref="ShowsStep"/>), written by the player.</summary>
     string StatusText => run switch
     {
         null => "Choose an image, a corruption and a solver, then press Run.",
         { Status: RunStatus.Queued } r => $"Waiting for a free slot: position {r.QueuePosition} in the queue.",
         { Status: RunStatus.Preparing } => "Preparing the measurement…",
-        { Status: RunStatus.Running, Latest: { } f } => $"Step {f.Step + 1} of {f.Total} · {Seconds(f.ElapsedMs)}",
+        { Status: RunStatus.Running, Latest: not null } => "Running:",
         { Status: RunStatus.Running } => "Starting…",
-        { Status: RunStatus.Finished, Latest: { } f } => $"Finished: {f.Total} steps in {Seconds(f.ElapsedMs)}",
-        { Status: RunStatus.Cancelled } => "Stopped.",
+        { Status: RunStatus.Finished } => "Finished:",
+        { Status: RunStatus.Cancelled } => "Stopped:",
         { Status: RunStatus.Failed } r => r.Error ?? "The run failed.",
         _ => "",
     };
 
-    string PsnrText => LastPoint is { } p && double.IsFinite(p.Psnr) ? p.Psnr.ToString("0.00", CultureInfo.InvariantCulture) + " dB" : "–";
-    string SsimText => LastPoint is { } p && double.IsFinite(p.Ssim) ? p.Ssim.ToString("0.000", CultureInfo.InvariantCulture) : "–";
-    string ResidualText => LastPoint is { } p && double.IsFinite(p.Residual) ? p.Residual.ToString("0.###", CultureInfo.InvariantCulture) : "–";
-    string ElapsedText => LastPoint is { } p ? Seconds(p.ElapsedSeconds * 1000) : "–";
+    bool ShowsStep => run is { Latest: not null, Status: RunStatus.Running or RunStatus.Finished or RunStatus.Cancelled };
+
+    IReadOnlyList<LabRun> LiveRuns => run is null ? [] : [run];
     string ScrubLabel => $"keyframe {scrubIndex + 1} of {keyframeCount}";
 
     IReadOnlyList<ChartSeries> ResidualSeries => [Series("residual", "#3b4bd8", p => p.Residual)];
     IReadOnlyList<ChartSeries> PsnrSeries => [Series("PSNR", "#d6336c", p => p.Psnr)];
     IReadOnlyList<ChartSeries> SsimSeries => [Series("SSIM", "#0c8a5f", p => p.Ssim)];
 
-    ChartSeries Series(string name, string color, Func<MetricPoint, double> value) =>
+    ChartSeries Series(string name, string color, Func<StepRecord, double> value) =>
         new(name, color, metrics.Select(p => (double)p.Step).ToList(), metrics.Select(value).ToList());
-
-    static string Seconds(double milliseconds) => (milliseconds / 1000).ToString("0.0", CultureInfo.InvariantCulture) + " s";
 
     protected override void OnInitialized()
     {
         form = new LabForm(Catalog);
-        var query = new Uri(Navigation.Uri).Query;
-        var spec = ExperimentSpec.Default;
-        if (query.Length > 1)
-        {
-            var parsed = ExperimentSpec.Parse(query);
-            spec = parsed.Spec ?? spec;
-            runProblems = parsed.Spec is null ? parsed.Problems.Select(p => p.Message).ToList() : [];
-        }
-        linkNotes = form.Load(spec, Uploads, Browser);
+        linkNotes = form.LoadLink(new Uri(Navigation.Uri).Query, Uploads.AvailableTo(Browser));
         form.Changed += OnFormChanged;
     }
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
         if (!firstRender) return;
+        try
+        {
+            page = await JS.InvokeAsync<IJSObjectReference>("import", "./Features/Lab/Lab.razor.js");
+        }
+        catch (JSDisconnectedException) { return; }
         rendered = true;
-        await JS.InvokeVoidAsync("diffusionLab.attach", xtCanvas, x0HatCanvas, resultCanvas);
         await SyncUrlAsync();
         _ = RefreshPreviewAsync();
         _ = RefreshLoopAsync();
@@ -123,7 +118,7 @@ public partial class Lab
         if (!rendered) return;
         try
         {
-            await JS.InvokeVoidAsync("diffusionLab.setQuery", form.ToSpec().ToQueryString());
+            await page!.InvokeVoidAsync("setQuery", form.Spec.ToQueryString());
         }
         catch (JSDisconnectedException) { }
     }
@@ -135,7 +130,7 @@ public partial class Lab
         try
         {
             await Task.Delay(PreviewDebounce, cancellation.Token);
-            var spec = form.ToSpec();
+            var spec = form.Spec;
             var (images, _) = await Preview.RenderAsync(spec, cancellation.Token);
             if (cancellation.IsCancellationRequested || images is null || IsRunning) return;
             groundTruthUrl = DataUrl(images.GroundTruthPng);
@@ -156,7 +151,12 @@ public partial class Lab
         if (form.HasErrors) return;
         await StopPlayingAsync();
         DetachRun();
-        var (started, problems) = Runs.Start(form.ToSpec(), owner: Browser);
+        if (Limits.RefuseStart(LabLimits.PartitionKey(Browser, null)) is { } refusal)
+        {
+            runProblems = [refusal];
+            return;
+        }
+        var (started, problems) = Runs.Start(form.Spec, owner: Browser);
         if (started is null)
         {
             runProblems = problems.Select(p => p.Message).ToList();
@@ -166,8 +166,7 @@ public partial class Lab
         metrics = [];
         keyframeCount = 0;
         scrubIndex = 0;
-        run.Changed += OnRunChanged;
-        await JS.InvokeVoidAsync("diffusionLab.watch", run.Id, run.OwnerKey);
+        run.Changed += OnRunChanged; // the player follows it from the next render on (LiveRuns)
     }
 
     async Task StopAsync()
@@ -178,9 +177,9 @@ public partial class Lab
 
     async Task CopyShareLinkAsync()
     {
-        var spec = form.ToSpec();
+        var spec = form.Spec;
         var link = Navigation.BaseUri + "?" + spec.ToQueryString();
-        await JS.InvokeVoidAsync("diffusionLab.copyText", link);
+        if (page is not null) await page.InvokeVoidAsync("copyText", link);
         Snackbar.Add(ShareMessage(form.IsUploadedImage, run?.Spec, spec), Severity.Info);
     }
 
@@ -190,7 +189,7 @@ public partial class Lab
     async Task CopyWatchLinkAsync()
     {
         if (WatchPath is not { } path) return;
-        await JS.InvokeVoidAsync("diffusionLab.copyText", Navigation.BaseUri.TrimEnd('/') + path);
+        if (page is not null) await page.InvokeVoidAsync("copyText", Navigation.BaseUri.TrimEnd('/') + path);
         Snackbar.Add(run!.IsOver
             ? "Watch link copied. This run has ended: the link shows that and points to its saved replay."
             : "Watch link copied: whoever opens it sees this run live, with the steps so far; it cannot stop or change the run. Add ?presenter=1 for a projector.",
@@ -228,7 +227,7 @@ public partial class Lab
                     }
                     if (run.IsOver && keyframeCount == 0)
                     {
-                        keyframeCount = await JS.InvokeAsync<int>("diffusionLab.loadKeyframes", run.Id);
+                        keyframeCount = await player.LoadKeyframesAsync(run.Id);
                         scrubIndex = Math.Max(0, keyframeCount - 1);
                     }
                     StateHasChanged();
@@ -243,7 +242,7 @@ public partial class Lab
     async Task ScrubToAsync(int index)
     {
         scrubIndex = index;
-        await JS.InvokeVoidAsync("diffusionLab.showKeyframe", index);
+        await player.ShowKeyframeAsync(index);
     }
 
     async Task TogglePlayAsync()
@@ -298,7 +297,7 @@ public partial class Lab
         refreshTimer?.Dispose();
         try
         {
-            if (rendered) await JS.InvokeVoidAsync("diffusionLab.detach");
+            if (page is not null) await page.DisposeAsync();
         }
         catch (JSDisconnectedException) { }
         catch (TaskCanceledException) { }

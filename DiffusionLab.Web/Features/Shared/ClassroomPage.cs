@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Components;
 using DiffusionLab.Engine.Runs;
-using DiffusionLab.Web.Features.Lab;
+using DiffusionLab.Engine.Imaging;
 
 namespace DiffusionLab.Web.Features.Shared;
 
@@ -23,8 +23,11 @@ public abstract class ClassroomPage : ComponentBase
     /// Whether this browser may see a saved run or batch: any, except one on an image that another
     /// browser uploaded (a student's photo stays theirs, as their uploads do).
     /// </summary>
-    protected bool MayShow(string specQuery, string? owner) =>
-        IsMine(owner) || !(SavedSpec(specQuery)?.Image.StartsWith(LabForm.UploadPrefix, StringComparison.Ordinal) ?? false);
+    protected bool MayShow(string specQuery, string? owner) => MayShow(specQuery, owner, Browser);
+
+    /// <summary>The same rule for a browser known by its id alone (the hub that serves a saved run's frames).</summary>
+    public static bool MayShow(string specQuery, string? owner, string? browser) =>
+        (owner is not null && owner == browser) || SavedSpec(specQuery)?.ImageReference is not { Source: ImageSource.Upload };
 
     /// <summary>Whether this browser made a saved run or batch (the only one that may delete it).</summary>
     protected bool IsMine(string? owner) => owner is not null && owner == Browser;

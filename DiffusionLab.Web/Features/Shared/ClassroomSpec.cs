@@ -1,7 +1,6 @@
-using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
-using DiffusionLab.Web.Features.Lab;
 using DiffusionLab.Web.Uploads;
+using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Web.Features.Shared;
 
@@ -12,30 +11,17 @@ namespace DiffusionLab.Web.Features.Shared;
 public static class ClassroomSpec
 {
     /// <summary>Keys of these pages' own (the solvers to compare, the number of seeds), not part of a spec.</summary>
-    static readonly string[] PageKeys = ["solvers", "n"];
+    public static readonly IReadOnlyCollection<string> PageKeys = ["solvers", "n"];
 
     /// <summary>
-    /// The spec in the link, with what the lab does not have replaced as the lab page replaces it
-    /// (<see cref="LabForm.Load"/>), and notes in plain words for every replacement and for a link
-    /// that could not be read at all (then the default measurement is used). An uploaded image is kept
-    /// only for the browser that uploaded it (<paramref name="owner"/>); others get a gallery image.
+    /// The spec in the link, read as the lab reads its links (<see cref="SpecLink"/>): what the lab
+    /// lacks is replaced and what is out of range clamped, each with a note, and a link that cannot
+    /// be read at all gives the default measurement and says why. An uploaded image is kept only for
+    /// the browser that uploaded it (<paramref name="owner"/>); others get a gallery image. The
+    /// pages' own keys come back in <see cref="SpecLinkResult.PageValues"/>.
     /// </summary>
-    public static (ExperimentSpec Spec, IReadOnlyList<string> Notes) Read(string? query, LabCatalog catalog, UploadedImages? uploads = null, string? owner = null)
-    {
-        var spec = new ExperimentSpec { Prior = catalog.DefaultPriorId };
-        var notes = new List<string>();
-        if (!string.IsNullOrWhiteSpace(query))
-        {
-            var specOnly = string.Join('&', query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries)
-                .Where(part => !PageKeys.Contains(part.Split('=')[0], StringComparer.Ordinal)));
-            var parsed = ExperimentSpec.Parse(specOnly);
-            if (parsed.Spec is { } fromLink) spec = fromLink;
-            else notes.Add(string.Join(" ", parsed.Problems.Select(p => p.Message)) + " The default measurement is shown instead.");
-        }
-        var form = new LabForm(catalog);
-        notes.AddRange(form.Load(spec, uploads, owner));
-        return (form.ToSpec(), notes);
-    }
+    public static SpecLinkResult Read(string? query, LabCatalog catalog, IUploadStore? uploads = null, string? owner = null) =>
+        SpecLink.Read(query, catalog, uploads?.AvailableTo(owner), PageKeys);
 
     /// <summary>The base spec with another solver at its own defaults and default step count (capped by <paramref name="steps"/> when given).</summary>
     public static ExperimentSpec WithSolver(ExperimentSpec spec, Engine.Methods.SolverDescriptor solver, int? steps = null) =>

@@ -1,7 +1,9 @@
+using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Features.Shared;
 
@@ -10,17 +12,18 @@ public sealed record ImageChoice(string Reference, string Label);
 
 /// <summary>
 /// What the pickers offer: the engine's priors, corruptions and solvers. A seam so component
-/// tests can hand the pickers a small catalog of their own.
+/// tests can hand the pickers a small catalog of their own. Links are read against it
+/// (<see cref="SpecLink"/>), so a link keeps exactly what the pickers could show.
 /// </summary>
-public class LabCatalog
+public class LabCatalog : ILabOfferings
 {
-    /// <summary>Exact samples offered for priors without a gallery (the Gaussian mixtures).</summary>
-    const int SamplesOffered = 8;
     readonly PriorCatalog? priorCatalog;
+    readonly CatalogOfferings? offerings;
 
     public LabCatalog(PriorCatalog priors) : this(priors.Priors, OperatorCatalog.All, SolverCatalog.All)
     {
         priorCatalog = priors;
+        offerings = new CatalogOfferings(priors);
         DefaultPriorId = priors.DefaultId;
     }
 
@@ -52,24 +55,17 @@ public class LabCatalog
     /// <summary>The held-out gallery images of a prior's domain, or exact samples of a prior without a gallery.</summary>
     public virtual IReadOnlyList<ImageChoice> Images(string priorId)
     {
-        var gallery = priorCatalog?.Gallery(priorId) ?? [];
-        if (gallery.Count > 0)
-        {
-            var labels = priorCatalog!.GalleryLabels(priorId);
-            return gallery.Select(name => new ImageChoice("gallery:" + name, labels.GetValueOrDefault(name, name))).ToArray();
-        }
-        return Enumerable.Range(0, SamplesOffered).Select(i => new ImageChoice($"sample:{i}", $"sample {i} of the prior")).ToArray();
+        var labels = priorCatalog?.GalleryLabels(priorId) ?? new Dictionary<string, string>();
+        return (offerings?.ImageReferences(priorId) ?? CatalogOfferings.SampleImages)
+            .Select(reference => new ImageChoice(reference, Label(reference, labels)))
+            .ToArray();
     }
 
-    /// <summary>
-    /// The image a link asks for when this prior offers it (or an upload), else the prior's first
-    /// image: a bare or partial address asks for "gallery:0", which a named gallery lacks, and a
-    /// link may come from a server with other images.
-    /// </summary>
-    public string OfferedImageOrFirst(string priorId, string image)
-    {
-        if (image.StartsWith("upload:", StringComparison.Ordinal)) return image;
-        var offered = Images(priorId);
-        return offered.Any(choice => choice.Reference == image) ? image : offered.FirstOrDefault()?.Reference ?? "";
-    }
+    static string Label(string reference, IReadOnlyDictionary<string, string> labels) =>
+        ImageReference.TryParse(reference, out var parsed) is null && parsed!.Source == ImageSource.Sample
+            ? $"sample {parsed.Name} of the prior"
+            : labels.GetValueOrDefault(parsed?.Name ?? reference, parsed?.Name ?? reference);
+
+    /// <summary>The references of <see cref="Images"/>: what a link may keep.</summary>
+    public IReadOnlyList<string> ImageReferences(string priorId) => Images(priorId).Select(choice => choice.Reference).ToArray();
 }

@@ -6,7 +6,7 @@ using Microsoft.JSInterop;
 namespace DiffusionLab.Web.Features.Toy;
 
 /// <summary>
-/// The 2-D lab page: binds a <see cref="ToyForm"/> and hands its spec to toy.js, which fetches the
+/// The 2-D lab page: binds a <see cref="ToyForm"/> and hands its spec to Toy.razor.js, which fetches the
 /// exact pictures and streams the run's particles over /hubs/toy itself and draws them. The page
 /// hears back only what changes its controls: edited components, the forward slider's t while it
 /// plays, and the end of a run.
@@ -18,6 +18,7 @@ public partial class Toy
     readonly ToyForm form = new();
     ElementReference planeCanvas, readout;
     DotNetObjectReference<Toy>? self;
+    IJSObjectReference? script; // Toy.razor.js, imported on the first render
     bool rendered, showArrows, showTrails = true, followT;
     double forwardT;
     string status = "idle";
@@ -55,8 +56,9 @@ public partial class Toy
         self = DotNetObjectReference.Create(this);
         try
         {
-            await JS.InvokeVoidAsync("toyLab.attach", planeCanvas, readout, self);
-            await JS.InvokeVoidAsync("toyLab.setOptions", new { arrows = showArrows, trails = showTrails, posterior = true, followT, newSpread = form.NewComponentSpread });
+            script = await JS.InvokeAsync<IJSObjectReference>("import", "./Features/Toy/Toy.razor.js");
+            await Call("toyLab.attach", planeCanvas, readout, self);
+            await Call("toyLab.setOptions", new { arrows = showArrows, trails = showTrails, posterior = true, followT, newSpread = form.NewComponentSpread });
             await PushSpecAsync();
         }
         catch (JSDisconnectedException) { }
@@ -67,7 +69,7 @@ public partial class Toy
         if (!rendered || form.Problems.Any(p => p.Field == "prior" || p.Field.StartsWith("measurement", StringComparison.Ordinal))) return;
         try
         {
-            await JS.InvokeVoidAsync("toyLab.setSpec", form.ToSpec().ToJson());
+            await Call("toyLab.setSpec", form.ToSpec().ToJson());
         }
         catch (JSDisconnectedException) { }
     }
@@ -102,7 +104,7 @@ public partial class Toy
 
     async Task Options(object values)
     {
-        try { await JS.InvokeVoidAsync("toyLab.setOptions", values); }
+        try { await Call("toyLab.setOptions", values); }
         catch (JSDisconnectedException) { }
     }
 
@@ -110,14 +112,14 @@ public partial class Toy
     {
         forwardT = t;
         if (status != "running") status = "idle";
-        try { await JS.InvokeVoidAsync("toyLab.setTime", t); }
+        try { await Call("toyLab.setTime", t); }
         catch (JSDisconnectedException) { }
     }
 
     async Task PlayForwardAsync()
     {
         if (status != "running") status = "idle";
-        try { await JS.InvokeVoidAsync("toyLab.playForward", 4000); }
+        try { await Call("toyLab.playForward", 4000); }
         catch (JSDisconnectedException) { }
     }
 
@@ -127,14 +129,14 @@ public partial class Toy
         status = "running";
         runError = null;
         finalDistance = null;
-        try { await JS.InvokeVoidAsync("toyLab.run", form.ToSpec().ToJson()); }
+        try { await Call("toyLab.run", form.ToSpec().ToJson()); }
         catch (JSDisconnectedException) { }
     }
 
     async Task StopAsync()
     {
         status = "stopped";
-        try { await JS.InvokeVoidAsync("toyLab.stop"); }
+        try { await Call("toyLab.stop"); }
         catch (JSDisconnectedException) { }
     }
 
@@ -168,11 +170,16 @@ public partial class Toy
         return InvokeAsync(StateHasChanged);
     }
 
+    /// <summary>Calls the renderer once its module is loaded (a click before that has nothing to talk to yet).</summary>
+    Task Call(string identifier, params object?[] arguments) =>
+        script is null ? Task.CompletedTask : script.InvokeVoidAsync(identifier, arguments).AsTask();
+
     public async ValueTask DisposeAsync()
     {
         try
         {
-            if (rendered) await JS.InvokeVoidAsync("toyLab.detach");
+            if (rendered) await Call("toyLab.detach");
+            if (script is not null) await script.DisposeAsync();
         }
         catch (JSDisconnectedException) { }
         catch (TaskCanceledException) { }

@@ -33,6 +33,8 @@ public sealed class ToyMarginal
     public double T { get; init; }
     public byte[] Density { get; init; } = [];
     public byte[] Arrows { get; init; } = [];
+    /// <summary>Plain-words reason there is no picture now (the lab is busy); then nothing else is filled in.</summary>
+    public string[] Problems { get; init; } = [];
 }
 
 /// <summary>One step of a 2-D run as the browser receives it.</summary>

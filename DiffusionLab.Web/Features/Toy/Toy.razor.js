@@ -5,7 +5,10 @@
 //   the particles (interpolated between the server's steps) with optional trails, and the
 //   components' centres as handles the student can drag, add (click) and remove (right-click).
 // Point sets and grids arrive as little-endian float32 bytes and are read as Float32Arrays.
-window.toyLab = (() => {
+// The page imports this module (CSS-and-JS isolation: only the 2-D lab loads it) and calls toyLab's methods.
+import { connect as connectTo } from '../../js/hub-connection.js';
+
+export const toyLab = (() => {
   const palette = buildPalette([
     [0.00, [13, 17, 38]], [0.18, [38, 30, 92]], [0.38, [104, 38, 130]], [0.58, [186, 55, 112]],
     [0.78, [246, 122, 72]], [1.00, [252, 236, 160]],
@@ -48,7 +51,7 @@ window.toyLab = (() => {
     return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
   }
 
-  const connect = window.diffusionLabHub('hubs/toy');
+  const connect = () => connectTo('hubs/toy');
 
   // ---- geometry -------------------------------------------------------------------------------
   const extent = () => (scene ? scene.Extent : 5);
@@ -103,6 +106,7 @@ window.toyLab = (() => {
       const hub = await connect();
       marginalRequest = hub.invoke('Marginal', JSON.stringify(spec), askedT);
       const answer = await marginalRequest;
+      if (answer.Problems && answer.Problems.length) return;
       heat = heatImage(floats(answer.Density), scene.Resolution);
       arrows = floats(answer.Arrows);
       dirty = true;
