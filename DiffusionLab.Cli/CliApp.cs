@@ -1,12 +1,12 @@
-using System.Globalization;
-using System.Reflection;
-using System.Text.RegularExpressions;
-using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Priors;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using Spectre.Console.Cli.Help;
 using Spectre.Console.Rendering;
+using System.Globalization;
+using System.Reflection;
+using System.Text.RegularExpressions;
 
 namespace DiffusionLab.Cli;
 

@@ -1,8 +1,8 @@
-using System.ComponentModel;
+using DiffusionLab.Engine;
 using DiffusionLab.Engine.Priors;
 using Spectre.Console;
 using Spectre.Console.Cli;
-using DiffusionLab.Engine;
+using System.ComponentModel;
 
 namespace DiffusionLab.Cli;
 

@@ -1,18 +1,18 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
-using System.ComponentModel;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Diffusion;
+using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Cli;
 
@@ -131,8 +131,11 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
         {
             var json = new
             {
-                Machine = new { Processor = peak.Model, Cores = Environment.ProcessorCount, TorchRuntime.Threads, Repeats = repeats, peak.Extension, peak.FlopsPerCycle,
-                    peak.NominalGhz, peak.MeasuredGhz, YardstickBestOf = bestOf, PeakGflopsPerSecondNominal = peak.NominalGflops, PeakGflopsPerSecondMeasured = peak.MeasuredGflops },
+                Machine = new
+                {
+                    Processor = peak.Model, Cores = Environment.ProcessorCount, TorchRuntime.Threads, Repeats = repeats, peak.Extension, peak.FlopsPerCycle,
+                    peak.NominalGhz, peak.MeasuredGhz, YardstickBestOf = bestOf, PeakGflopsPerSecondNominal = peak.NominalGflops, PeakGflopsPerSecondMeasured = peak.MeasuredGflops
+                },
                 HeaviestConvolutions = convs,
                 Rows = rows,
             };

@@ -1,14 +1,14 @@
-using System.Diagnostics;
-using System.Text.Json;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Diffusion;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
-using System.ComponentModel;
+using DiffusionLab.Engine.Runs;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Text.Json;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Cli;
 

@@ -1,11 +1,11 @@
+using DiffusionLab.Engine.Benchmarks;
+using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Solvers;
+using Spectre.Console;
+using Spectre.Console.Cli;
 using System.ComponentModel;
 using System.Globalization;
 using System.Text.Json;
-using DiffusionLab.Engine.Solvers;
-using Spectre.Console;
-using DiffusionLab.Engine.Benchmarks;
-using DiffusionLab.Engine.Methods;
-using Spectre.Console.Cli;
 
 namespace DiffusionLab.Cli;
 

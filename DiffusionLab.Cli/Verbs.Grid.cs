@@ -1,6 +1,6 @@
-using System.ComponentModel;
 using DiffusionLab.Engine.Imaging;
 using Spectre.Console.Cli;
+using System.ComponentModel;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Cli;

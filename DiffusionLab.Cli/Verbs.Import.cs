@@ -1,7 +1,7 @@
-using System.ComponentModel;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Training;
 using Spectre.Console.Cli;
+using System.ComponentModel;
 
 namespace DiffusionLab.Cli;
 

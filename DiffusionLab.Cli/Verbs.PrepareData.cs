@@ -1,8 +1,8 @@
 using DiffusionLab.Engine.Imaging;
-using System.ComponentModel;
 using SkiaSharp;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using System.ComponentModel;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Cli;

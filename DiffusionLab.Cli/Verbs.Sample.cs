@@ -1,11 +1,11 @@
 using DiffusionLab.Engine;
-using System.Diagnostics;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
-using System.ComponentModel;
 using Spectre.Console.Cli;
+using System.ComponentModel;
+using System.Diagnostics;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Cli;

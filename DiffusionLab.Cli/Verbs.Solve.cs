@@ -1,12 +1,12 @@
 using DiffusionLab.Engine;
-using System.Globalization;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
-using System.ComponentModel;
+using DiffusionLab.Engine.Runs;
 using Spectre.Console;
 using Spectre.Console.Cli;
+using System.ComponentModel;
+using System.Globalization;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Cli;
 

@@ -1,13 +1,13 @@
+using DiffusionLab.Engine;
+using DiffusionLab.Engine.Diffusion;
+using DiffusionLab.Engine.Priors;
+using DiffusionLab.Engine.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using System.ComponentModel;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using DiffusionLab.Engine;
-using DiffusionLab.Engine.Priors;
-using DiffusionLab.Engine.Training;
-using System.ComponentModel;
-using Spectre.Console;
-using DiffusionLab.Engine.Diffusion;
-using Spectre.Console.Cli;
 
 namespace DiffusionLab.Cli;
 

@@ -1,6 +1,6 @@
-using System.Text.RegularExpressions;
 using DiffusionLab.Tests.Web;
 using DiffusionLab.Web.Features.Toy;
+using System.Text.RegularExpressions;
 
 namespace DiffusionLab.Tests;
 

@@ -1,5 +1,5 @@
-using System.Runtime.CompilerServices;
 using DiffusionLab.Engine;
+using System.Runtime.CompilerServices;
 
 namespace DiffusionLab.Tests;
 

@@ -13,6 +13,10 @@ public static class BrowserIdentity
 {
     public const string CookieName = "diffusionlab-browser";
 
+    /// <summary>What a hub says when asked to start work by a connection that sent no browser cookie.</summary>
+    public const string MissingMessage =
+        "This connection sent no browser cookie, and work is shared out per browser: open the lab's page once in this browser (it sets the cookie), then connect with its cookies.";
+
     /// <summary>32 lower-case hex digits, as <see cref="Of"/> makes them; anything else is not an id.</summary>
     public static bool IsWellFormed(string? id) => id is { Length: 32 } && id.All(char.IsAsciiHexDigitLower);
 

@@ -1,9 +1,9 @@
-using System.Globalization;
-using System.Threading.RateLimiting;
 using DiffusionLab.Web.Features.Toy;
 using DiffusionLab.Web.Runs;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using System.Globalization;
+using System.Threading.RateLimiting;
 
 namespace DiffusionLab.Web;
 

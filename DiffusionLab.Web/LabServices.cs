@@ -5,6 +5,7 @@ using DiffusionLab.Web.Components;
 using DiffusionLab.Web.Features.Diversity;
 using DiffusionLab.Web.Features.Shared;
 using DiffusionLab.Web.Features.Toy;
+using DiffusionLab.Web.Features.Watch;
 using DiffusionLab.Web.Runs;
 using DiffusionLab.Web.Uploads;
 using Microsoft.AspNetCore.Components.Endpoints;
@@ -52,6 +53,10 @@ public static class LabServices
         services.AddSingleton<IRunStore>(provider => new RunStore(provider.GetRequiredService<IOptions<RunStoreOptions>>().Value,
             provider.GetRequiredService<IWebHostEnvironment>().ContentRootPath));
         // The run service is also the hosted service that starts queued runs: the same instance.
+        // A browser's share of the lab, and each circuit's work (it ends with the circuit).
+        services.AddSingleton<BrowserShares>();
+        services.AddScoped<CircuitWork>();
+        services.AddScoped<Microsoft.AspNetCore.Components.Server.Circuits.CircuitHandler, CircuitWorkHandler>();
         services.AddSingleton<RunService>();
         services.AddSingleton<ILiveRuns>(provider => provider.GetRequiredService<RunService>());
         services.AddHostedService(provider => provider.GetRequiredService<RunService>());
@@ -75,6 +80,7 @@ public static class LabServices
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode().Add(AnswerHead);
         app.MapHub<RunHub>("/hubs/runs");
         app.MapHub<ToyHub>("/hubs/toy");
+        app.UseWatchPrivacy(); // after routing (Program.cs routes first): it looks at the page routing picked
         app.MapHub<WatchHub>("/hubs/watch");
         RunDownloads.Map(app);
         return app;

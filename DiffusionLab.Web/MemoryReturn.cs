@@ -1,7 +1,7 @@
-using System.Runtime;
-using System.Runtime.InteropServices;
 using DiffusionLab.Web.Features.Toy;
 using DiffusionLab.Web.Runs;
+using System.Runtime;
+using System.Runtime.InteropServices;
 
 namespace DiffusionLab.Web;
 

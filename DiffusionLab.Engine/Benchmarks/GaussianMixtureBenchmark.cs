@@ -1,11 +1,11 @@
-using System.Diagnostics;
+using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
+using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Solvers;
+using System.Diagnostics;
 using TorchSharp;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Methods;
-using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Engine.Benchmarks;
 

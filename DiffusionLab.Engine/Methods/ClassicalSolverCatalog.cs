@@ -1,6 +1,6 @@
-using DiffusionLab.Engine.Solvers.Regularizers;
-using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Engine.Priors;
+using DiffusionLab.Engine.Solvers;
+using DiffusionLab.Engine.Solvers.Regularizers;
 
 namespace DiffusionLab.Engine.Methods;
 

@@ -1,8 +1,8 @@
+using DiffusionLab.Engine.Diffusion;
 using System.Security.Cryptography;
 using System.Text;
-using TorchSharp;
 using System.Text.Json;
-using DiffusionLab.Engine.Diffusion;
+using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 

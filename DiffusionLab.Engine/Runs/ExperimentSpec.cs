@@ -1,11 +1,11 @@
+using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Operators;
+using DiffusionLab.Engine.Priors;
+using DiffusionLab.Engine.Solvers;
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text;
-using DiffusionLab.Engine.Operators;
-using DiffusionLab.Engine.Solvers;
-using DiffusionLab.Engine.Methods;
-using DiffusionLab.Engine.Priors;
-using DiffusionLab.Engine.Imaging;
 
 namespace DiffusionLab.Engine.Runs;
 

@@ -1,7 +1,7 @@
 using DiffusionLab.Engine.Diffusion;
 using DiffusionLab.Engine.Priors;
-using static TorchSharp.torch;
 using DiffusionLab.Engine.Solvers;
+using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Runs;
 

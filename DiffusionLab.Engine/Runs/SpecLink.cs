@@ -1,8 +1,8 @@
-using System.Collections.Immutable;
-using System.Globalization;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Priors;
+using System.Collections.Immutable;
+using System.Globalization;
 
 namespace DiffusionLab.Engine.Runs;
 

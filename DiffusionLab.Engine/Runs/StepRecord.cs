@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Solvers;
+using System.Diagnostics;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Runs;

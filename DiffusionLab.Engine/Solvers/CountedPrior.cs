@@ -1,7 +1,7 @@
 using DiffusionLab.Engine.Diffusion;
+using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Operators;
 
 namespace DiffusionLab.Engine.Solvers;
 

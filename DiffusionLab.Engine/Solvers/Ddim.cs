@@ -1,6 +1,6 @@
 using DiffusionLab.Engine.Diffusion;
-using static TorchSharp.torch;
 using DiffusionLab.Engine.Operators;
+using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Solvers;
 

@@ -1,10 +1,10 @@
+using DiffusionLab.Engine.Benchmarks;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
+using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Solvers;
 using TorchSharp;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Benchmarks;
-using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Engine.Toy;
 

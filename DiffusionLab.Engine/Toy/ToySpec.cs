@@ -1,14 +1,14 @@
+using DiffusionLab.Engine.Benchmarks;
+using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Operators;
+using DiffusionLab.Engine.Priors;
+using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Solvers;
+using DiffusionLab.Engine.Solvers.Regularizers;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using DiffusionLab.Engine.Operators;
-using DiffusionLab.Engine.Priors;
-using DiffusionLab.Engine.Solvers;
-using DiffusionLab.Engine.Solvers.Regularizers;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Benchmarks;
-using DiffusionLab.Engine.Methods;
-using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Engine.Toy;
 

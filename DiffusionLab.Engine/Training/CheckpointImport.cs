@@ -1,7 +1,7 @@
-using System.Globalization;
-using System.Text.Json;
 using DiffusionLab.Engine.Diffusion;
 using DiffusionLab.Engine.Priors;
+using System.Globalization;
+using System.Text.Json;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Training;

@@ -1,7 +1,7 @@
-using System.Text.Json;
 using DiffusionLab.Engine.Diffusion;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
+using System.Text.Json;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 

@@ -1,6 +1,6 @@
+using DiffusionLab.Engine.Benchmarks;
 using TorchSharp;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Benchmarks;
 
 namespace DiffusionLab.Tests.Benchmarks;
 

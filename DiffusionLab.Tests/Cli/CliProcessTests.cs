@@ -1,6 +1,6 @@
-using System.Text.RegularExpressions;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Runs;
+using System.Text.RegularExpressions;
 
 namespace DiffusionLab.Tests.Cli;
 

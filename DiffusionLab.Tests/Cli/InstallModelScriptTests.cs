@@ -1,6 +1,6 @@
+using DiffusionLab.Engine;
 using System.Diagnostics;
 using System.Security.Cryptography;
-using DiffusionLab.Engine;
 
 namespace DiffusionLab.Tests.Cli;
 

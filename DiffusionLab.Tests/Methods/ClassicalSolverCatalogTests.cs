@@ -1,9 +1,9 @@
-using DiffusionLab.Tests.Solvers;
+using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Engine.Solvers.Regularizers;
+using DiffusionLab.Tests.Solvers;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Tests.Methods;
 

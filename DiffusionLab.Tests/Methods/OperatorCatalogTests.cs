@@ -1,8 +1,8 @@
-using DiffusionLab.Tests.Operators;
+using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Operators;
+using DiffusionLab.Tests.Operators;
 using static DiffusionLab.Tests.Operators.OperatorCases;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Tests.Methods;
 

@@ -1,5 +1,5 @@
-using System.Numerics;
 using DiffusionLab.Engine.Operators;
+using System.Numerics;
 using static DiffusionLab.Tests.Operators.OperatorCases;
 using static TorchSharp.torch;
 

@@ -71,7 +71,7 @@ public class InpaintingTests
         var x = RandomBatch(2, [3, 6, 5], generator);
         var y = inpainting.Forward(x);
         var seen = (y != 0).to(float64);
-        Assert.True(Same(seen[.., 0], seen[.., 1])  && Same(seen[.., 1], seen[.., 2]));
+        Assert.True(Same(seen[.., 0], seen[.., 1]) && Same(seen[.., 1], seen[.., 2]));
         var picture = inpainting.BackProject(y);
         var mask = inpainting.Mask;
         Assert.True(Same(picture, x * mask));

@@ -1,6 +1,6 @@
+using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Operators;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Tests.Operators;
 

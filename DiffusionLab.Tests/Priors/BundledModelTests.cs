@@ -1,8 +1,8 @@
-using DiffusionLab.Engine.Priors;
-using static TorchSharp.torch;
 using DiffusionLab.Engine;
-using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Priors;
+using DiffusionLab.Engine.Runs;
+using static TorchSharp.torch;
 
 namespace DiffusionLab.Tests.Priors;
 

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using DiffusionLab.Engine.Priors;
+using System.Text.Json;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Tests.Priors;

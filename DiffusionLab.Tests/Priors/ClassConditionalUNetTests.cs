@@ -1,6 +1,6 @@
-using System.Text.Json;
 using DiffusionLab.Engine.Diffusion;
 using DiffusionLab.Engine.Priors;
+using System.Text.Json;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Tests.Priors;

@@ -1,5 +1,5 @@
-using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine;
+using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web;
 using DiffusionLab.Web.Features.Shared;

@@ -1,8 +1,8 @@
-using System.Collections.Immutable;
 using DiffusionLab.Engine;
+using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Runs;
-using DiffusionLab.Engine.Imaging;
+using System.Collections.Immutable;
 
 namespace DiffusionLab.Tests.Runs;
 

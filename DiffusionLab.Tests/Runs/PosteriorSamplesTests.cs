@@ -1,9 +1,9 @@
-using System.Collections.Immutable;
-using DiffusionLab.Engine.Priors;
-using static TorchSharp.torch;
 using DiffusionLab.Engine;
+using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Solvers;
+using System.Collections.Immutable;
+using static TorchSharp.torch;
 
 namespace DiffusionLab.Tests.Runs;
 

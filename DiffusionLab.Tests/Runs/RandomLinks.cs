@@ -1,6 +1,6 @@
+using DiffusionLab.Engine.Methods;
 using System.Globalization;
 using System.Text;
-using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Tests.Runs;
 

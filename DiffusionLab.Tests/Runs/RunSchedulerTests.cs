@@ -1,10 +1,10 @@
 using DiffusionLab.Engine.Diffusion;
+using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
+using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Solvers;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Methods;
-using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Tests.Runs;
 

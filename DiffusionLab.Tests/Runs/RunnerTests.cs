@@ -1,11 +1,11 @@
-using System.Collections.Immutable;
-using DiffusionLab.Engine.Operators;
-using DiffusionLab.Engine.Priors;
-using DiffusionLab.Engine.Solvers;
-using static TorchSharp.torch;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Operators;
+using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Solvers;
+using System.Collections.Immutable;
+using static TorchSharp.torch;
 
 namespace DiffusionLab.Tests.Runs;
 
@@ -63,20 +63,20 @@ public class RunnerTests
     public void Every_corruption_runs_with_every_solver_or_is_refused_in_words()
     {
         foreach (var op in OperatorCatalog.All)
-        foreach (var solver in SolverCatalog.All)
-        {
-            var spec = Spec(op.Id, solver.Id, 2);
-            if (solver.NeedsLinearOperator && !op.IsLinear)
+            foreach (var solver in SolverCatalog.All)
             {
-                var refused = Assert.Throws<SpecException>(() => Runner.Prepare(spec));
-                Assert.Contains(refused.Problems, p => p.Field == "solver");
-                continue;
+                var spec = Spec(op.Id, solver.Id, 2);
+                if (solver.NeedsLinearOperator && !op.IsLinear)
+                {
+                    var refused = Assert.Throws<SpecException>(() => Runner.Prepare(spec));
+                    Assert.Contains(refused.Problems, p => p.Field == "solver");
+                    continue;
+                }
+                var steps = RunAll(spec);
+                Assert.True(steps.Count >= 1, $"{op.Id} × {solver.Id} gave no steps");
+                Assert.True(steps[^1].Step.IsFinal, $"{op.Id} × {solver.Id} did not end on its final step");
+                Assert.All(steps[^1].X0Hat, v => Assert.True(float.IsFinite(v), $"{op.Id} × {solver.Id} produced a non-finite pixel"));
             }
-            var steps = RunAll(spec);
-            Assert.True(steps.Count >= 1, $"{op.Id} × {solver.Id} gave no steps");
-            Assert.True(steps[^1].Step.IsFinal, $"{op.Id} × {solver.Id} did not end on its final step");
-            Assert.All(steps[^1].X0Hat, v => Assert.True(float.IsFinite(v), $"{op.Id} × {solver.Id} produced a non-finite pixel"));
-        }
     }
 
     [Fact]

@@ -29,8 +29,14 @@ public sealed class SpecLinkTests
                     var images = Offerings.ImageReferences(prior.Id);
                     var spec = (ExperimentSpec.Default with
                     {
-                        Prior = prior.Id, Image = images[^1], Corruption = op.Id, Solver = solver.Id,
-                        Steps = solver.MaxSteps, Seed = checkedLinks, Noise = checkedLinks % 2 == 0 ? "gaussian" : "poisson", PoissonRate = 250,
+                        Prior = prior.Id,
+                        Image = images[^1],
+                        Corruption = op.Id,
+                        Solver = solver.Id,
+                        Steps = solver.MaxSteps,
+                        Seed = checkedLinks,
+                        Noise = checkedLinks % 2 == 0 ? "gaussian" : "poisson",
+                        PoissonRate = 250,
                     }).WithDefaults(op, solver);
                     if (spec.Noise == "gaussian") spec = spec with { PoissonRate = ExperimentSpec.Default.PoissonRate }; // not in a Gaussian link
 

@@ -1,10 +1,10 @@
+using DiffusionLab.Engine.Benchmarks;
+using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using TorchSharp;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Benchmarks;
-using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Tests.Solvers;
 

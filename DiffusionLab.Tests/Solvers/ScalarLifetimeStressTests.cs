@@ -55,7 +55,8 @@ public class ScalarLifetimeStressTests
                 GC.Collect(0);
                 GC.WaitForPendingFinalizers();
             }
-        }) { IsBackground = true };
+        })
+        { IsBackground = true };
         collector.Start();
         var failures = new List<string>();
         try

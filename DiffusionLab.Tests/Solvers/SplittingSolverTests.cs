@@ -1,8 +1,8 @@
+using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Engine.Solvers.Regularizers;
 using static DiffusionLab.Tests.Solvers.ClassicalProblems;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Operators;
 
 namespace DiffusionLab.Tests.Solvers;
 

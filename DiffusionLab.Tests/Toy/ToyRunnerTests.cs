@@ -1,8 +1,8 @@
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Engine.Toy;
-using static TorchSharp.torch;
 using DiffusionLab.Web.Features.Toy;
+using static TorchSharp.torch;
 
 namespace DiffusionLab.Tests.Toy;
 

@@ -1,8 +1,8 @@
+using DiffusionLab.Engine.Diffusion;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Training;
 using static TorchSharp.torch;
-using DiffusionLab.Engine.Diffusion;
 
 namespace DiffusionLab.Tests.Training;
 

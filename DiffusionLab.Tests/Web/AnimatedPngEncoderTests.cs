@@ -1,7 +1,7 @@
-using System.Buffers.Binary;
-using System.Text;
 using DiffusionLab.Engine.Imaging;
 using SkiaSharp;
+using System.Buffers.Binary;
+using System.Text;
 
 namespace DiffusionLab.Tests.Web;
 

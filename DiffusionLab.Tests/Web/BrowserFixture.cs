@@ -1,6 +1,6 @@
-using System.Diagnostics;
-using Microsoft.Playwright;
 using DiffusionLab.Engine.Solvers;
+using Microsoft.Playwright;
+using System.Diagnostics;
 
 namespace DiffusionLab.Tests.Web;
 
@@ -13,7 +13,7 @@ public sealed class BrowserFixture : IAsyncLifetime
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
-    static readonly string[] ChromiumArgs =
+    internal static readonly string[] ChromiumArgs =
     [
         "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run",

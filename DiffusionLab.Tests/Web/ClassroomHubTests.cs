@@ -1,9 +1,9 @@
-using DiffusionLab.Engine.Priors;
-using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Data.Sqlite;
 using DiffusionLab.Engine;
+using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Runs;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Data.Sqlite;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,9 +1,9 @@
+using DiffusionLab.Web.Runs;
+using Microsoft.Playwright;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Microsoft.Playwright;
 using Xunit.Abstractions;
-using DiffusionLab.Web.Runs;
 
 namespace DiffusionLab.Tests.Web;
 
@@ -178,7 +178,7 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
     {
         // A teacher runs in the lab and hands the class the watch link.
         var teacher = await browser.NewPageAsync();
-        await teacher.GotoAsync("/?prior=gmm-image&image=sample%3A0&op=box-inpainting&noise=gaussian&sigmaY=0.05&solver=dps&steps=600&seed=2");
+        await teacher.GotoAsync("/?prior=pixel-faces-32&op=box-inpainting&noise=gaussian&sigmaY=0.05&solver=dps&steps=600&seed=2");
         await WaitForInteractiveAsync(teacher);
         await Assertions.Expect(teacher.Locator("#watch-button")).ToHaveCountAsync(0); // nothing to watch yet
         await teacher.ClickAsync("#run-button");

@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
-using System.Net;
-using System.Text.RegularExpressions;
+using DiffusionLab.Web.Runs;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.Mvc.Testing;
@@ -9,7 +7,9 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using DiffusionLab.Web.Runs;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.RegularExpressions;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,13 +1,13 @@
-using System.Collections.Immutable;
 using Bunit;
-using DiffusionLab.Engine.Priors;
-using Microsoft.Extensions.DependencyInjection;
-using MudBlazor.Services;
 using DiffusionLab.Engine.Methods;
+using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Web.Features.Lab;
 using DiffusionLab.Web.Features.Shared;
+using Microsoft.Extensions.DependencyInjection;
+using MudBlazor.Services;
+using System.Collections.Immutable;
 
 namespace DiffusionLab.Tests.Web;
 
@@ -176,7 +176,11 @@ public sealed class LabPickerTests : IAsyncLifetime
 
         var notes = fresh.Load(ExperimentSpec.Default with
         {
-            Prior = "gmm-image", Image = "sample:99", Corruption = "blurr", Solver = "dpss", Steps = 7,
+            Prior = "gmm-image",
+            Image = "sample:99",
+            Corruption = "blurr",
+            Solver = "dpss",
+            Steps = 7,
             CorruptionParameters = ImmutableSortedDictionary.CreateRange(new Dictionary<string, double> { ["radius"] = 3 }),
             SolverParameters = ImmutableSortedDictionary.CreateRange(new Dictionary<string, double> { ["eta"] = 0.5 }),
         });

@@ -1,9 +1,9 @@
+using DiffusionLab.Web.Runs;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
-using DiffusionLab.Web.Runs;
 
 namespace DiffusionLab.Tests.Web;
 
@@ -69,8 +69,12 @@ public sealed class LabProcess : IDisposable
         }
     }
 
+    /// <summary>A hub connection from a browser of its own (with its cookie, as a page's connections send it).</summary>
     public HubConnection HubConnection(string path = "hubs/runs") =>
-        new HubConnectionBuilder().WithUrl(new Uri(BaseAddress, path)).AddMessagePackProtocol().Build();
+        new HubConnectionBuilder()
+            .WithUrl(new Uri(BaseAddress, path), options =>
+                options.Cookies.Add(new Cookie(DiffusionLab.Web.BrowserIdentity.CookieName, LabServer.NewBrowser(), "/", BaseAddress.Host)))
+            .AddMessagePackProtocol().Build();
 
     /// <summary>SIGKILL: the process gets no chance to shut down, flush or checkpoint anything.</summary>
     public void Kill()

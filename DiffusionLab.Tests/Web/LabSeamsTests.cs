@@ -1,15 +1,15 @@
-using System.Collections;
-using System.Collections.Concurrent;
-using System.Reflection;
-using System.Runtime.CompilerServices;
+using DiffusionLab.Engine.Runs;
+using DiffusionLab.Web;
+using DiffusionLab.Web.Runs;
+using DiffusionLab.Web.Uploads;
 using Microsoft.AspNetCore.Components;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using DiffusionLab.Web;
-using DiffusionLab.Web.Runs;
-using DiffusionLab.Web.Uploads;
-using DiffusionLab.Engine.Runs;
+using System.Collections;
+using System.Collections.Concurrent;
+using System.Reflection;
+using System.Runtime.CompilerServices;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,3 +1,5 @@
+using DiffusionLab.Web;
+using DiffusionLab.Web.Features.Lab;
 using DiffusionLab.Web.Runs;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -5,7 +7,6 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
-using DiffusionLab.Web.Features.Lab;
 
 namespace DiffusionLab.Tests.Web;
 
@@ -25,7 +26,8 @@ public sealed class LabServer : WebApplicationFactory<Program>
 
     public LabServer() : this("", 2) { }
 
-    /// <param name="settings">Configuration entries to set ("Limits:DownloadsPerMinute" = "3").</param>
+    /// <param name="maxConcurrentRuns">Runs computed at once, batched or not (the queue tests count on it).</param>
+    /// <param name="settings">Configuration entries to set over the app's own ("Limits:DownloadsPerMinute" = "3", "Lab:MaxRunsPerBrowser" = "2").</param>
     public LabServer(string databaseFile, int maxConcurrentRuns = 4, IReadOnlyDictionary<string, string>? settings = null)
     {
         this.databaseFile = databaseFile;
@@ -45,14 +47,30 @@ public sealed class LabServer : WebApplicationFactory<Program>
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Development");
-        builder.UseSetting("Lab:MaxConcurrentRuns", maxConcurrentRuns.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var cap = maxConcurrentRuns.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        builder.UseSetting("Lab:MaxConcurrentRuns", cap);
+        builder.UseSetting("Lab:MaxBatchedRuns", cap);
+        foreach (var (key, value) in settings) builder.UseSetting(key, value);
         builder.UseSetting("RunStore:Path", databaseFile); // "" keeps saved runs in memory: tests leave no files behind
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
     }
 
-    public HubConnection HubConnection(string path = "hubs/runs") =>
-        new HubConnectionBuilder()
-            .WithUrl(new Uri(BaseAddress, path))
+    /// <summary>A new browser id, as the lab's pages give one in their cookie.</summary>
+    public static string NewBrowser() => Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>
+    /// A hub connection from a browser: with the cookie <paramref name="browser"/> (a new browser of its
+    /// own when not given), as a page's connections send it; pass "" for a connection with no cookie.
+    /// </summary>
+    public HubConnection HubConnection(string path = "hubs/runs", string? browser = null)
+    {
+        var id = browser ?? NewBrowser();
+        return new HubConnectionBuilder()
+            .WithUrl(new Uri(BaseAddress, path), options =>
+            {
+                if (id.Length > 0) options.Cookies.Add(new System.Net.Cookie(BrowserIdentity.CookieName, id, "/", BaseAddress.Host));
+            })
             .AddMessagePackProtocol()
             .Build();
+    }
 }

@@ -1,8 +1,8 @@
+using DiffusionLab.Web.Runs;
+using Microsoft.Data.Sqlite;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Microsoft.Data.Sqlite;
-using DiffusionLab.Web.Runs;
 
 namespace DiffusionLab.Tests.Web;
 

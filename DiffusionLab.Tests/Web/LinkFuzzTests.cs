@@ -1,11 +1,11 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Tests.Runs;
 using DiffusionLab.Web.Features.Lab;
 using DiffusionLab.Web.Features.Shared;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,10 +1,10 @@
-using System.Net;
-using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web;
 using DiffusionLab.Web.Runs;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using System.Net;
 
 namespace DiffusionLab.Tests.Web;
 

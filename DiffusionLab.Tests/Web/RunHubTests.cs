@@ -1,8 +1,8 @@
-using System.Diagnostics;
-using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Client;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Runs;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using System.Diagnostics;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,8 +1,8 @@
-using System.Buffers.Binary;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Runs;
 using Microsoft.Data.Sqlite;
+using System.Buffers.Binary;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -9,8 +9,8 @@ public sealed class RunStoreTests : IDisposable
 
     string DatabaseFile => Path.Combine(folder, "runs.db");
 
-    RunStore Open(int maxRuns = 100, long maxBytes = 100_000_000) =>
-        new(new RunStoreOptions { Path = DatabaseFile, MaxRuns = maxRuns, MaxBytes = maxBytes });
+    RunStore Open(int maxRuns = 100, long maxBytes = 100_000_000, int runsPerBrowser = 50) =>
+        new(new RunStoreOptions { Path = DatabaseFile, MaxRuns = maxRuns, MaxBytes = maxBytes, RunsPerBrowser = runsPerBrowser });
 
     /// <summary>Two browsers' ids (BrowserIdentity): the runs here are made by the first.</summary>
     const string Mine = "0123456789abcdef0123456789abcdef", Theirs = "fedcba9876543210fedcba9876543210";
@@ -203,6 +203,50 @@ public sealed class RunStoreTests : IDisposable
         Assert.True(reopened.Save(Run("new")));
         Assert.Equal(Mine, reopened.Get("new")!.Owner);
         Assert.True(reopened.Delete("new", Mine));
+    }
+
+    [Fact]
+    public void FiveHundredRunsFromOneBrowserPushOutOnlyItsOwnOldest()
+    {
+        using var store = Open(maxRuns: 500, runsPerBrowser: 50); // the lab's defaults
+        store.Save(Run("mine", steps: 1));
+        store.Save(Batch("my-batch", count: 1));
+        for (var i = 0; i < 500; i++) store.Save(Run("theirs" + i, steps: 1) with { Owner = Theirs });
+
+        Assert.NotNull(store.Get("mine"));
+        Assert.NotNull(store.GetDiversity("my-batch"));
+        var theirs = store.List(1000).Where(r => r.Owner == Theirs).Select(r => r.Id).ToList();
+        Assert.Equal(Enumerable.Range(450, 50).Reverse().Select(i => "theirs" + i), theirs); // their newest 50, newest first
+    }
+
+    [Fact]
+    public void AFullStoreTakesTheOldestOfTheBrowserHoldingTheMost()
+    {
+        const string Third = "00000000000000000000000000000003";
+        using var store = Open(maxRuns: 6, runsPerBrowser: 4);
+        store.Save(Run("mine1"));
+        store.Save(Run("mine2"));
+        store.Save(Run("legacy") with { Owner = null }); // no owner: a line of its own
+        foreach (var i in new[] { 1, 2, 3 }) store.Save(Run("theirs" + i) with { Owner = Theirs });
+        store.Save(Run("third1") with { Owner = Third }); // seven in all: one too many
+
+        Assert.Equal(6, store.Usage().Runs);
+        Assert.Null(store.Get("theirs1")); // the browser with the most gave up its oldest, though mine are older
+        Assert.Equal(["legacy", "mine1", "mine2", "theirs2", "theirs3", "third1"], store.List().Select(r => r.Id).Order());
+    }
+
+    [Fact]
+    public void OverTheByteCapTheBrowserHoldingTheMostBytesGivesUpItsOldestAndTheNewRunStays()
+    {
+        const string Third = "00000000000000000000000000000003";
+        var big = Run("big", imageBytes: 20_000) with { Owner = Third };
+        using var small = Open(maxRuns: 100, maxBytes: big.PayloadBytes + 3 * Run("x").PayloadBytes);
+        foreach (var id in new[] { "a", "b", "c" }) small.Save(Run(id));
+        small.Save(Run("huge", imageBytes: 10_000) with { Owner = Theirs });
+        small.Save(big);
+        Assert.NotNull(small.Get("big"));
+        Assert.Null(small.Get("huge"));
+        Assert.Equal(["a", "b", "big", "c"], small.List().Select(r => r.Id).Order());
     }
 
     public void Dispose()

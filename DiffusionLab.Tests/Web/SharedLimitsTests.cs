@@ -1,4 +1,3 @@
-using System.Net;
 using DiffusionLab.Engine.Toy;
 using DiffusionLab.Web;
 using DiffusionLab.Web.Features.Toy;
@@ -6,6 +5,7 @@ using DiffusionLab.Web.Runs;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
+using System.Net;
 
 namespace DiffusionLab.Tests.Web;
 

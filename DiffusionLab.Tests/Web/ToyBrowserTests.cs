@@ -1,6 +1,6 @@
+using Microsoft.Playwright;
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Microsoft.Playwright;
 
 namespace DiffusionLab.Tests.Web;
 

@@ -1,9 +1,9 @@
-using System.Runtime.InteropServices;
 using DiffusionLab.Engine.Toy;
+using DiffusionLab.Web.Features.Toy;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
-using DiffusionLab.Web.Features.Toy;
+using System.Runtime.InteropServices;
 
 namespace DiffusionLab.Tests.Web;
 
@@ -12,8 +12,7 @@ public sealed class ToyHubTests(LabServerFixture fixture) : IClassFixture<LabSer
 {
     LabServer Server => fixture.Server;
 
-    HubConnection Connect() =>
-        new HubConnectionBuilder().WithUrl(new Uri(Server.BaseAddress, "hubs/toy")).AddMessagePackProtocol().Build();
+    HubConnection Connect() => Server.HubConnection("hubs/toy");
 
     static float[] Floats(byte[] bytes) => MemoryMarshal.Cast<byte, float>(bytes).ToArray();
 

@@ -1,8 +1,8 @@
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Web;
+using DiffusionLab.Web.Uploads;
 using Microsoft.Extensions.Options;
 using SkiaSharp;
-using DiffusionLab.Web.Uploads;
 
 namespace DiffusionLab.Tests.Web;
 
@@ -52,5 +52,34 @@ public sealed class UploadedImagesTests
         Assert.Contains("up to 0.2 MB", error);
 
         Assert.False(uploads.Contains(new ImageReference(ImageSource.Upload, "nothing-here"), Mine));
+    }
+
+    static readonly byte[] Small = Png(4, 4, SKColors.Red, SKColors.Blue);
+
+    [Fact]
+    public void A_browser_that_uploads_a_lot_pushes_out_only_its_own_oldest_uploads()
+    {
+        var kept = new UploadedImages(Options.Create(new LabOptions { UploadsPerBrowser = 20, UploadsKept = 400 }));
+        var mine = kept.Add(Small, 8, 3, Mine).Reference!;
+        var theirs = Enumerable.Range(0, 201).Select(_ => kept.Add(Small, 8, 3, Theirs).Reference!).ToList();
+
+        Assert.True(kept.Contains(mine, Mine)); // 201 uploads from another browser leave mine alone
+        Assert.All(theirs[^20..], upload => Assert.True(kept.Contains(upload, Theirs))); // their newest 20 stay
+        Assert.All(theirs[..^20], upload => Assert.Null(kept.Find(upload.Name)));   // their older ones are gone
+    }
+
+    [Fact]
+    public void A_full_server_takes_the_oldest_upload_of_the_browser_holding_the_most()
+    {
+        var kept = new UploadedImages(Options.Create(new LabOptions { UploadsPerBrowser = 4, UploadsKept = 6 }));
+        const string Third = "00000000000000000000000000000003";
+        var mine = Enumerable.Range(0, 2).Select(_ => kept.Add(Small, 8, 3, Mine).Reference!).ToList();
+        var third = kept.Add(Small, 8, 3, Third).Reference!;
+        var theirs = Enumerable.Range(0, 4).Select(_ => kept.Add(Small, 8, 3, Theirs).Reference!).ToList(); // 7 in all: one too many
+
+        Assert.All(mine, upload => Assert.True(kept.Contains(upload, Mine)));
+        Assert.True(kept.Contains(third, Third));
+        Assert.Null(kept.Find(theirs[0].Name)); // the browser with the most gave up its oldest, though mine are older
+        Assert.All(theirs[1..], upload => Assert.True(kept.Contains(upload, Theirs)));
     }
 }

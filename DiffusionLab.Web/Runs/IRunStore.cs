@@ -27,11 +27,14 @@ namespace DiffusionLab.Web.Runs;
 /// </remarks>
 public interface IRunStore
 {
-    /// <summary>Most runs and batches kept; the oldest go first.</summary>
+    /// <summary>Most runs and batches kept in all.</summary>
     int MaxRuns { get; }
 
     /// <summary>Most payload bytes kept, runs and batches together.</summary>
     long MaxBytes { get; }
+
+    /// <summary>Runs and batches kept per browser: past it, that browser's own oldest go first (a full store takes from the browser holding the most).</summary>
+    int RunsPerBrowser { get; }
 
     /// <summary>Saves a finished run (replacing one with the same id), evicting the oldest items to stay under the caps; false when it alone exceeds the byte cap.</summary>
     bool Save(SavedRun run);

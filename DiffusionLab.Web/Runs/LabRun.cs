@@ -1,6 +1,6 @@
+using DiffusionLab.Engine.Runs;
 using System.Diagnostics;
 using System.Threading.Channels;
-using DiffusionLab.Engine.Runs;
 
 namespace DiffusionLab.Web.Runs;
 
@@ -56,6 +56,8 @@ public sealed class LabRun
 
     /// <summary>Who asked for the run, for the scheduler's per-client share of batched network calls.</summary>
     public string Client { get; init; } = "";
+    /// <summary>Whose share of the lab it counts against and whose turn it waits for (the owner, or the client when there is none).</summary>
+    internal string Browser { get; init; } = "";
     /// <summary>The browser that started it (<see cref="BrowserIdentity"/>): the only one that may delete it once saved.</summary>
     public string? Owner { get; init; }
 
@@ -64,6 +66,22 @@ public sealed class LabRun
     public string? Error { get; private set; }
     public byte[]? GroundTruthPng { get; private set; }
     public byte[]? MeasurementPng { get; private set; }
+
+    /// <summary>Where saving the finished run stands (<see cref="RunArchive"/>); <see cref="SaveState.None"/> for runs that are not saved.</summary>
+    public SaveState Saving { get; private set; }
+
+    /// <summary>Why the last try to save failed, in words, while the archive retries or once it has given up.</summary>
+    public string? SaveProblem { get; private set; }
+
+    internal void ReportSave(SaveState state, string? problem = null)
+    {
+        lock (gate)
+        {
+            Saving = state;
+            SaveProblem = problem;
+        }
+        Changed?.Invoke(this);
+    }
 
     /// <summary>The newest encoded step (after the run: its final step, or the last step before a stop).</summary>
     public StepRecord? Latest { get; private set; }
@@ -249,4 +267,18 @@ public sealed class LabRun
         Status = status;
         Changed?.Invoke(this);
     }
+}
+
+/// <summary>Where saving a finished run stands: it is saved off the run's thread, and a store that is locked or full is retried.</summary>
+public enum SaveState
+{
+    /// <summary>Not to be saved (the run was stopped or failed), or not over yet.</summary>
+    None,
+    /// <summary>Waiting for the background writer.</summary>
+    Waiting,
+    /// <summary>A try failed (the store is locked or cannot write); the writer tries again.</summary>
+    Retrying,
+    Saved,
+    /// <summary>Every try failed, or the writer's queue was full: the run is not under Saved runs.</summary>
+    Failed,
 }

@@ -1,11 +1,13 @@
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Web.Features.Shared;
 
 namespace DiffusionLab.Web.Runs;
 
 /// <summary>
 /// Downloads of a kept run: the result as PNG and the trajectory (x_t beside x0Hat at every
-/// keyframe) as an animated PNG, both enlarged by whole pixels so they stay crisp.
+/// keyframe) as an animated PNG, both enlarged by whole pixels so they stay crisp. A run on an
+/// uploaded image is downloaded only by the browser that uploaded it (<see cref="ClassroomPage.MayShow(LabRun, string?)"/>).
 /// </summary>
 public static class RunDownloads
 {
@@ -13,16 +15,18 @@ public static class RunDownloads
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet("/runs/{id}/result.png", (string id, ILiveRuns runs) =>
+        endpoints.MapGet("/runs/{id}/result.png", (string id, HttpContext http, ILiveRuns runs) =>
         {
             var run = runs.Find(id);
+            if (run is not null && !ClassroomPage.MayShow(run, BrowserIdentity.Sent(http))) return Results.NotFound(ClassroomPage.PrivateRunMessage);
             if (run?.Latest is not { X0Hat: { } result }) return Results.NotFound("No such run, or it has no frames yet.");
             return Results.File(FrameEncoder.UpscalePng(result.Png, Scale), "image/png", $"diffusionlab-{id}-result.png");
         }).RequireRateLimiting(LabLimits.DownloadPolicy);
-        endpoints.MapGet("/runs/{id}/trajectory.png", async (string id, ILiveRuns runs, TrajectoryCache trajectories, CancellationToken cancellation) =>
+        endpoints.MapGet("/runs/{id}/trajectory.png", async (string id, HttpContext http, ILiveRuns runs, TrajectoryCache trajectories, CancellationToken cancellation) =>
         {
             var run = runs.Find(id);
             if (run is null) return Results.NotFound("No such run.");
+            if (!ClassroomPage.MayShow(run, BrowserIdentity.Sent(http))) return Results.NotFound(ClassroomPage.PrivateRunMessage);
             var keyframes = run.KeyframesSnapshot();
             if (keyframes.Count == 0) return Results.NotFound("This run has no keyframes yet.");
             return Results.File(await trajectories.ForAsync(run.Id, keyframes, cancellation), "image/apng", $"diffusionlab-{id}-trajectory.png");

@@ -1,10 +1,10 @@
-using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
-using Microsoft.Extensions.Options;
-using System.Threading.Channels;
-using Microsoft.AspNetCore.SignalR;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Features.Shared;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
 
 namespace DiffusionLab.Web.Runs;
 
@@ -24,9 +24,12 @@ public sealed class RunHub(ILiveRuns runs, ConnectionRuns owned, IOptions<LimitO
         if (parsed.Spec is null || parsed.Problems.Count > 0)
             return new StartRunReply { Problems = ToDictionary(parsed.Problems) };
         var http = Context.GetHttpContext();
-        if (startLimits.RefuseStart(LabLimits.PartitionKey(BrowserIdentity.Sent(http), http)) is { } refusal)
+        // Work counts against a browser's share, so a connection that names no browser could start without limit.
+        if (BrowserIdentity.Sent(http) is not { } browser)
+            return new StartRunReply { Problems = new() { ["browser"] = BrowserIdentity.MissingMessage } };
+        if (startLimits.RefuseStart(LabLimits.PartitionKey(browser, http)) is { } refusal)
             return new StartRunReply { Problems = new() { ["run"] = refusal } };
-        var (run, problems) = runs.Start(parsed.Spec, client: Context.ConnectionId, owner: BrowserIdentity.Sent(http));
+        var (run, problems) = runs.Start(parsed.Spec, client: Context.ConnectionId, owner: browser);
         if (run is null) return new StartRunReply { Problems = ToDictionary(problems) };
         Own(run.Id);
         return new StartRunReply { RunId = run.Id, QueuePosition = run.QueuePosition };
@@ -42,15 +45,19 @@ public sealed class RunHub(ILiveRuns runs, ConnectionRuns owned, IOptions<LimitO
         Own(run.Id);
     }
 
-    /// <summary>The run's frames from the latest one on, fewest-but-newest for a slow client; always ends with the final step.</summary>
+    /// <summary>
+    /// The run's frames from the latest one on, fewest-but-newest for a slow client; always ends with
+    /// the final step. A bad id is refused from inside the stream: SignalR words a refusal thrown
+    /// before the stream exists as "An unexpected error occurred", and one thrown in it as what it is.
+    /// </summary>
     /// <remarks>
     /// A connection may have <see cref="LimitOptions.FrameStreamsPerConnection"/> streams open at
     /// once (a page's players); each stream is a subscriber the run's encoder writes to, so
     /// thousands on one run would slow it for its owner.
     /// </remarks>
-    public IAsyncEnumerable<RunFrame> Frames(string runId, CancellationToken cancellation)
+    public async IAsyncEnumerable<RunFrame> Frames(string runId, [EnumeratorCancellation] CancellationToken cancellation)
     {
-        var run = runs.Find(runId ?? "") ?? throw new HubException("There is no run with this id (it may have ended long ago).");
+        var run = Visible(runId) ?? throw new HubException("There is no run with this id (it may have ended long ago).");
         if (Context.Items.TryGetValue(FrameStreamsKey, out var counted) is false || counted is not StrongBox<int> open)
             Context.Items[FrameStreamsKey] = open = new StrongBox<int>();
         if (Interlocked.Increment(ref open.Value) > limits.Value.FrameStreamsPerConnection)
@@ -58,15 +65,10 @@ public sealed class RunHub(ILiveRuns runs, ConnectionRuns owned, IOptions<LimitO
             Interlocked.Decrement(ref open.Value);
             throw new HubException($"This page already follows {limits.Value.FrameStreamsPerConnection} runs' frames at once: close one of them (or reload the page) to follow another.");
         }
-        return Frames(run.Subscribe(cancellation), open);
-    }
-
-    /// <summary>A run's steps as wire frames, one by one as the client takes them (the subscription keeps only the newest).</summary>
-    static async IAsyncEnumerable<RunFrame> Frames(ChannelReader<StepRecord> steps, StrongBox<int> open)
-    {
         try
         {
-            await foreach (var step in steps.ReadAllAsync()) yield return RunFrame.From(step);
+            // One by one as the client takes them (the subscription keeps only the newest).
+            await foreach (var step in run.Subscribe(cancellation).ReadAllAsync()) yield return RunFrame.From(step);
         }
         finally
         {
@@ -78,7 +80,16 @@ public sealed class RunHub(ILiveRuns runs, ConnectionRuns owned, IOptions<LimitO
 
     /// <summary>Every stored keyframe of a run, for the scrubber.</summary>
     public RunFrame[] Keyframes(string runId) =>
-        runs.Find(runId ?? "")?.KeyframesSnapshot().Select(RunFrame.From).ToArray() ?? throw new HubException("There is no run with this id.");
+        Visible(runId)?.KeyframesSnapshot().Select(RunFrame.From).ToArray() ?? throw new HubException("There is no run with this id.");
+
+    /// <summary>The live run with this id, if this connection's browser may see it; another browser's run on its upload is refused.</summary>
+    LabRun? Visible(string? runId)
+    {
+        var run = runs.Find(runId ?? "");
+        if (run is not null && !ClassroomPage.MayShow(run, BrowserIdentity.Sent(Context.GetHttpContext())))
+            throw new HubException(ClassroomPage.PrivateRunMessage);
+        return run;
+    }
 
     /// <summary>
     /// A saved run for its replay page, from the store: the keyframes (the same frames a live run
@@ -94,8 +105,7 @@ public sealed class RunHub(ILiveRuns runs, ConnectionRuns owned, IOptions<LimitO
 
     public void StopRun(string runId)
     {
-        var run = runs.Find(runId ?? "");
-        if (run is null) return;
+        var run = runs.Find(runId ?? "") ?? throw new HubException("There is no run with this id to stop (it may have ended long ago).");
         if (!owned.Owns(Context.ConnectionId, run.Id))
             throw new HubException("Only the connection that started a run can stop it.");
         runs.Stop(run.Id);

@@ -1,22 +1,28 @@
 using DiffusionLab.Engine.Imaging;
-using DiffusionLab.Engine.Solvers;
-using Microsoft.Extensions.Options;
+using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Web.Features.Shared;
 using DiffusionLab.Web.Uploads;
+using Microsoft.Extensions.Options;
 
 namespace DiffusionLab.Web.Runs;
 
 /// <summary>
-/// Runs experiments off the request threads: a queue, at most <see cref="LabOptions.MaxConcurrentRuns"/>
-/// runs computing at once (each on its own thread, since a solver step is synchronous CPU work),
-/// queue positions the page can show, and cancellation that takes effect at the next solver
-/// step (tens of milliseconds), after which the run's tensors are disposed.
+/// Runs experiments off the request threads: a queue that serves browsers in turn, runs computing
+/// at once up to <see cref="LabOptions.MaxBatchedRuns"/> when the scheduler batches their network
+/// calls (a batched step for many runs costs little more than one) and up to
+/// <see cref="LabOptions.MaxConcurrentRuns"/> otherwise (each on its own thread, since a solver
+/// step is synchronous CPU work; a waiting run has no thread), each browser's share capped by
+/// <see cref="BrowserShares"/>, queue positions the page can show, and cancellation that takes
+/// effect at the next solver step (tens of milliseconds), after which the run's tensors are disposed.
 /// </summary>
-public sealed class RunService(IOptions<LabOptions> options, IUploadStore uploads, Runner runner, ILogger<RunService> logger, RunScheduler? scheduler = null) : BackgroundService, ILiveRuns
+public sealed class RunService(IOptions<LabOptions> options, IUploadStore uploads, Runner runner, BrowserShares shares, ILogger<RunService> logger, RunScheduler? scheduler = null) : BackgroundService, ILiveRuns
 {
     readonly object gate = new();
-    readonly LinkedList<LabRun> pending = new();
+    readonly FairQueue<LabRun> pending = new();
+    readonly HashSet<LabRun> batchedRunning = new(ReferenceEqualityComparer.Instance);
+    readonly Dictionary<string, int> runningByBrowser = new(StringComparer.Ordinal);
     readonly Dictionary<string, LabRun> runs = new();
     readonly LinkedList<LabRun> finished = new();
     readonly SemaphoreSlim wake = new(0);
@@ -25,7 +31,8 @@ public sealed class RunService(IOptions<LabOptions> options, IUploadStore upload
 
     /// <summary>Queues a run, or returns the problems that keep it from starting.</summary>
     /// <param name="client">Who asked (a browser circuit, a hub connection), for the scheduler's per-client share of batches.</param>
-    /// <param name="owner">The browser's id (<see cref="BrowserIdentity"/>), kept with the saved run so only that browser can delete it.</param>
+    /// <param name="owner">The browser's id (<see cref="BrowserIdentity"/>), kept with the saved run so only that browser can delete it,
+    /// and the browser whose share of the lab the run counts against (the client, when there is no owner).</param>
     public (LabRun? Run, IReadOnlyList<SpecProblem> Problems) Start(ExperimentSpec spec, string? client = null, string? owner = null)
     {
         var (plan, checkedProblems) = runner.Check(spec);
@@ -34,14 +41,24 @@ public sealed class RunService(IOptions<LabOptions> options, IUploadStore upload
             problems.Add(new SpecProblem("image", "That uploaded image is not here for this browser: uploads stay with the browser that made them, for a while, and do not travel in links. Upload it again or pick a gallery image."));
         if (problems.Count > 0) return (null, problems);
         var id = Guid.NewGuid().ToString("N")[..12];
-        var run = new LabRun(id, spec) { Client = client ?? id, Owner = owner, Plan = plan };
-        run.Ended += ended => RunEnded?.Invoke(ended);
+        var browser = owner ?? client ?? id;
+        var share = shares.TryTake(browser, out var refusal);
+        if (share is null) return (null, [new SpecProblem("run", refusal)]);
+        var run = new LabRun(id, spec) { Client = client ?? id, Owner = owner, Browser = browser, Plan = plan };
+        run.Ended += ended =>
+        {
+            share.Dispose();
+            RunEnded?.Invoke(ended);
+        };
         lock (gate)
         {
             if (pending.Count >= settings.MaxQueuedRuns)
+            {
+                share.Dispose();
                 return (null, [new SpecProblem("run", $"The lab is busy: {pending.Count} runs are already waiting. Try again in a minute.")]);
+            }
             runs[run.Id] = run;
-            pending.AddLast(run);
+            pending.Enqueue(browser, run);
             UpdateQueuePositions();
         }
         wake.Release();
@@ -96,17 +113,32 @@ public sealed class RunService(IOptions<LabOptions> options, IUploadStore upload
             }
             lock (gate)
             {
-                while (active < Math.Max(1, settings.MaxConcurrentRuns) && pending.First is { } next)
+                while (pending.TakeNext(HasRoom, Running) is { } run)
                 {
-                    pending.RemoveFirst();
                     active++;
-                    var run = next.Value;
+                    runningByBrowser[run.Browser] = Running(run.Browser) + 1;
+                    if (IsBatched(run)) batchedRunning.Add(run);
                     new Thread(() => Execute(run)) { IsBackground = true, Name = "lab-run-" + run.Id }.Start();
                 }
                 UpdateQueuePositions();
             }
         }
     }
+
+    /// <summary>
+    /// Whether a run's network calls are batched with other runs' (a diffusion solver with the
+    /// scheduler there): those share the batched calls, so many can compute at once; a classical
+    /// solver's steps are its own arithmetic and take a plain slot.
+    /// </summary>
+    bool IsBatched(LabRun run) => scheduler is not null && run.Plan?.Solver.Family is not SolverFamily.Classical;
+
+    /// <summary>A browser's runs computing now (called under the lock): the queue serves the browser with the fewest first.</summary>
+    int Running(string browser) => runningByBrowser.GetValueOrDefault(browser);
+
+    /// <summary>Whether a waiting run may start now (called under the lock).</summary>
+    bool HasRoom(LabRun run) => IsBatched(run)
+        ? batchedRunning.Count < Math.Max(1, settings.MaxBatchedRuns)
+        : active - batchedRunning.Count < Math.Max(1, settings.MaxConcurrentRuns);
 
     void Execute(LabRun run)
     {
@@ -153,6 +185,9 @@ public sealed class RunService(IOptions<LabOptions> options, IUploadStore upload
             lock (gate)
             {
                 active--;
+                batchedRunning.Remove(run);
+                if (Running(run.Browser) <= 1) runningByBrowser.Remove(run.Browser);
+                else runningByBrowser[run.Browser]--;
                 Retire(run);
             }
             wake.Release();
@@ -174,7 +209,7 @@ public sealed class RunService(IOptions<LabOptions> options, IUploadStore upload
     void UpdateQueuePositions()
     {
         var position = 1;
-        foreach (var run in pending) run.SetQueuePosition(position++);
+        foreach (var run in pending.InServeOrder(Running)) run.SetQueuePosition(position++);
     }
 
     void CancelEverything()

@@ -1,6 +1,6 @@
-using System.Buffers.Binary;
-using Microsoft.Data.Sqlite;
 using DiffusionLab.Web.Features.Diversity;
+using Microsoft.Data.Sqlite;
+using System.Buffers.Binary;
 
 namespace DiffusionLab.Web.Runs;
 
@@ -37,7 +37,7 @@ public sealed record SavedDiversitySummary(string Id, string SpecQuery, string S
 
 public sealed partial class RunStore
 {
-    /// <summary>Saves a finished diversity batch under the same caps as runs (the oldest of either kind go first); false when it alone exceeds the byte cap.</summary>
+    /// <summary>Saves a finished diversity batch under the same caps and per-browser share as runs (the oldest of either kind go first); false when it alone exceeds the byte cap.</summary>
     public bool Save(SavedDiversity batch)
     {
         var payload = batch.PayloadBytes;
@@ -59,7 +59,7 @@ public sealed partial class RunStore
                 ("$samples", PackImages(batch.SamplePngs)), ("$truth", batch.GroundTruthPng), ("$measurement", batch.MeasurementPng),
                 ("$mean", batch.MeanPng), ("$std", batch.StdPng), ("$payload", payload), ("$owner", batch.Owner)))
                 insert.ExecuteNonQuery();
-            Evict(connection, transaction);
+            Evict(connection, transaction, (false, batch.Id));
             transaction.Commit();
             Execute(connection, null, "PRAGMA incremental_vacuum;");
         }

@@ -1,9 +1,9 @@
-using System.Collections.Immutable;
-using System.Linq.Expressions;
-using System.Reflection;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Runs;
 using Microsoft.Data.Sqlite;
+using System.Collections.Immutable;
+using System.Linq.Expressions;
+using System.Reflection;
 
 namespace DiffusionLab.Web.Runs;
 

@@ -1,5 +1,5 @@
-using System.Collections.Immutable;
 using Microsoft.Data.Sqlite;
+using System.Collections.Immutable;
 
 namespace DiffusionLab.Web.Runs;
 

@@ -1,7 +1,7 @@
-using System.Buffers.Binary;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Runs;
 using Microsoft.Data.Sqlite;
+using System.Buffers.Binary;
 
 namespace DiffusionLab.Web.Runs;
 
@@ -47,8 +47,10 @@ public sealed record SavedRunSummary(
 /// Finished runs in SQLite: spec, status, timings, metric series and keyframes of each (and finished
 /// posterior-diversity batches, RunStore.Diversity.cs, under the same caps). A run is
 /// written in one transaction when it ends, in WAL mode, so a killed server keeps every run it
-/// had finished and never a half-written one. The store stays under a count and a byte cap by
-/// evicting the oldest runs in that same transaction. Unknown or malformed ids are simply not
+/// had finished and never a half-written one. The store stays under its caps by evicting in that
+/// same transaction, per browser rather than first-in-first-out for the whole class: a browser past
+/// its share (<see cref="RunsPerBrowser"/>) loses its own oldest, and a store past its count or byte
+/// cap takes the oldest of the browser holding the most, so nobody's runs are wiped by a classmate's. Unknown or malformed ids are simply not
 /// found: every query is parameterised and nothing here throws for what a visitor types.
 /// </summary>
 public sealed partial class RunStore : IRunStore, IDisposable
@@ -62,6 +64,7 @@ public sealed partial class RunStore : IRunStore, IDisposable
     public RunStore(RunStoreOptions options, string? contentRoot = null)
     {
         MaxRuns = Math.Max(1, options.MaxRuns);
+        RunsPerBrowser = Math.Clamp(options.RunsPerBrowser, 1, MaxRuns);
         MaxBytes = Math.Max(1, options.MaxBytes);
         if (string.IsNullOrWhiteSpace(options.Path))
         {
@@ -84,7 +87,7 @@ public sealed partial class RunStore : IRunStore, IDisposable
             {
                 DataSource = file,
                 Mode = SqliteOpenMode.ReadWriteCreate,
-                DefaultTimeout = 30,
+                DefaultTimeout = Math.Clamp(options.BusyTimeoutSeconds, 1, 300), // 0 would mean wait forever
             }.ToString();
             OpenFile(options.Path, file);
         }
@@ -103,6 +106,7 @@ public sealed partial class RunStore : IRunStore, IDisposable
     /// <summary>The database file (null for an in-memory store).</summary>
     public string? FilePath { get; }
     public int MaxRuns { get; }
+    public int RunsPerBrowser { get; }
     public long MaxBytes { get; }
 
     /// <summary>
@@ -135,7 +139,7 @@ public sealed partial class RunStore : IRunStore, IDisposable
             {
                 WriteKeyframes(connection, transaction, (long)insert.ExecuteScalar()!, run.Keyframes);
             }
-            Evict(connection, transaction);
+            Evict(connection, transaction, (true, run.Id));
             transaction.Commit();
             Execute(connection, null, "PRAGMA incremental_vacuum;");
         }
@@ -216,28 +220,58 @@ public sealed partial class RunStore : IRunStore, IDisposable
 
     public void Dispose() => keepAlive?.Dispose();
 
-    void Evict(SqliteConnection connection, SqliteTransaction transaction)
+    /// <param name="saved">The run or batch just saved: it stays (Save checked that it fits alone), and counts in its browser's share.</param>
+    void Evict(SqliteConnection connection, SqliteTransaction transaction, (bool IsRun, string Id) saved)
     {
-        var (count, bytes) = Usage(connection, transaction);
-        if (count <= MaxRuns && bytes <= MaxBytes) return;
-        // Walk from the oldest run or diversity batch, dropping them until both caps hold; the newest
-        // always fits (Save checked it).
-        var victims = new List<(bool IsRun, long Seq)>();
-        using (var oldest = Command(connection, transaction, """
-            SELECT 1, seq, payload_bytes, finished_utc FROM runs
-            UNION ALL SELECT 0, seq, payload_bytes, finished_utc FROM diversity_batches
+        // Every run and batch but the one just saved, oldest first in each browser's line (runs saved
+        // before owners were recorded, and cookie-less clients', share one line).
+        var lines = new Dictionary<string, EvictionLine>();
+        long count = 0, bytes = 0, order = 0;
+        using (var all = Command(connection, transaction, """
+            SELECT 1, seq, payload_bytes, finished_utc, owner, id FROM runs
+            UNION ALL SELECT 0, seq, payload_bytes, finished_utc, owner, id FROM diversity_batches
             ORDER BY 4, 2
             """))
-        using (var reader = oldest.ExecuteReader())
-            while ((count > MaxRuns || bytes > MaxBytes) && reader.Read())
+        using (var reader = all.ExecuteReader())
+            while (reader.Read())
             {
-                victims.Add((reader.GetInt64(0) == 1, reader.GetInt64(1)));
-                count--;
-                bytes -= reader.GetInt64(2);
+                var owner = reader.IsDBNull(4) ? "" : reader.GetString(4);
+                var line = lines.TryGetValue(owner, out var known) ? known : lines[owner] = new();
+                var (isRun, size) = (reader.GetInt64(0) == 1, reader.GetInt64(2));
+                count++;
+                bytes += size;
+                line.Bytes += size;
+                if (isRun == saved.IsRun && reader.GetString(5) == saved.Id) line.HasSaved = true;
+                else line.Oldest.Enqueue((isRun, reader.GetInt64(1), size, order++));
             }
+        var victims = new List<(bool IsRun, long Seq)>();
+        void TakeOldest(EvictionLine line)
+        {
+            var (isRun, seq, size, _) = line.Oldest.Dequeue();
+            victims.Add((isRun, seq));
+            count--;
+            bytes -= size;
+            line.Bytes -= size;
+        }
+        foreach (var line in lines.Values)
+            while (line.Count > RunsPerBrowser && line.Oldest.Count > 0) TakeOldest(line);
+        // The store as a whole: from the browser holding the most (ties: the one whose oldest is oldest).
+        EvictionLine? Fullest(Func<EvictionLine, long> size) =>
+            lines.Values.Where(l => l.Oldest.Count > 0).MaxBy(l => (size(l), -l.Oldest.Peek().Order));
+        while (count > MaxRuns && Fullest(l => l.Count) is { } line) TakeOldest(line);
+        while (bytes > MaxBytes && Fullest(l => l.Bytes) is { } line) TakeOldest(line);
         foreach (var (isRun, seq) in victims)
             if (isRun) DeleteWhere(connection, transaction, "seq = $seq", ("$seq", seq));
             else DeleteDiversityWhere(connection, transaction, "seq = $seq", ("$seq", seq));
+    }
+
+    /// <summary>One browser's runs and batches while the store evicts: those it may lose, oldest first, and what it holds in all.</summary>
+    sealed class EvictionLine
+    {
+        public Queue<(bool IsRun, long Seq, long Bytes, long Order)> Oldest { get; } = new();
+        public bool HasSaved { get; set; }
+        public long Bytes { get; set; }
+        public int Count => Oldest.Count + (HasSaved ? 1 : 0);
     }
 
     /// <summary>Runs plus diversity batches, and the payload bytes of both.</summary>

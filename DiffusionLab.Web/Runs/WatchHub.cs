@@ -1,11 +1,12 @@
-using System.Collections.Concurrent;
-using Microsoft.AspNetCore.SignalR;
 using DiffusionLab.Web.Features.Shared;
+using Microsoft.AspNetCore.SignalR;
+using System.Collections.Concurrent;
 
 namespace DiffusionLab.Web.Runs;
 
 /// <summary>
-/// /hubs/watch: someone else's run, live, for anyone with its link. It has no method that starts,
+/// /hubs/watch: someone else's run, live, for anyone with its link (but a run on an uploaded
+/// image only for the browser that uploaded it). It has no method that starts,
 /// stops or changes a run. A watcher joins the run's group and gets the frames so far (the
 /// keyframes and the latest frame); after that the <see cref="WatchRelay"/> sends each new frame
 /// to the group as "Frame", and "Ended" with the final status. A frame may arrive both in the
@@ -18,6 +19,7 @@ public sealed class WatchHub(ILiveRuns runs, WatchRelay relay, LabCatalog catalo
     public async Task<WatchSnapshot> Watch(string runId)
     {
         var run = runs.Find(runId ?? "") ?? throw new HubException("There is no live run with this id. It may have ended a while ago: look for it under Saved runs.");
+        if (!ClassroomPage.MayShow(run, BrowserIdentity.Sent(Context.GetHttpContext()))) throw new HubException(ClassroomPage.PrivateRunMessage);
         await Groups.AddToGroupAsync(Context.ConnectionId, Group(run.Id));
         relay.Relay(run);
         var frames = run.KeyframesSnapshot().ToList();

@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using DiffusionLab.Engine.Imaging;
-using Microsoft.Extensions.Options;
 using DiffusionLab.Engine.Runs;
+using Microsoft.Extensions.Options;
+using System.Collections.Concurrent;
 
 namespace DiffusionLab.Web.Uploads;
 
@@ -12,13 +12,22 @@ namespace DiffusionLab.Web.Uploads;
 /// a link or a saved run that names someone else's upload does not show it (a student's photo
 /// stays theirs), so uploads never travel in a shared link.
 /// </summary>
+/// <remarks>
+/// Kept per browser, not first-in-first-out for the whole server, so one browser uploading a lot
+/// cannot push out a classmate's photo: each browser keeps its newest
+/// <see cref="LabOptions.UploadsPerBrowser"/>, and when the server holds <see cref="LabOptions.UploadsKept"/>
+/// in all, the browser holding the most gives up its oldest.
+/// </remarks>
 public sealed class UploadedImages(IOptions<LabOptions> options) : IUploadStore
 {
-    const int Kept = 200;
     readonly ConcurrentDictionary<string, (PixelImage Image, string? Owner)> images = new();
-    readonly ConcurrentQueue<string> order = new();
+    readonly object gate = new();
+    readonly Dictionary<string, Queue<(long Order, string Name)>> byBrowser = []; // oldest first; key "" for no cookie
+    long added;
 
     public long MaxBytes => options.Value.MaxUploadBytes;
+    int PerBrowser => Math.Max(1, options.Value.UploadsPerBrowser);
+    int Kept => Math.Max(PerBrowser, options.Value.UploadsKept);
 
     /// <summary>Whether an image reference names an upload this server still holds for this browser.</summary>
     public bool Contains(ImageReference reference, string? owner) =>
@@ -46,9 +55,29 @@ public sealed class UploadedImages(IOptions<LabOptions> options) : IUploadStore
             return (null, "This image cannot be used: " + e.Message + ".");
         }
         var name = Guid.NewGuid().ToString("N")[..12];
-        images[name] = (image, owner);
-        order.Enqueue(name);
-        while (order.Count > Kept && order.TryDequeue(out var oldest)) images.TryRemove(oldest, out _);
+        lock (gate)
+        {
+            images[name] = (image, owner);
+            var mine = byBrowser.TryGetValue(owner ?? "", out var queue) ? queue : byBrowser[owner ?? ""] = new();
+            mine.Enqueue((added++, name));
+            while (mine.Count > PerBrowser) Forget(mine);
+            while (images.Count > Kept) Forget(Fullest());
+        }
         return (new ImageReference(ImageSource.Upload, name), null);
+    }
+
+    /// <summary>The browser holding the most uploads; of those, the one whose oldest upload is oldest.</summary>
+    Queue<(long Order, string Name)> Fullest() =>
+        byBrowser.Values.MaxBy(queue => (queue.Count, -queue.Peek().Order))!;
+
+    void Forget(Queue<(long Order, string Name)> queue)
+    {
+        images.TryRemove(queue.Dequeue().Name, out _);
+        foreach (var (browser, left) in byBrowser)
+            if (left.Count == 0)
+            {
+                byBrowser.Remove(browser);
+                break;
+            }
     }
 }

@@ -1,27 +1,80 @@
-using System.Diagnostics;
 using DiffusionLab.Engine.Imaging;
-using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Web.Runs;
+using Microsoft.Extensions.Options;
+using System.Diagnostics;
 
 namespace DiffusionLab.Web.Features.Diversity;
 
 /// <summary>
-/// Runs posterior-diversity batches (one y, one solver, N samples) on their own threads, at most
-/// two at a time, through the run core and the shared scheduler: sample k is the lab run with
+/// Runs posterior-diversity batches (one y, one solver, N samples) through the run core and the
+/// shared scheduler, at most <see cref="LabOptions.MaxDiversityBatches"/> at once, each on its own
+/// thread; waiting batches hold no thread and are started browser by browser in turn, and each
+/// counts against its browser's share (<see cref="BrowserShares"/>). Sample k is the lab run with
 /// sample seed first + k, and the mean and standard-deviation pictures come from the engine, so
 /// this class only encodes what it shows. A page holds its <see cref="DiversityJob"/> and redraws
 /// when it changes.
 /// </summary>
-public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs.IRunStore store, ILogger<DiversityService> logger)
+public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs.IRunStore store, BrowserShares shares,
+    IOptions<LabOptions> options, ILogger<DiversityService> logger)
 {
-    readonly SemaphoreSlim slots = new(2);
+    readonly object gate = new();
+    readonly FairQueue<DiversityJob> waiting = new();
+    readonly int maxRunning = Math.Max(1, options.Value.MaxDiversityBatches);
+    readonly HashSet<DiversityJob> going = new(ReferenceEqualityComparer.Instance);
+    readonly Dictionary<string, int> runningByBrowser = new(StringComparer.Ordinal);
+    int running;
 
-    public DiversityJob Start(ExperimentSpec spec, int count, string client, string? owner = null)
+    /// <summary>Batches not over yet, waiting or computing.</summary>
+    public IReadOnlyList<DiversityJob> Going()
     {
-        var job = new DiversityJob(spec, Math.Clamp(count, 1, PosteriorSamples.MaxSamples)) { Owner = owner };
-        new Thread(() => Execute(job, client)) { IsBackground = true, Name = "diversity" }.Start();
-        return job;
+        lock (gate) return going.ToList();
+    }
+
+    /// <summary>Queues a batch for <paramref name="owner"/>'s browser, or returns why not (its share is used up).</summary>
+    public (DiversityJob? Job, string Refusal) Start(ExperimentSpec spec, int count, string client, string? owner = null)
+    {
+        var browser = owner ?? client;
+        var share = shares.TryTake(browser, out var refusal);
+        if (share is null) return (null, refusal);
+        var job = new DiversityJob(spec, Math.Clamp(count, 1, PosteriorSamples.MaxSamples)) { Owner = owner, Client = client, Browser = browser };
+        job.Ended += () =>
+        {
+            share.Dispose();
+            lock (gate) going.Remove(job);
+        };
+        // A batch stopped while it waits leaves the line at once.
+        job.Cancellation.Token.Register(() =>
+        {
+            bool removed;
+            lock (gate) removed = waiting.Remove(job);
+            if (removed) job.End("Cancelled", null);
+        });
+        lock (gate)
+        {
+            going.Add(job);
+            waiting.Enqueue(browser, job);
+        }
+        StartWaiting();
+        return (job, "");
+    }
+
+    /// <summary>Starts waiting batches while there is room, each on a thread of its own.</summary>
+    void StartWaiting()
+    {
+        while (true)
+        {
+            DiversityJob? next;
+            lock (gate)
+            {
+                if (running >= maxRunning || waiting.TakeNext(inService: b => runningByBrowser.GetValueOrDefault(b)) is not { } taken) return;
+                running++;
+                runningByBrowser[taken.Browser] = runningByBrowser.GetValueOrDefault(taken.Browser) + 1;
+                next = taken;
+            }
+            new Thread(() => Execute(next, next.Client)) { IsBackground = true, Name = "diversity" }.Start();
+        }
     }
 
     void Execute(DiversityJob job, string client)
@@ -29,15 +82,7 @@ public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs
         var token = job.Cancellation.Token;
         try
         {
-            slots.Wait(token);
-        }
-        catch (OperationCanceledException)
-        {
-            job.End("Cancelled", null);
-            return;
-        }
-        try
-        {
+            token.ThrowIfCancellationRequested();
             job.Report(j => j.Status = "Running");
             using var prepared = runner.Prepare(job.Spec);
             var truth = FrameEncoder.Encode(prepared.GroundTruth);
@@ -82,7 +127,12 @@ public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs
         }
         finally
         {
-            slots.Release();
+            lock (gate)
+            {
+                running--;
+                if (--runningByBrowser[job.Browser] == 0) runningByBrowser.Remove(job.Browser);
+            }
+            StartWaiting();
         }
     }
 
@@ -130,6 +180,10 @@ public sealed class DiversityJob(ExperimentSpec spec, int count) : IDiversityRes
     public string SpecQuery => $"{Spec.ToQueryString()}&n={Count}";
     /// <summary>The browser that asked for it (<see cref="BrowserIdentity"/>): the only one that may delete it once saved.</summary>
     public string? Owner { get; init; }
+    /// <summary>Who asked for it (a page's circuit), for the scheduler's per-client share of batches.</summary>
+    internal string Client { get; init; } = "";
+    /// <summary>Whose share it counts against and whose turn it waits for (the owner, or the client when there is none).</summary>
+    internal string Browser { get; init; } = "";
     /// <summary>True once the finished batch is in the run store.</summary>
     public bool IsSaved { get; set; }
     public string Status { get; set; } = "Queued";
@@ -160,5 +214,17 @@ public sealed class DiversityJob(ExperimentSpec spec, int count) : IDiversityRes
         Changed?.Invoke();
     }
 
-    internal void End(string status, string? error) => Report(j => (j.Status, j.Error) = (status, error));
+    /// <summary>Raised once, when the batch is over (finished, failed or cancelled).</summary>
+    internal event Action? Ended;
+
+    internal void End(string status, string? error)
+    {
+        var first = false;
+        Report(j =>
+        {
+            first = !j.IsOver;
+            if (first) (j.Status, j.Error) = (status, error);
+        });
+        if (first) Ended?.Invoke();
+    }
 }

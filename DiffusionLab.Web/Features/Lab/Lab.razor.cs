@@ -1,12 +1,12 @@
-using Microsoft.AspNetCore.Components;
-using Microsoft.JSInterop;
-using MudBlazor;
 using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Solvers;
 using DiffusionLab.Web.Features.Shared;
 using DiffusionLab.Web.Runs;
 using DiffusionLab.Web.Uploads;
+using Microsoft.AspNetCore.Components;
+using Microsoft.JSInterop;
+using MudBlazor;
 
 namespace DiffusionLab.Web.Features.Lab;
 
@@ -26,6 +26,7 @@ public partial class Lab
     [CascadingParameter(Name = "Browser")] public string? Browser { get; set; }
     [Inject] LabCatalog Catalog { get; set; } = default!;
     [Inject] ILiveRuns Runs { get; set; } = default!;
+    [Inject] CircuitWork Work { get; set; } = default!;
     [Inject] MeasurementPreview Preview { get; set; } = default!;
     [Inject] IUploadStore Uploads { get; set; } = default!;
     [Inject] StartAndUploadLimits Limits { get; set; } = default!;
@@ -70,6 +71,16 @@ public partial class Lab
         { Status: RunStatus.Cancelled } => "Stopped:",
         { Status: RunStatus.Failed } r => r.Error ?? "The run failed.",
         _ => "",
+    };
+
+    /// <summary>Where saving the finished run stands, in words (null while nothing is to be saved).</summary>
+    string? SaveText => run switch
+    {
+        { Saving: SaveState.Waiting } => "Saving it under Saved runs…",
+        { Saving: SaveState.Retrying, SaveProblem: var problem } => $"Not saved yet: {problem}. Trying again…",
+        { Saving: SaveState.Saved } => "Saved under Saved runs.",
+        { Saving: SaveState.Failed, SaveProblem: var problem } => $"This run could not be saved: {problem}. It stays on this page for now, but it will not be listed under Saved runs.",
+        _ => null,
     };
 
     bool ShowsStep => run is { Latest: not null, Status: RunStatus.Running or RunStatus.Finished or RunStatus.Cancelled };
@@ -163,6 +174,7 @@ public partial class Lab
             return;
         }
         run = started;
+        Work.Add(() => started.IsOver, () => Runs.Stop(started.Id)); // ends with the circuit, even one whose browser vanished
         metrics = [];
         keyframeCount = 0;
         scrubIndex = 0;

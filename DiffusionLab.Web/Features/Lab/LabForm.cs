@@ -1,8 +1,8 @@
-using System.Collections.Immutable;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Features.Shared;
+using System.Collections.Immutable;
 
 namespace DiffusionLab.Web.Features.Lab;
 

@@ -1,6 +1,6 @@
-using Microsoft.AspNetCore.Components;
-using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Runs;
+using Microsoft.AspNetCore.Components;
 
 namespace DiffusionLab.Web.Features.Shared;
 
@@ -26,8 +26,19 @@ public abstract class ClassroomPage : ComponentBase
     protected bool MayShow(string specQuery, string? owner) => MayShow(specQuery, owner, Browser);
 
     /// <summary>The same rule for a browser known by its id alone (the hub that serves a saved run's frames).</summary>
-    public static bool MayShow(string specQuery, string? owner, string? browser) =>
-        (owner is not null && owner == browser) || SavedSpec(specQuery)?.ImageReference is not { Source: ImageSource.Upload };
+    public static bool MayShow(string specQuery, string? owner, string? browser) => MayShow(SavedSpec(specQuery), owner, browser);
+
+    /// <summary>
+    /// The same rule for a live run, at every door that shows one: its downloads, its watch page and
+    /// the hubs' frames and snapshots. A run on an upload is the uploader's alone while it is live too.
+    /// </summary>
+    public static bool MayShow(Runs.LabRun run, string? browser) => MayShow(run.Spec, run.Owner, browser);
+
+    static bool MayShow(ExperimentSpec? spec, string? owner, string? browser) =>
+        (owner is not null && owner == browser) || spec?.ImageReference is not { Source: ImageSource.Upload };
+
+    /// <summary>What a door says to another browser asking for a run on someone's upload.</summary>
+    public const string PrivateRunMessage = "This run was made on an uploaded image, and only the browser that uploaded it can see it.";
 
     /// <summary>Whether this browser made a saved run or batch (the only one that may delete it).</summary>
     protected bool IsMine(string? owner) => owner is not null && owner == Browser;

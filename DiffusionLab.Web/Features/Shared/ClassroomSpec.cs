@@ -1,6 +1,6 @@
+using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Uploads;
-using DiffusionLab.Engine.Methods;
 
 namespace DiffusionLab.Web.Features.Shared;
 

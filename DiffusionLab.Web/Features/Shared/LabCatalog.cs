@@ -1,9 +1,9 @@
 using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
-using DiffusionLab.Engine.Solvers;
-using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Solvers;
 
 namespace DiffusionLab.Web.Features.Shared;
 

@@ -1,5 +1,5 @@
-using System.Globalization;
 using DiffusionLab.Engine.Methods;
+using System.Globalization;
 
 namespace DiffusionLab.Web.Features.Shared;
 

@@ -1,7 +1,7 @@
-using System.Globalization;
 using DiffusionLab.Engine.Toy;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
+using System.Globalization;
 
 namespace DiffusionLab.Web.Features.Toy;
 

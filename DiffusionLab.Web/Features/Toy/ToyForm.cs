@@ -1,7 +1,7 @@
-using DiffusionLab.Engine.Solvers;
-using DiffusionLab.Engine.Toy;
 using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
+using DiffusionLab.Engine.Solvers;
+using DiffusionLab.Engine.Toy;
 
 namespace DiffusionLab.Web.Features.Toy;
 

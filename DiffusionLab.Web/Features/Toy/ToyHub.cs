@@ -1,7 +1,7 @@
-using System.Threading.Channels;
-using System.Threading.RateLimiting;
 using DiffusionLab.Engine.Toy;
 using Microsoft.AspNetCore.SignalR;
+using System.Threading.Channels;
+using System.Threading.RateLimiting;
 
 namespace DiffusionLab.Web.Features.Toy;
 
@@ -36,7 +36,10 @@ public sealed class ToyHub(ToyRuns toy, ToyPictures pictures) : Hub
     {
         var (spec, problems) = ToySpec.Parse(specJson);
         if (spec is null) throw new HubException(string.Join(" ", problems.Select(p => p.Message)));
-        return toy.Start(spec, cancellation);
+        // Runs count against a browser's share, so a connection that names no browser could start without limit.
+        var browser = BrowserIdentity.Sent(Context.GetHttpContext()) ?? throw new HubException(BrowserIdentity.MissingMessage);
+        var (frames, refusal) = toy.Start(spec, browser, cancellation);
+        return frames ?? throw new HubException(refusal);
     }
 
     public override Task OnDisconnectedAsync(Exception? exception)

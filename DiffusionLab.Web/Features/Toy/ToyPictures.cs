@@ -1,7 +1,7 @@
-using System.Globalization;
-using System.Threading.RateLimiting;
 using DiffusionLab.Engine.Toy;
 using Microsoft.Extensions.Options;
+using System.Globalization;
+using System.Threading.RateLimiting;
 
 namespace DiffusionLab.Web.Features.Toy;
 

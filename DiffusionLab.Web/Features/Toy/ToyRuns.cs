@@ -1,20 +1,21 @@
+using DiffusionLab.Engine.Solvers;
+using DiffusionLab.Engine.Toy;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
-using DiffusionLab.Engine.Solvers;
-using DiffusionLab.Engine.Toy;
 
 namespace DiffusionLab.Web.Features.Toy;
 
 /// <summary>
 /// The 2-D lab's server side: exact pictures of a prior (densities, score arrows, diffused
 /// particles) and paced runs whose steps stream to one browser. A run computes on its own thread
-/// (a solver step is synchronous CPU work), at most <see cref="MaxConcurrentRuns"/> at once, and
+/// (a solver step is synchronous CPU work), at most <see cref="MaxConcurrentRuns"/> at once (a run
+/// waiting for its turn holds no thread, and counts against its browser's share), and
 /// waits between steps so that a student sees the particles travel (a whole run takes a few
 /// seconds, whatever the solver's step count). Frames reach the browser through a one-slot
 /// channel that keeps the newest (latest wins); the final frame is written last, so it always arrives.
 /// </summary>
-public sealed class ToyRuns(ILogger<ToyRuns> logger)
+public sealed class ToyRuns(Runs.BrowserShares shares, ILogger<ToyRuns> logger)
 {
     public const int MaxConcurrentRuns = 2;
 
@@ -72,9 +73,15 @@ public sealed class ToyRuns(ILogger<ToyRuns> logger)
         };
     }
 
-    /// <summary>Starts a validated run; its frames end when it finishes, fails (a frame with Error) or <paramref name="cancellation"/> fires.</summary>
-    public ChannelReader<ToyRunFrame> Start(ToySpec spec, CancellationToken cancellation)
+    /// <summary>
+    /// Starts a validated run for <paramref name="browser"/>; its frames end when it finishes, fails (a
+    /// frame with Error) or <paramref name="cancellation"/> fires. Null, with the reason, when the
+    /// browser already has its share of work going.
+    /// </summary>
+    public (ChannelReader<ToyRunFrame>? Frames, string Refusal) Start(ToySpec spec, string browser, CancellationToken cancellation)
     {
+        var share = shares.TryTake(browser, out var refusal);
+        if (share is null) return (null, refusal);
         var channel = Channel.CreateBounded<ToyRunFrame>(new BoundedChannelOptions(1)
         {
             FullMode = BoundedChannelFullMode.DropOldest,
@@ -82,17 +89,35 @@ public sealed class ToyRuns(ILogger<ToyRuns> logger)
             SingleWriter = true,
         });
         Interlocked.Increment(ref active);
-        new Thread(() => Execute(spec, channel.Writer, cancellation)) { IsBackground = true, Name = "toy-run" }.Start();
-        return channel.Reader;
+        _ = RunAsync(spec, channel.Writer, share, cancellation);
+        return (channel.Reader, "");
+    }
+
+    /// <summary>Waits for a slot without a thread, then computes on a thread of its own.</summary>
+    async Task RunAsync(ToySpec spec, ChannelWriter<ToyRunFrame> writer, IDisposable share, CancellationToken cancellation)
+    {
+        var holdsSlot = false;
+        try
+        {
+            await slots.WaitAsync(cancellation).ConfigureAwait(false);
+            holdsSlot = true;
+            await Task.Factory.StartNew(() => Execute(spec, writer, cancellation), cancellation,
+                TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach, TaskScheduler.Default).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) { }
+        finally
+        {
+            if (holdsSlot) slots.Release();
+            writer.TryComplete();
+            share.Dispose();
+            Interlocked.Decrement(ref active);
+        }
     }
 
     void Execute(ToySpec spec, ChannelWriter<ToyRunFrame> writer, CancellationToken cancellation)
     {
-        bool holdsSlot = false;
         try
         {
-            slots.Wait(cancellation);
-            holdsSlot = true;
             using var prepared = ToyRunner.Prepare(spec);
             double distance = double.NaN;
             double priorFloor = prepared.PriorFloor ?? double.NaN;
@@ -133,12 +158,6 @@ public sealed class ToyRuns(ILogger<ToyRuns> logger)
         {
             logger.LogError(e, "A 2-D run failed");
             writer.TryWrite(new ToyRunFrame { Error = $"The run stopped with an internal error ({e.GetType().Name}: {e.Message}).", IsFinal = true });
-        }
-        finally
-        {
-            if (holdsSlot) slots.Release();
-            writer.TryComplete();
-            Interlocked.Decrement(ref active);
         }
     }
 
