@@ -49,7 +49,7 @@ sealed class ImportVerb : Command<ImportVerb.Settings>
             if (classes is not null && !classes.Names.SequenceEqual(record.Config.ClassNames!))
                 throw new CliUsageException($"{Path.Combine(data, ImageClasses.FileName)} lists the classes {string.Join(", ", classes.Names)}; {name} learned {string.Join(", ", record.Config.ClassNames!)}");
             heldout = ImageFolderDataset.Load(heldoutFolder, record.Config.ImageSize, record.Config.Channels, limit: 256, classes);
-            dataset = TrainVerb.DescribeDataset(data, Path.Combine(data, "train"), heldoutFolder);
+            dataset = GeneratorTraining.DescribeDataset(data, Path.Combine(data, "train"), heldoutFolder);
         }
         using (heldout)
         {

@@ -188,7 +188,7 @@ sealed class TrainVerb : Command<TrainVerb.Settings>
                 // Carrying on from a bundled model keeps the weighting its card records unless told otherwise.
                 LossWeighting = o.LossWeighting is { } weighting ? ParseWeighting(weighting) : initCard?.LossWeighting ?? LossWeighting.Uniform,
                 ClassDropout = o.ClassDropout ?? 0.2,
-                Dataset = DescribeDataset(data, trainFolder, heldoutFolder),
+                Dataset = GeneratorTraining.DescribeDataset(data, trainFolder, heldoutFolder),
             });
             if (initCard is not null && o.InitFrom is { } initCardPath)
             {
@@ -325,15 +325,4 @@ sealed class TrainVerb : Command<TrainVerb.Settings>
                                      ?? throw new CliUsageException($"--config {value}: empty file"),
         _ => throw new CliUsageException($"--config must be small32, tiny or a JSON file, not '{value}'"),
     };
-
-    /// <summary>The data folder's SOURCE.txt (written by tools/fetch-data.sh) says where the images came from and their licence.</summary>
-    internal static DatasetInfo DescribeDataset(string data, string trainFolder, string heldoutFolder)
-    {
-        var sourceFile = Path.Combine(data, "SOURCE.txt");
-        var source = File.Exists(sourceFile) ? File.ReadAllText(sourceFile).Trim() : data;
-        int Count(string folder) => Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*.png").Count() : 0;
-        var licence = source.Contains("CC0", StringComparison.Ordinal) ? "CC0 1.0 (design), MIT (code)"
-                    : source.Contains("Apache", StringComparison.Ordinal) ? "Apache-2.0 (images), MIT (package code)" : "see SOURCE.txt";
-        return new DatasetInfo(Path.GetFileName(Path.GetFullPath(data).TrimEnd('/')), source, licence, Count(trainFolder), Count(heldoutFolder));
-    }
 }

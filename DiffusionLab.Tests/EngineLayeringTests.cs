@@ -19,12 +19,13 @@ public partial class EngineLayeringTests
         ["Imaging"] = 1,
         ["Operators"] = 2,
         ["Priors"] = 3,
-        ["Solvers"] = 4,
-        ["Methods"] = 5,
-        ["Runs"] = 6,
-        ["Benchmarks"] = 7,
-        ["Training"] = 7,
-        ["Toy"] = 8,
+        ["Generators"] = 4, // VAE and GAN networks: their checkpoints reuse the priors', and the CSGM solvers use them
+        ["Solvers"] = 5,
+        ["Methods"] = 6,
+        ["Runs"] = 7,
+        ["Benchmarks"] = 8,
+        ["Training"] = 8,
+        ["Toy"] = 9,
     };
 
     [GeneratedRegex(@"DiffusionLab\.Engine\.(\w+)")]

@@ -21,6 +21,8 @@ public enum SolverFamily
     Posterior,
     /// <summary>Optimisation baselines that return a single answer (HQS, ADMM).</summary>
     Classical,
+    /// <summary>Searches the latent space of a trained VAE or GAN for an image that explains y (CSGM).</summary>
+    Generator,
 }
 
 /// <summary>A solver as the lab offers it.</summary>

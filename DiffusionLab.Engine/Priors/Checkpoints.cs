@@ -44,15 +44,20 @@ public static class Checkpoints
         return written;
     }
 
-    public static ModelCard ReadCard(string cardPath)
+    public static ModelCard ReadCard(string cardPath) =>
+        ReadCard<ModelCard>(cardPath, "not valid JSON", card => card.Config?.Problems() ?? ["it has no UNet configuration"]);
+
+    /// <summary>Reads a JSON model card of any kind and checks the architecture it describes (<paramref name="problems"/>: what is wrong with it).</summary>
+    /// <param name="notParsed">What to say when the file does not parse as such a card.</param>
+    public static TCard ReadCard<TCard>(string cardPath, string notParsed, Func<TCard, IReadOnlyList<string>> problems) where TCard : class
     {
         if (!File.Exists(cardPath)) throw new CheckpointException($"{cardPath}: the model card is missing");
-        ModelCard? card;
-        try { card = JsonSerializer.Deserialize<ModelCard>(File.ReadAllText(cardPath), ModelCard.Json); }
-        catch (JsonException e) { throw new CheckpointException($"{cardPath}: the model card is not valid JSON ({e.Message})", e); }
+        TCard? card;
+        try { card = JsonSerializer.Deserialize<TCard>(File.ReadAllText(cardPath), ModelCard.Json); }
+        catch (JsonException e) { throw new CheckpointException($"{cardPath}: the model card is {notParsed} ({e.Message})", e); }
         if (card is null) throw new CheckpointException($"{cardPath}: the model card is empty");
-        var problems = card.Config?.Problems() ?? ["it has no UNet configuration"];
-        if (problems.Count > 0) throw new CheckpointException($"{cardPath}: the model card's architecture is invalid: {string.Join("; ", problems)}");
+        var found = problems(card);
+        if (found.Count > 0) throw new CheckpointException($"{cardPath}: the model card's architecture is invalid: {string.Join("; ", found)}");
         return card;
     }
 
@@ -60,18 +65,7 @@ public static class Checkpoints
     public static UNet Load(string cardPath, Device? device = null)
     {
         var card = ReadCard(cardPath);
-        var folder = Path.GetDirectoryName(Path.GetFullPath(cardPath))!;
-        var weightsPath = Path.Combine(folder, card.WeightsFile);
-        if (!File.Exists(weightsPath)) throw new CheckpointException($"{weightsPath}: the weights file named by {Path.GetFileName(cardPath)} is missing");
-        long length = new FileInfo(weightsPath).Length;
-        if (card.WeightsBytes > 0 && length != card.WeightsBytes)
-            throw new CheckpointException($"{weightsPath}: the file is {length} bytes but the model card says {card.WeightsBytes} (truncated or replaced?)");
-        if (!string.IsNullOrEmpty(card.WeightsSha256))
-        {
-            var actual = Sha256(weightsPath);
-            if (!actual.Equals(card.WeightsSha256, StringComparison.OrdinalIgnoreCase))
-                throw new CheckpointException($"{weightsPath}: SHA-256 {actual} does not match the model card's {card.WeightsSha256} (damaged or replaced?)");
-        }
+        var weightsPath = CheckWeightsFile(cardPath, card.WeightsFile, card.WeightsBytes, card.WeightsSha256);
         NoiseSchedule schedule;
         try { schedule = NoiseSchedule.FromName(card.ScheduleKind, card.ScheduleSteps); }
         catch (ArgumentException e) { throw new CheckpointException($"{cardPath}: {e.Message}", e); }
@@ -85,8 +79,27 @@ public static class Checkpoints
         return model;
     }
 
-    /// <summary>Loads safetensors weights into <paramref name="model"/> after checking that the file matches it name by name and shape by shape.</summary>
-    public static void LoadWeights(UNet model, string weightsPath)
+    /// <summary>The path of the weights file a card names (beside the card), after checking that it exists and that its
+    /// length and SHA-256 are the card's (a card without them skips that check).</summary>
+    public static string CheckWeightsFile(string cardPath, string weightsFile, long weightsBytes, string? weightsSha256)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(cardPath))!;
+        var weightsPath = Path.Combine(folder, weightsFile);
+        if (!File.Exists(weightsPath)) throw new CheckpointException($"{weightsPath}: the weights file named by {Path.GetFileName(cardPath)} is missing");
+        long length = new FileInfo(weightsPath).Length;
+        if (weightsBytes > 0 && length != weightsBytes)
+            throw new CheckpointException($"{weightsPath}: the file is {length} bytes but the model card says {weightsBytes} (truncated or replaced?)");
+        if (!string.IsNullOrEmpty(weightsSha256))
+        {
+            var actual = Sha256(weightsPath);
+            if (!actual.Equals(weightsSha256, StringComparison.OrdinalIgnoreCase))
+                throw new CheckpointException($"{weightsPath}: SHA-256 {actual} does not match the model card's {weightsSha256} (damaged or replaced?)");
+        }
+        return weightsPath;
+    }
+
+    /// <summary>Loads safetensors weights into <paramref name="model"/> (a UNet or any other network) after checking that the file matches it name by name and shape by shape.</summary>
+    public static void LoadWeights(nn.Module model, string weightsPath)
     {
         var header = ReadSafetensorsHeader(weightsPath);
         var expected = model.state_dict();
@@ -102,8 +115,10 @@ public static class Checkpoints
             var (dtype, shape) = header[name];
             if (!shape.SequenceEqual(tensor.shape))
                 throw new CheckpointException($"{weightsPath}: tensor '{name}' has shape [{string.Join(", ", shape)}] but the architecture needs [{string.Join(", ", tensor.shape)}]");
-            if (dtype != "F32")
-                throw new CheckpointException($"{weightsPath}: tensor '{name}' is {dtype}; this loader reads F32 weights");
+            // Weights are F32; a batch norm's step counter is the one I64 tensor a network here holds.
+            var needed = tensor.dtype == ScalarType.Int64 ? "I64" : "F32";
+            if (dtype != needed)
+                throw new CheckpointException($"{weightsPath}: tensor '{name}' is {dtype}; this loader reads {needed} there");
         }
         try
         {

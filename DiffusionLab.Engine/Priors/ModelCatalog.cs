@@ -41,13 +41,15 @@ public sealed class ModelCatalog(string folder)
         return entries;
     }
 
-    /// <summary>Other JSON files (a trainer's state, notes) may share the folder: a card is one that names its weights file. Unreadable JSON still counts, so it is reported.</summary>
+    /// <summary>Other JSON files (a trainer's state, notes) may share the folder: a card is one that names its weights file. Unreadable JSON still counts, so it is reported.
+    /// The VAE's and GAN's cards live here too; they name their training objective, which a diffusion prior's card does not, and are not priors.</summary>
     static bool LooksLikeModelCard(string path)
     {
         try
         {
             using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
-            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && document.RootElement.TryGetProperty("weightsFile", out _);
+            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && document.RootElement.TryGetProperty("weightsFile", out _)
+                && !document.RootElement.TryGetProperty("objective", out _);
         }
         catch (System.Text.Json.JsonException) { return true; }
     }

@@ -99,6 +99,9 @@ public sealed record ToySpec(
     [JsonIgnore]
     public SolverDescriptor? Solver => SolverCatalog.Find(SolverId);
 
+    /// <summary>Every solver runs on points in the plane except the generator priors (CSGM), which need a trained image generator.</summary>
+    public static bool OffersInThePlane(SolverDescriptor solver) => solver.Family != SolverFamily.Generator;
+
     /// <summary>HQS and ADMM return one answer, so they move a single point.</summary>
     [JsonIgnore]
     public bool IsSinglePoint => Solver?.Family == SolverFamily.Classical;
@@ -132,7 +135,9 @@ public sealed record ToySpec(
 
         var solver = Solver;
         if (solver is null)
-            problems.Add(new("solver", $"There is no solver called '{SolverId}'. Choose one of: {string.Join(", ", SolverCatalog.All.Select(s => s.Id))}."));
+            problems.Add(new("solver", $"There is no solver called '{SolverId}'. Choose one of: {string.Join(", ", SolverCatalog.All.Where(OffersInThePlane).Select(s => s.Id))}."));
+        else if (!OffersInThePlane(solver))
+            problems.Add(new("solver", $"{solver.DisplayName} searches the codes of an image generator, and the plane has none: choose another solver."));
         else
         {
             var parameters = Parameters ?? new Dictionary<string, double>();

@@ -83,9 +83,9 @@ public sealed class ToyForm
         if (wasNone != (kind == ToyMeasurementKind.None)) Parameters = new(ToySpec.DefaultParameters(Solver, Measurement));
     }
 
-    /// <summary>The unconditional samplers when there is no measurement; every solver otherwise.</summary>
+    /// <summary>The unconditional samplers when there is no measurement; every solver the plane can run otherwise.</summary>
     public IEnumerable<SolverDescriptor> OfferedSolvers =>
-        SolverCatalog.All.Where(s => MeasurementKind != ToyMeasurementKind.None || s.Family == SolverFamily.Unconditional);
+        SolverCatalog.All.Where(s => ToySpec.OffersInThePlane(s) && (MeasurementKind != ToyMeasurementKind.None || s.Family == SolverFamily.Unconditional));
 
     public ToySpec ToSpec() => new(Components.ToArray(), SolverId, new Dictionary<string, double>(Parameters), Steps, Measurement, Particles, Seed);
 
