@@ -1,10 +1,10 @@
-using System.Diagnostics;
 using DiffusionLab.Engine.Generators;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Solvers;
+using System.Diagnostics;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Benchmarks;

@@ -1,6 +1,6 @@
+using DiffusionLab.Engine.Priors;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using DiffusionLab.Engine.Priors;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 

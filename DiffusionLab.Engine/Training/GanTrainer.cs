@@ -1,6 +1,6 @@
-using System.Text.Json.Serialization;
 using DiffusionLab.Engine.Generators;
 using DiffusionLab.Engine.Priors;
+using System.Text.Json.Serialization;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Training;

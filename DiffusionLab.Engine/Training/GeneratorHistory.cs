@@ -1,6 +1,6 @@
+using DiffusionLab.Engine.Imaging;
 using System.Globalization;
 using System.Text;
-using DiffusionLab.Engine.Imaging;
 
 namespace DiffusionLab.Engine.Training;
 

@@ -1,9 +1,9 @@
-using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using DiffusionLab.Engine.Generators;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 

@@ -1,7 +1,7 @@
-using System.Diagnostics;
-using System.Globalization;
 using DiffusionLab.Engine.Generators;
 using DiffusionLab.Engine.Priors;
+using System.Diagnostics;
+using System.Globalization;
 
 namespace DiffusionLab.Engine.Training;
 

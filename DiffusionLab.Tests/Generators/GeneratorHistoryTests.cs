@@ -1,8 +1,8 @@
-using System.Xml.Linq;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Generators;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Training;
+using System.Xml.Linq;
 using static TorchSharp.torch;
 
 namespace DiffusionLab.Tests.Generators;

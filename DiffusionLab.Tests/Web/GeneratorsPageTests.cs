@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Bunit;
 using DiffusionLab.Engine.Benchmarks;
 using DiffusionLab.Engine.Methods;
@@ -9,6 +8,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
 using MudBlazor.Services;
+using System.Text.Json;
 
 namespace DiffusionLab.Tests.Web;
 

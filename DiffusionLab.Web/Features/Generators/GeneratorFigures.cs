@@ -1,10 +1,10 @@
-using System.Text.Json;
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Benchmarks;
 using DiffusionLab.Engine.Generators;
 using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Priors;
 using DiffusionLab.Engine.Runs;
+using System.Text.Json;
 
 namespace DiffusionLab.Web.Features.Generators;
 
@@ -80,7 +80,10 @@ public sealed class GeneratorFigures
     static ExperimentSpec Spec(string solver, string corruption = "box-inpainting") =>
         (ExperimentSpec.Default with
         {
-            Prior = PriorCatalog.PreferredDefaultId, Image = "gallery:0", Corruption = corruption, Solver = solver,
+            Prior = PriorCatalog.PreferredDefaultId,
+            Image = "gallery:0",
+            Corruption = corruption,
+            Solver = solver,
             Steps = SolverCatalog.Find(solver)?.DefaultSteps ?? ExperimentSpec.Default.Steps,
         }).WithDefaults();
 
