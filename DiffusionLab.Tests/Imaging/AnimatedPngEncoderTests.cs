@@ -3,7 +3,7 @@ using SkiaSharp;
 using System.Buffers.Binary;
 using System.Text;
 
-namespace DiffusionLab.Tests.Web;
+namespace DiffusionLab.Tests.Imaging;
 
 /// <summary>The animated PNG writer behind the trajectory download.</summary>
 public sealed class AnimatedPngEncoderTests
