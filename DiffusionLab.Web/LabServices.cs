@@ -68,7 +68,15 @@ public static class LabServices
         // cache and slots, the trajectory cache, and handing freed memory back after bursts.
         services.AddLabRateLimits(configuration);
         services.AddSingleton<WatchRelay>();
-        services.AddHostedService<RunArchive>();
+        // Finished runs and batches wait for the store in files beside it (in memory for an in-memory store).
+        services.AddSingleton(provider =>
+        {
+            var options = provider.GetRequiredService<IOptions<RunStoreOptions>>().Value;
+            var file = (provider.GetRequiredService<IRunStore>() as RunStore)?.FilePath;
+            return new SaveSpool(file is null ? null : SaveSpool.FolderFor(file), options.SaveQueue, options.SpoolBytes, provider.GetRequiredService<ILogger<SaveSpool>>());
+        });
+        services.AddSingleton<RunArchive>();
+        services.AddHostedService(provider => provider.GetRequiredService<RunArchive>());
         services.AddSingleton<DiversityService>();
         services.AddSingleton<ToyRuns>();
         return services;

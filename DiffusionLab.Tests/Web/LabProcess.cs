@@ -27,7 +27,8 @@ public sealed class LabProcess : IDisposable
     /// <summary>What the server printed so far (for failure messages).</summary>
     public string Output { get { lock (output) return output.ToString(); } }
 
-    public static async Task<LabProcess> StartAsync(string databaseFile)
+    /// <param name="settings">More command-line settings ("--RunStore:BusyTimeoutSeconds=1").</param>
+    public static async Task<LabProcess> StartAsync(string databaseFile, params string[] settings)
     {
         int port = FreePort();
         var info = new ProcessStartInfo("dotnet")
@@ -37,13 +38,15 @@ public sealed class LabProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var argument in new[]
-                 {
-                     Path.Combine(AppContext.BaseDirectory, "DiffusionLab.Web.dll"),
-                     "--urls", $"http://127.0.0.1:{port}",
-                     "--environment", "Development",
-                     $"--RunStore:Path={databaseFile}",
-                 })
+        string[] arguments =
+        [
+            Path.Combine(AppContext.BaseDirectory, "DiffusionLab.Web.dll"),
+            "--urls", $"http://127.0.0.1:{port}",
+            "--environment", "Development",
+            $"--RunStore:Path={databaseFile}",
+            .. settings,
+        ];
+        foreach (var argument in arguments)
             info.ArgumentList.Add(argument);
         var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start");
         var lab = new LabProcess(process, new Uri($"http://localhost:{port}/"));

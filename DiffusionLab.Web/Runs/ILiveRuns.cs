@@ -21,7 +21,8 @@ namespace DiffusionLab.Web.Runs;
 /// <item><see cref="Stop"/> is idempotent and quiet for an unknown id; a queued run leaves the queue
 /// at once, a computing one at its next step, wherever it computes.</item>
 /// <item><see cref="RunEnded"/> fires exactly once per run, after its last frame and with its final
-/// status, on one instance only (the archiver saves each run once).</item>
+/// status, on one instance only (the archiver saves each run once), and before the run's frame
+/// streams complete, so a run is spooled for saving before anyone hears it ended.</item>
 /// <item>A finished run stays findable for a while (the scrubber and downloads read it) and is then
 /// forgotten, oldest first.</item>
 /// </list>

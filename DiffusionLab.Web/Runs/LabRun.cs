@@ -252,14 +252,19 @@ public sealed class LabRun
         {
             finishedAfter = sinceCreated.Elapsed - (queueWait ?? sinceCreated.Elapsed);
             Status = endStatus ?? RunStatus.Finished;
+        }
+        // Before the frame streams close and the pages hear of it: whoever saves the run has it on
+        // disk by the time anyone is told it finished (RunArchive), so a server killed then keeps it.
+        Ended?.Invoke(this);
+        lock (gate)
+        {
             foreach (var subscriber in subscribers) subscriber.Writer.TryComplete();
             subscribers.Clear();
         }
         Changed?.Invoke(this);
-        Ended?.Invoke(this);
     }
 
-    /// <summary>Raised once, after the last frame has been encoded and the status is final.</summary>
+    /// <summary>Raised once, after the last frame has been encoded and the status is final, before the frame streams complete.</summary>
     public event Action<LabRun>? Ended;
 
     void SetStatus(RunStatus status)

@@ -4,23 +4,33 @@ using System.Threading.Channels;
 namespace DiffusionLab.Web.Runs;
 
 /// <summary>
-/// Saves every run that finishes into the <see cref="IRunStore"/>, off the run's thread and off every
-/// request: the run's end only puts it in a bounded queue, and one background writer saves the
-/// queue in order. A store that is slow or locked by another program (each try waits up to
-/// <see cref="RunStoreOptions.BusyTimeoutSeconds"/>) delays saving, never a page or the end of a
-/// run. A failed try is retried (<see cref="RunStoreOptions.SaveAttempts"/>, the wait doubling from
-/// <see cref="RunStoreOptions.SaveRetryDelayMs"/>); a run whose every try failed, or that found the
-/// queue full, is logged and marked <see cref="SaveState.Failed"/> with the reason, which its lab
-/// page shows. On a clean shutdown what is still queued gets one more try each.
+/// Saves every run that finishes, and every finished diversity batch (<see cref="Keep(SavedDiversity, Action{SaveState, string?})"/>),
+/// into the <see cref="IRunStore"/>, off the run's thread and off every request. As a run ends it
+/// is written to the <see cref="SaveSpool"/> (one file, before anyone hears it ended), and one
+/// background writer saves the spool in order and deletes each file once the store has committed
+/// it; a server killed outright meanwhile saves what is left when it starts again. A store that is
+/// slow or locked by another program (each try waits up to <see cref="RunStoreOptions.BusyTimeoutSeconds"/>)
+/// delays saving, never a page or the end of a run. A failed try is retried
+/// (<see cref="RunStoreOptions.SaveAttempts"/>, the wait doubling from <see cref="RunStoreOptions.SaveRetryDelayMs"/>);
+/// an item whose every try failed, or that found the spool full, is logged and marked
+/// <see cref="SaveState.Failed"/> with the reason, which its page shows. On a clean shutdown what is
+/// still waiting gets one more try each.
 /// </summary>
-public sealed class RunArchive(ILiveRuns runs, IRunStore store, IOptions<RunStoreOptions> options, ILogger<RunArchive> logger) : BackgroundService
+public sealed class RunArchive(ILiveRuns runs, IRunStore store, SaveSpool spool, IOptions<RunStoreOptions> options, ILogger<RunArchive> logger) : BackgroundService
 {
     readonly RunStoreOptions settings = options.Value;
-    readonly Channel<(LabRun Run, SavedRun Saved)> queue = Channel.CreateBounded<(LabRun, SavedRun)>(
-        new BoundedChannelOptions(Math.Max(1, options.Value.SaveQueue)) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    // Unbounded in count only in name: every entry is a spool entry, and the spool is bounded.
+    readonly Channel<Waiting> queue = Channel.CreateUnbounded<Waiting>(new UnboundedChannelOptions { SingleReader = true });
+
+    /// <summary>An item in the spool, and who to tell how saving it goes (nobody, for one a previous server left).</summary>
+    readonly record struct Waiting(SpoolEntry Entry, Action<SaveState, string?>? Report);
 
     public override Task StartAsync(CancellationToken cancellationToken)
     {
+        var leftovers = spool.Leftovers();
+        if (leftovers.Count > 0)
+            logger.LogInformation("Saving {Count} finished runs and batches that the last server left in the save spool {Folder}", leftovers.Count, spool.Folder);
+        foreach (var entry in leftovers) queue.Writer.TryWrite(new Waiting(entry, null));
         runs.RunEnded += Enqueue;
         return base.StartAsync(cancellationToken);
     }
@@ -29,20 +39,34 @@ public sealed class RunArchive(ILiveRuns runs, IRunStore store, IOptions<RunStor
     {
         runs.RunEnded -= Enqueue;
         await base.StopAsync(cancellationToken);
-        if (retrying is var (run, saved)) TrySave(run, saved, lastTry: true);
-        while (queue.Reader.TryRead(out var left)) TrySave(left.Run, left.Saved, lastTry: true);
+        if (retrying is { } item) TrySave(item, lastTry: true);
+        while (queue.Reader.TryRead(out var left)) TrySave(left, lastTry: true);
     }
 
-    (LabRun Run, SavedRun Saved)? retrying; // the run between tries, when the host stops
+    Waiting? retrying; // the item between tries, when the host stops
 
-    /// <summary>On the run's thread as it ends: a snapshot into the queue, never a wait.</summary>
+    /// <summary>On the run's thread as it ends, before its frame streams close: into the spool, never a wait for the store.</summary>
     void Enqueue(LabRun run)
     {
         if (run.Status != RunStatus.Finished) return;
-        run.ReportSave(SaveState.Waiting);
-        if (queue.Writer.TryWrite((run, ToSaved(run)))) return;
-        logger.LogError("Run {RunId} was not saved: {Count} finished runs are already waiting for the store", run.Id, settings.SaveQueue);
-        run.ReportSave(SaveState.Failed, $"the store is behind ({settings.SaveQueue} finished runs are waiting to be saved)");
+        var saved = ToSaved(run);
+        Add(spool.TryAdd(saved, out var refusal), refusal, "run", saved.Id, run.ReportSave);
+    }
+
+    /// <summary>Saves a finished diversity batch the same way as a run: spooled now, in the store soon, <paramref name="report"/> told how it goes.</summary>
+    public void Keep(SavedDiversity batch, Action<SaveState, string?> report) =>
+        Add(spool.TryAdd(batch, out var refusal), refusal, "diversity batch", batch.Id, report);
+
+    void Add(SpoolEntry? entry, string refusal, string kind, string id, Action<SaveState, string?> report)
+    {
+        if (entry is null)
+        {
+            logger.LogError("Finished {Kind} {Id} was not saved: {Refusal}", kind, id, refusal);
+            report(SaveState.Failed, refusal);
+            return;
+        }
+        report(SaveState.Waiting, null);
+        queue.Writer.TryWrite(new Waiting(entry, report));
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -50,13 +74,13 @@ public sealed class RunArchive(ILiveRuns runs, IRunStore store, IOptions<RunStor
         await Task.Yield(); // the host's start-up does not wait for the first save
         try
         {
-            await foreach (var (run, saved) in queue.Reader.ReadAllAsync(stoppingToken))
+            await foreach (var item in queue.Reader.ReadAllAsync(stoppingToken))
             {
                 var attempts = Math.Max(1, settings.SaveAttempts);
                 var delay = TimeSpan.FromMilliseconds(Math.Max(0, settings.SaveRetryDelayMs));
-                for (var attempt = 1; !TrySave(run, saved, lastTry: attempt == attempts); attempt++, delay *= 2)
+                for (var attempt = 1; !TrySave(item, lastTry: attempt == attempts); attempt++, delay *= 2)
                 {
-                    retrying = (run, saved);
+                    retrying = item;
                     await Task.Delay(delay, stoppingToken);
                     retrying = null;
                 }
@@ -65,13 +89,27 @@ public sealed class RunArchive(ILiveRuns runs, IRunStore store, IOptions<RunStor
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
     }
 
-    /// <summary>One try; true when there is nothing more to do for this run (saved, or given up).</summary>
-    bool TrySave(LabRun run, SavedRun saved, bool lastTry)
+    /// <summary>One try; true when there is nothing more to do for this item (saved, or given up).</summary>
+    bool TrySave(Waiting item, bool lastTry)
     {
+        var (entry, report) = item;
+        var payload = spool.Read(entry);
+        if (payload is null)
+        {
+            report?.Invoke(SaveState.Failed, "its copy waiting to be saved could not be read back");
+            return true;
+        }
         try
         {
-            if (store.Save(saved)) run.ReportSave(SaveState.Saved);
-            else run.ReportSave(SaveState.Failed, "the run is larger than the whole store may hold (RunStore:MaxBytes)");
+            var kept = payload switch
+            {
+                SavedRun run => store.Save(run),
+                SavedDiversity batch => store.Save(batch),
+                _ => false,
+            };
+            spool.Remove(entry);
+            if (kept) report?.Invoke(SaveState.Saved, null);
+            else report?.Invoke(SaveState.Failed, "it is larger than the whole store may hold (RunStore:MaxBytes)");
             return true;
         }
         catch (Exception e)
@@ -79,12 +117,13 @@ public sealed class RunArchive(ILiveRuns runs, IRunStore store, IOptions<RunStor
             var reason = Reason(e);
             if (!lastTry)
             {
-                logger.LogWarning("Could not save run {RunId} ({Reason}); trying again", run.Id, reason);
-                run.ReportSave(SaveState.Retrying, reason);
+                logger.LogWarning("Could not save {Entry} ({Reason}); trying again", entry.Name, reason);
+                report?.Invoke(SaveState.Retrying, reason);
                 return false;
             }
-            logger.LogError(e, "Could not save run {RunId}; gave up", run.Id);
-            run.ReportSave(SaveState.Failed, reason);
+            // Its spool file stays: the next start of the lab tries it again.
+            logger.LogError(e, "Could not save {Entry}; gave up until the lab starts again", entry.Name);
+            report?.Invoke(SaveState.Failed, reason);
             return true;
         }
     }

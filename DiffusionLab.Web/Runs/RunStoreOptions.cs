@@ -18,8 +18,11 @@ public sealed class RunStoreOptions
     /// <summary>How long one write waits for a store another program holds locked, in seconds, before that try fails.</summary>
     public int BusyTimeoutSeconds { get; set; } = 5;
 
-    /// <summary>Finished runs waiting to be saved at most; past it, a run is reported as not saved rather than held in memory.</summary>
+    /// <summary>Finished runs and diversity batches waiting to be saved at most (files in the save spool beside the store); past it, a run is reported as not saved.</summary>
     public int SaveQueue { get; set; } = 64;
+
+    /// <summary>Most bytes of finished runs and batches waiting to be saved (the save spool); past it, a run is reported as not saved.</summary>
+    public long SpoolBytes { get; set; } = 256L * 1024 * 1024;
 
     /// <summary>Tries to save a run before it is reported as not saved.</summary>
     public int SaveAttempts { get; set; } = 5;

@@ -1,6 +1,10 @@
+using DiffusionLab.Engine.Runs;
+using DiffusionLab.Web.Features.Diversity;
+using DiffusionLab.Web.Features.Shared;
 using DiffusionLab.Web.Runs;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using System.Net;
 
@@ -94,6 +98,29 @@ public sealed class RunArchiveTests : IDisposable
     }
 
     [Fact]
+    public void A_diversity_batch_is_saved_by_the_same_writer_and_a_save_that_keeps_failing_is_reported_on_it()
+    {
+        using var server = Server(attempts: 2);
+        var batches = server.Services.GetRequiredService<DiversityService>();
+        var spec = ExperimentSpec.Parse(LabServer.QuickSpec).Spec!;
+        using (Lock())
+        {
+            var (job, refusal) = batches.Start(spec, 2, "archive-test", owner: LabServer.NewBrowser());
+            Assert.True(job is not null, refusal);
+            Assert.True(SpinWait.SpinUntil(() => job.Saving == SaveState.Failed, TimeSpan.FromSeconds(120)), $"{job.Status}, save state {job.Saving}");
+            Assert.Equal("Finished", job.Status); // the batch itself finished; only saving it failed
+            Assert.Equal("the store is locked by another program", job.SaveProblem);
+            Assert.Equal("This batch could not be saved: the store is locked by another program. It stays on this page for now, but it will not be listed under Saved runs.",
+                SaveNotes.Text(job.Saving, job.SaveProblem, "batch"));
+            Assert.Null(server.Store.GetDiversity(job.Id));
+        }
+
+        var (saved, _) = batches.Start(spec, 2, "archive-test", owner: LabServer.NewBrowser());
+        Assert.True(SpinWait.SpinUntil(() => saved!.IsSaved, TimeSpan.FromSeconds(120)), $"save state {saved!.Saving}");
+        Assert.Equal(2, server.Store.GetDiversity(saved.Id)!.SamplePngs.Count);
+    }
+
+    [Fact]
     public async Task The_lab_page_says_when_its_run_could_not_be_saved()
     {
         using var server = Server(attempts: 2);
@@ -114,6 +141,39 @@ public sealed class RunArchiveTests : IDisposable
             await Assertions.Expect(page.Locator("[data-testid=run-status]")).ToHaveAttributeAsync("data-status", "finished");
         }
         await page.Context.CloseAsync();
+    }
+
+    [Fact]
+    public async Task A_run_that_finished_while_the_store_was_locked_survives_the_server_being_killed()
+    {
+        string id;
+        using (var first = await LabProcess.StartAsync(DatabaseFile, "--RunStore:BusyTimeoutSeconds=1", "--RunStore:SaveRetryDelayMs=50", "--RunStore:SaveAttempts=1000"))
+        using (Lock())
+        {
+            await using var hub = first.HubConnection();
+            await hub.StartAsync();
+            var reply = await hub.InvokeAsync<StartRunReply>("StartRun", LabServer.QuickSpec.Replace("seed=3", "seed=11"));
+            Assert.Empty(reply.Problems);
+            id = reply.RunId!;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+            var last = default(RunFrame);
+            await foreach (var frame in hub.StreamAsync<RunFrame>("Frames", id, timeout.Token)) last = frame;
+            Assert.True(last!.IsFinal, first.Output);
+            // The frames have ended, so the run is reported finished: it is on disk, not yet in the store.
+            Assert.Single(Directory.EnumerateFiles(SaveSpool.FolderFor(DatabaseFile), "*.spool"));
+            using var http = new HttpClient { BaseAddress = first.BaseAddress };
+            Assert.DoesNotContain($"/runs/{id}\"", await http.GetStringAsync("/runs"));
+            first.Kill(); // SIGKILL while the save waits on the lock: no shutdown, no last try
+        }
+
+        using var restarted = await LabProcess.StartAsync(DatabaseFile);
+        using var client = new HttpClient { BaseAddress = restarted.BaseAddress };
+        var listed = false;
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); !listed && DateTime.UtcNow < deadline; await Task.Delay(100))
+            listed = (await client.GetStringAsync("/runs")).Contains($"href=\"/runs/{id}\"", StringComparison.Ordinal);
+        Assert.True(listed, "the run the killed server had finished is not on /runs:\n" + restarted.Output);
+        Assert.Contains("replay-scrubber", await client.GetStringAsync($"/runs/{id}"));
+        Assert.Empty(Directory.EnumerateFiles(SaveSpool.FolderFor(DatabaseFile), "*.spool")); // saved, so its spool file went
     }
 
     public void Dispose()

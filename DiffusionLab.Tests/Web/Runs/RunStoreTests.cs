@@ -15,7 +15,7 @@ public sealed class RunStoreTests : IDisposable
     /// <summary>Two browsers' ids (BrowserIdentity): the runs here are made by the first.</summary>
     const string Mine = "0123456789abcdef0123456789abcdef", Theirs = "fedcba9876543210fedcba9876543210";
 
-    static SavedRun Run(string id, int steps = 5, int imageBytes = 100) => new(
+    internal static SavedRun Run(string id, int steps = 5, int imageBytes = 100) => new(
         id, $"prior=gmm-image&solver=dps&steps={steps}&seed=1", "dps", "Finished", null,
         DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000), new SavedTimings(12.5, 40, 900, steps),
         Enumerable.Range(0, steps).Select(i => new StepRecord { Step = i, Residual = 1.0 / (i + 1), Psnr = 20 + i, Ssim = 0.5 + i / 100.0, ElapsedMs = i * 100 }).ToArray(),

@@ -16,7 +16,7 @@ namespace DiffusionLab.Web.Features.Diversity;
 /// this class only encodes what it shows. A page holds its <see cref="DiversityJob"/> and redraws
 /// when it changes.
 /// </summary>
-public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs.IRunStore store, BrowserShares shares,
+public sealed class DiversityService(Runner runner, RunScheduler scheduler, RunArchive archive, BrowserShares shares,
     IOptions<LabOptions> options, ILogger<DiversityService> logger)
 {
     readonly object gate = new();
@@ -109,7 +109,7 @@ public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs
                             (meanPng, stdPng, summary.StdMax, summary.MeanPsnr, summary.MeanSsim, summary.MeanResidual);
                 });
             }
-            Keep(job); // before the page hears "Finished", so a finished batch is already on /runs
+            Keep(job); // spooled before the page hears "Finished": a server killed now still saves it
             job.End("Finished", null);
         }
         catch (OperationCanceledException)
@@ -136,19 +136,14 @@ public sealed class DiversityService(Runner runner, RunScheduler scheduler, Runs
         }
     }
 
-    /// <summary>Saves a finished batch to the run store; a store that cannot write is logged, the page is not told.</summary>
+    /// <summary>Hands a finished batch to the background writer, as a finished run is; the page follows how saving it goes.</summary>
     void Keep(DiversityJob job)
     {
-        try
-        {
-            var saved = new Runs.SavedDiversity(job.Id, job.SpecQuery, job.Spec.Solver, job.Count, DateTimeOffset.UtcNow, job.Seconds,
+        SavedDiversity saved;
+        lock (job)
+            saved = new SavedDiversity(job.Id, job.SpecQuery, job.Spec.Solver, job.Count, DateTimeOffset.UtcNow, job.Seconds,
                 job.MeanPsnr, job.MeanSsim, job.MeanResidual, job.StdMax, job.SamplePngs, job.GroundTruthPng, job.MeasurementPng, job.MeanPng, job.StdPng, job.Owner);
-            if (store.Save(saved)) job.Report(j => j.IsSaved = true);
-        }
-        catch (Exception e)
-        {
-            logger.LogError(e, "Could not save diversity batch {BatchId}", job.Id);
-        }
+        archive.Keep(saved, job.ReportSave);
     }
 }
 
@@ -185,7 +180,11 @@ public sealed class DiversityJob(ExperimentSpec spec, int count) : IDiversityRes
     /// <summary>Whose share it counts against and whose turn it waits for (the owner, or the client when there is none).</summary>
     internal string Browser { get; init; } = "";
     /// <summary>True once the finished batch is in the run store.</summary>
-    public bool IsSaved { get; set; }
+    public bool IsSaved => Saving == SaveState.Saved;
+    /// <summary>Where saving the finished batch stands (<see cref="RunArchive"/>); <see cref="SaveState.None"/> until it finishes.</summary>
+    public SaveState Saving { get; private set; }
+    /// <summary>Why the last try to save failed, in words, while the writer retries or once it has given up.</summary>
+    public string? SaveProblem { get; private set; }
     public string Status { get; set; } = "Queued";
     public string? Error { get; private set; }
     public int Step { get; set; }
@@ -213,6 +212,8 @@ public sealed class DiversityJob(ExperimentSpec spec, int count) : IDiversityRes
         lock (this) update(this);
         Changed?.Invoke();
     }
+
+    internal void ReportSave(SaveState state, string? problem) => Report(j => (j.Saving, j.SaveProblem) = (state, problem));
 
     /// <summary>Raised once, when the batch is over (finished, failed or cancelled).</summary>
     internal event Action? Ended;

@@ -74,14 +74,7 @@ public partial class Lab
     };
 
     /// <summary>Where saving the finished run stands, in words (null while nothing is to be saved).</summary>
-    string? SaveText => run switch
-    {
-        { Saving: SaveState.Waiting } => "Saving it under Saved runs…",
-        { Saving: SaveState.Retrying, SaveProblem: var problem } => $"Not saved yet: {problem}. Trying again…",
-        { Saving: SaveState.Saved } => "Saved under Saved runs.",
-        { Saving: SaveState.Failed, SaveProblem: var problem } => $"This run could not be saved: {problem}. It stays on this page for now, but it will not be listed under Saved runs.",
-        _ => null,
-    };
+    string? SaveText => run is null ? null : SaveNotes.Text(run.Saving, run.SaveProblem, "run");
 
     bool ShowsStep => run is { Latest: not null, Status: RunStatus.Running or RunStatus.Finished or RunStatus.Cancelled };
 
