@@ -88,7 +88,7 @@ public static class LabServices
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode().Add(AnswerHead);
         app.MapHub<RunHub>("/hubs/runs");
         app.MapHub<ToyHub>("/hubs/toy");
-        app.UseWatchPrivacy(); // after routing (Program.cs routes first): it looks at the page routing picked
+        app.UsePrivatePages(); // after routing (Program.cs routes first): it looks at the page routing picked
         app.MapHub<WatchHub>("/hubs/watch");
         RunDownloads.Map(app);
         return app;

@@ -1,4 +1,6 @@
+using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web;
+using DiffusionLab.Web.Features.Diversity;
 using DiffusionLab.Web.Features.Shared;
 using DiffusionLab.Web.Runs;
 using DiffusionLab.Web.Uploads;
@@ -41,15 +43,7 @@ public sealed class PrivateRunsTests(LabServerFixture fixture) : IClassFixture<L
     /// <summary>The uploader's image in the server's uploads, and a finished run on it that the uploader started over the hub.</summary>
     async Task<string> FinishedRunOnAnUpload()
     {
-        var catalog = Server.Services.GetRequiredService<LabCatalog>();
-        using var bitmap = new SKBitmap(40, 40);
-        bitmap.Erase(SKColors.OrangeRed);
-        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        var (reference, error) = Server.Services.GetRequiredService<IUploadStore>()
-            .Add(png.ToArray(), catalog.ImageSize("gmm-image"), catalog.ImageChannels("gmm-image"), Uploader);
-        Assert.Null(error);
-        var spec = LabServer.QuickSpec.Replace("image=sample%3A0", "image=" + Uri.EscapeDataString(reference!.ToString()));
-
+        var spec = SpecOnAnUpload();
         await using var hub = Hub("hubs/runs", Uploader);
         await hub.StartAsync();
         var reply = await hub.InvokeAsync<StartRunReply>("StartRun", spec);
@@ -58,6 +52,51 @@ public sealed class PrivateRunsTests(LabServerFixture fixture) : IClassFixture<L
         await foreach (var _ in hub.StreamAsync<RunFrame>("Frames", reply.RunId, timeout.Token)) { }
         Assert.True(SpinWait.SpinUntil(() => Server.Runs.Find(reply.RunId!)?.IsOver == true, TimeSpan.FromSeconds(60)));
         return reply.RunId!;
+    }
+
+    /// <summary>A quick run's spec on a new image the uploader uploaded.</summary>
+    string SpecOnAnUpload()
+    {
+        var catalog = Server.Services.GetRequiredService<LabCatalog>();
+        using var bitmap = new SKBitmap(40, 40);
+        bitmap.Erase(SKColors.OrangeRed);
+        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        var (reference, error) = Server.Services.GetRequiredService<IUploadStore>()
+            .Add(png.ToArray(), catalog.ImageSize("gmm-image"), catalog.ImageChannels("gmm-image"), Uploader);
+        Assert.Null(error);
+        return LabServer.QuickSpec.Replace("image=sample%3A0", "image=" + Uri.EscapeDataString(reference!.ToString()));
+    }
+
+    [Fact]
+    public async Task Its_saved_replay_and_a_saved_batch_on_the_upload_answer_404_to_every_browser_but_the_uploaders()
+    {
+        var id = await FinishedRunOnAnUpload();
+        Assert.True(SpinWait.SpinUntil(() => Server.Store.Get(id) is not null, TimeSpan.FromSeconds(60)), "the run was never saved");
+        var (batch, refusal) = Server.Services.GetRequiredService<DiversityService>()
+            .Start(ExperimentSpec.Parse(SpecOnAnUpload()).Spec!, 2, "private-runs-test", owner: Uploader);
+        Assert.True(batch is not null, refusal);
+        Assert.True(SpinWait.SpinUntil(() => batch.IsSaved, TimeSpan.FromSeconds(120)), $"the batch was never saved ({batch.Status}, {batch.Saving})");
+
+        foreach (var (path, shown, missing) in new[] { ($"/runs/{id}", "replay-scrubber", "replay-missing"), ($"/runs/diversity/{batch.Id}", "diversity-batch-rerun", "diversity-batch-missing") })
+        {
+            using (var mine = await Get(path, Uploader))
+            {
+                Assert.Equal(HttpStatusCode.OK, mine.StatusCode);
+                Assert.Contains(shown, await mine.Content.ReadAsStringAsync());
+            }
+            foreach (var other in new[] { Someone, null })
+            {
+                using var refused = await Get(path, other);
+                Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
+                var html = await refused.Content.ReadAsStringAsync();
+                Assert.True(html.Contains($"data-testid=\"{missing}\""), html);
+                Assert.Contains("only the browser that uploaded it", html);
+                Assert.DoesNotContain(shown, html);
+            }
+        }
+        // A run nobody has is still a plain page saying so, not an error.
+        using var unknown = await Get("/runs/nosuchrun000", Someone);
+        Assert.Equal(HttpStatusCode.OK, unknown.StatusCode);
     }
 
     [Fact]
