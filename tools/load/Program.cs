@@ -130,6 +130,7 @@ public sealed class Settings
           --soak-clients N         [30]
           --soak-minutes M         [1; the issue's figure is for 5]
           --idle-minutes M         [2]
+          --soak-waves N           [1; 2 repeats the soak and the idle time once more, as a second lesson]
           --scene-connections N    [60]
           --scene-seconds S        each steps/s window [15]
           --scene-settle-seconds S wait after the Scene loops leave, before reading memory [30]
@@ -154,6 +155,7 @@ public sealed class Settings
     public int SoakClients { get; private set; } = 30;
     public TimeSpan SoakDuration { get; private set; } = TimeSpan.FromMinutes(1);
     public TimeSpan IdleAfter { get; private set; } = TimeSpan.FromMinutes(2);
+    public int SoakWaves { get; private set; } = 1;
     public int SceneConnections { get; private set; } = 60;
     public TimeSpan SceneWindow { get; private set; } = TimeSpan.FromSeconds(15);
     public TimeSpan SceneSettle { get; private set; } = TimeSpan.FromSeconds(30);
@@ -206,6 +208,7 @@ public sealed class Settings
                 case "--soak-clients": settings.SoakClients = Count(1, MaxClients); break;
                 case "--soak-minutes": settings.SoakDuration = Duration(0.1, 30, TimeSpan.FromMinutes); break;
                 case "--idle-minutes": settings.IdleAfter = Duration(0, 30, TimeSpan.FromMinutes); break;
+                case "--soak-waves": settings.SoakWaves = Count(1, 3); break;
                 case "--scene-connections": settings.SceneConnections = Count(1, MaxClients); break;
                 case "--scene-seconds": settings.SceneWindow = Duration(1, 300, TimeSpan.FromSeconds); break;
                 case "--scene-settle-seconds": settings.SceneSettle = Duration(0, 600, TimeSpan.FromSeconds); break;

@@ -132,6 +132,31 @@ public sealed class Scenarios(Settings settings)
     {
         var result = new ScenarioResult("soak");
         var baseline = await WarmBaselineAsync(server, result, cancellation);
+        result.Say($"warm baseline: resident {Megabytes(baseline)}");
+        double? previous = baseline;
+        for (int wave = 1; wave <= settings.SoakWaves; wave++)
+        {
+            var (peak, after) = await SoakWaveAsync(server, wave, result, cancellation);
+            var minutes = $"{settings.SoakDuration.TotalMinutes.ToString("0.#", Invariant)} min, then {settings.IdleAfter.TotalMinutes.ToString("0.#", Invariant)} min idle";
+            double? growth = after - baseline;
+            if (wave == 1)
+                result.Rows.Add(new($"{settings.SoakClients} clients for {minutes}: resident memory vs warm baseline", "≤ +100 MB",
+                    "baseline 329 MB, peak 591 MB, 600 MB after (+271 MB; 30 clients for 5 min)",
+                    $"baseline {Megabytes(baseline)}, peak {Megabytes(peak)}, {Megabytes(after)} after ({Signed(growth)})",
+                    growth is { } d ? d <= 100 : null));
+            else
+                result.Rows.Add(new($"… wave {wave} of the same ({minutes}): resident memory vs warm baseline", "≤ +100 MB",
+                    "a second wave: peak 766 MB, 668 MB after",
+                    $"from {Megabytes(previous)}: peak {Megabytes(peak)}, {Megabytes(after)} after ({Signed(growth)} vs baseline, {Signed(after - previous)} vs the wave before)",
+                    growth is { } d ? d <= 100 : null));
+            previous = after;
+        }
+        return result;
+    }
+
+    /// <summary>One wave: <see cref="Settings.SoakClients"/> browsers run back to back for the soak's minutes, then nothing for the idle minutes.</summary>
+    async Task<(double? Peak, double? After)> SoakWaveAsync(LabServer server, int wave, ScenarioResult result, CancellationToken cancellation)
+    {
         using var monitor = new MemoryMonitor(server);
         var browsers = await Browser.OpenManyAsync(server.BaseAddress, settings.SoakClients, cancellation);
         int finished = 0, refused = 0;
@@ -147,7 +172,7 @@ public sealed class Scenarios(Settings settings)
                     hub = await browser.ConnectAsync("hubs/runs", soak.Token);
                     for (int k = 0; !soak.IsCancellationRequested; k++)
                     {
-                        var outcome = await LabRuns.RunAsync(hub, Spec(1000 * i + k), settings.RunTimeout, soak.Token);
+                        var outcome = await LabRuns.RunAsync(hub, Spec(100_000 * wave + 1000 * i + k), settings.RunTimeout, soak.Token);
                         if (outcome.Refused) { Interlocked.Increment(ref refused); await Task.Delay(2000, soak.Token); }
                         else if (outcome.FinalFrame is not null) Interlocked.Increment(ref finished);
                     }
@@ -162,17 +187,13 @@ public sealed class Scenarios(Settings settings)
         }
         foreach (var browser in browsers) browser.Dispose();
         var peak = monitor.Peak;
-        result.Say($"{settings.SoakClients} clients ran {settings.Steps}-step runs back to back for {clock.Elapsed.TotalMinutes.ToString("0.0", Invariant)} min: {finished} runs finished, {refused} starts refused; peak {Megabytes(peak)}");
+        var label = settings.SoakWaves > 1 ? $"wave {wave}: " : "";
+        result.Say($"{label}{settings.SoakClients} clients ran {settings.Steps}-step runs back to back for {clock.Elapsed.TotalMinutes.ToString("0.0", Invariant)} min: {finished} runs finished, {refused} starts refused; peak {Megabytes(peak)}");
         result.Say($"idle {settings.IdleAfter.TotalMinutes.ToString("0.#", Invariant)} min ...");
         await Task.Delay(settings.IdleAfter, cancellation);
         var after = server.ResidentMegabytes();
-        result.Say($"resident memory: warm baseline {Megabytes(baseline)}, peak {Megabytes(peak)}, {settings.IdleAfter.TotalMinutes.ToString("0.#", Invariant)} min after {Megabytes(after)}");
-        double? growth = after - baseline;
-        result.Rows.Add(new($"{settings.SoakClients} clients for {settings.SoakDuration.TotalMinutes.ToString("0.#", Invariant)} min, then {settings.IdleAfter.TotalMinutes.ToString("0.#", Invariant)} min idle: resident memory vs warm baseline", "≤ +100 MB",
-            "baseline 329 MB, peak 591 MB, 600 MB after (+271 MB; 30 clients for 5 min)",
-            $"baseline {Megabytes(baseline)}, peak {Megabytes(peak)}, {Megabytes(after)} after ({Signed(growth)})",
-            growth is { } d ? d <= 100 : null));
-        return result;
+        result.Say($"{label}resident memory: peak {Megabytes(peak)}, {settings.IdleAfter.TotalMinutes.ToString("0.#", Invariant)} min after {Megabytes(after)}");
+        return (peak, after);
     }
 
     /// <summary>Resident memory once the server has done a little of everything (a page, a run, a 2-D scene) and settled.</summary>
