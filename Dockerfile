@@ -44,5 +44,8 @@ COPY --from=build /app .
 ENV ASPNETCORE_URLS=http://+:5000 \
     ASPNETCORE_ENVIRONMENT=Production \
     DIFFUSIONLAB_WEBROOT=/app/wwwroot-assets
+# glibc's per-thread malloc arenas kept memory libtorch freed after a class left (+45 MB a wave in the
+# soak of tools/load); two arenas cut that to about +11 MB.
+ENV MALLOC_ARENA_MAX=2
 EXPOSE 5000
 ENTRYPOINT ["dotnet", "DiffusionLab.Web.dll"]
