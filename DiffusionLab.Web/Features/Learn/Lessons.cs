@@ -57,7 +57,7 @@ public static class Lessons
             [
                 "Press Run and look at the first x_t: the blurred y pushed into noise up to t0. From there plain DDPM takes over, and A is never used again.",
                 "Small t0 stays faithful to y, blur and all; large t0 gives a sharp face that drifts away from y. Try t0 = 0.1, 0.3 and 0.8 and watch PSNR and the residual.",
-                "No setting of t0 makes the result agree with y and look sharp at once: nothing after the start pulls toward y.",
+                "Look for a t0 that gives a result both faithful to y and sharp: the trade-off is SDEdit's, since nothing after the start pulls toward y.",
             ],
             SolverFormulas.For("sdedit")!.Lines[0].Tex,
             "y enters only through the guide x^g, once, at the start.",
@@ -81,7 +81,7 @@ public static class Lessons
             [
                 "Watch x̂0: the hole holds a plausible face early on, and the residual ‖y − A(x̂0)‖ falls to the level of the noise.",
                 "The push is ζ times a gradient taken through the network (a backward pass): each step costs twice a DDPM step.",
-                "ζ sets how hard each step pushes: try ζ = 0.3 (y is half ignored) and ζ = 10 (it overshoots into artefacts).",
+                "ζ sets how hard each step pushes: run again with ζ = 0.3 and with ζ = 10, and compare the residual and the artefacts with the default's.",
             ],
             SolverFormulas.For("dps")!.Lines[0].Tex,
             "Highlighted: DPS's stand-in for ∇log p_t(y | x_t), the gradient of ‖y − A(x̂0(x_t))‖.",
@@ -105,7 +105,7 @@ public static class Lessons
             [
                 "Press Draw. Outside the hole the samples agree (y pins those pixels down); inside, each invents its own eyes and mouth.",
                 "The standard-deviation map is white where the samples disagree: the posterior's uncertainty, which a single answer (HQS, ADMM) cannot show.",
-                "The mean is smoother than any sample and usually scores a higher PSNR: PSNR rewards the average, not a plausible face.",
+                "The mean is smoother than any sample. Compare its PSNR with the DPS lesson's single run (sample 0 of this batch): PSNR rewards the average, not a plausible face.",
             ],
             @"p(\sym{x0}{x_0}\mid \sym{y}{y}) \;\propto\; p(y\mid x_0)\;p(x_0)",
             "A posterior sampler draws from this whole distribution, not its single most likely image.",
