@@ -1,3 +1,5 @@
+using System.Collections.Frozen;
+
 namespace DiffusionLab.Web.Features.Maths;
 
 /// <summary>One symbol of the lab's equations, as a student meets it: its TeX and what it means, in words.</summary>
@@ -58,7 +60,7 @@ public static class MathSymbols
         new("pt", "p_t", "p_t", "The density of images noised to timestep t (p_0: of clean images)."),
     ];
 
-    static readonly Dictionary<string, MathSymbol> ByKey = All.ToDictionary(s => s.Key, StringComparer.Ordinal);
+    static readonly FrozenDictionary<string, MathSymbol> ByKey = All.ToFrozenDictionary(s => s.Key, StringComparer.Ordinal);
 
     public static MathSymbol? Find(string key) => ByKey.GetValueOrDefault(key);
 }

@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.RegularExpressions;
 
 namespace DiffusionLab.Web.Features.Maths;
@@ -104,7 +105,7 @@ public static class SolverFormulas
         new("csgm-gan", null, CsgmNote("GAN's generator"), CsgmLines),
     ];
 
-    static readonly Dictionary<string, SolverFormula> ById = All.ToDictionary(f => f.SolverId, StringComparer.Ordinal);
+    static readonly FrozenDictionary<string, SolverFormula> ById = All.ToFrozenDictionary(f => f.SolverId, StringComparer.Ordinal);
 
     /// <summary>The formula of a catalog solver, or null where none has been written yet.</summary>
     public static SolverFormula? For(string? solverId) => solverId is null ? null : ById.GetValueOrDefault(solverId);
