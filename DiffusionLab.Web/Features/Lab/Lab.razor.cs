@@ -1,6 +1,7 @@
 using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Solvers;
+using DiffusionLab.Web.Features.Learn;
 using DiffusionLab.Web.Features.Shared;
 using DiffusionLab.Web.Runs;
 using DiffusionLab.Web.Uploads;
@@ -35,6 +36,10 @@ public partial class Lab
     [Inject] ISnackbar Snackbar { get; set; } = default!;
 
     LabForm form = default!;
+    Lesson? lesson; // the lesson this page was opened for (lesson=<id>), which may hide or fix some controls
+
+    bool Hides(string control) => lesson?.Hides(control) == true;
+    bool Locks(string control) => lesson?.Locks(control) == true;
     LabRun? run;
     IReadOnlyList<StepRecord> metrics = [];
     List<string> runProblems = [];
@@ -91,7 +96,9 @@ public partial class Lab
     protected override void OnInitialized()
     {
         form = new LabForm(Catalog);
-        linkNotes = form.LoadLink(new Uri(Navigation.Uri).Query, Uploads.AvailableTo(Browser));
+        var query = new Uri(Navigation.Uri).Query;
+        linkNotes = form.LoadLink(query, Uploads.AvailableTo(Browser));
+        lesson = Lessons.Find(Lessons.IdIn(query));
         form.Changed += OnFormChanged;
     }
 
@@ -122,7 +129,9 @@ public partial class Lab
         if (!rendered) return;
         try
         {
-            await page!.InvokeVoidAsync("setQuery", form.Spec.ToQueryString());
+            // The address keeps the lesson beside the spec, so a reload stays in the lesson.
+            var lessonPart = lesson is null ? "" : $"&{Lesson.QueryKey}={Uri.EscapeDataString(lesson.Id)}";
+            await page!.InvokeVoidAsync("setQuery", form.Spec.ToQueryString() + lessonPart);
         }
         catch (JSDisconnectedException) { }
     }

@@ -41,7 +41,7 @@ public sealed class LabForm(LabCatalog catalog)
     /// <param name="hasUpload">Whether an uploaded image in the link may be shown here (it belongs to the browser that uploaded it).</param>
     public IReadOnlyList<string> LoadLink(string? query, Func<ImageReference, bool>? hasUpload = null)
     {
-        var link = SpecLink.Read(query, Catalog, hasUpload);
+        var link = SpecLink.Read(query, Catalog, hasUpload, Learn.Lessons.PageKeys); // a lesson's link names its lesson beside the spec
         Edit("all", link.Spec);
         return link.Notes;
     }

@@ -10,8 +10,8 @@ namespace DiffusionLab.Web.Features.Shared;
 /// </summary>
 public static class ClassroomSpec
 {
-    /// <summary>Keys of these pages' own (the solvers to compare, the number of seeds), not part of a spec.</summary>
-    public static readonly IReadOnlyCollection<string> PageKeys = ["solvers", "n"];
+    /// <summary>Keys of these pages' own (the solvers to compare, the number of seeds, the lesson they were opened for), not part of a spec.</summary>
+    public static readonly IReadOnlyCollection<string> PageKeys = ["solvers", "n", Learn.Lesson.QueryKey];
 
     /// <summary>
     /// The spec in the link, read as the lab reads its links (<see cref="SpecLink"/>): what the lab

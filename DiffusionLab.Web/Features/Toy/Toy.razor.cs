@@ -1,4 +1,5 @@
 using DiffusionLab.Engine.Toy;
+using DiffusionLab.Web.Features.Learn;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using System.Globalization;
@@ -14,6 +15,7 @@ namespace DiffusionLab.Web.Features.Toy;
 public partial class Toy
 {
     [Inject] IJSRuntime JS { get; set; } = default!;
+    [Inject] NavigationManager Navigation { get; set; } = default!;
 
     readonly ToyForm form = new();
     ElementReference planeCanvas, readout;
@@ -26,6 +28,13 @@ public partial class Toy
     double? finalDistance;
 
     bool IsRunning => status == "running";
+
+    Lesson? lesson; // the lesson this page was opened for (lesson=<id>)
+
+    bool Hides(string control) => lesson?.Hides(control) == true;
+    bool Locks(string control) => lesson?.Locks(control) == true;
+
+    protected override void OnInitialized() => lesson = Lessons.Find(Lessons.IdIn(new Uri(Navigation.Uri).Query));
 
     string StatusText => status switch
     {

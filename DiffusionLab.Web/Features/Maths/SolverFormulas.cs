@@ -1,0 +1,118 @@
+using System.Collections.Frozen;
+using System.Text.RegularExpressions;
+
+namespace DiffusionLab.Web.Features.Maths;
+
+/// <summary>One line of a solver's maths: what it is, and its TeX.</summary>
+/// <param name="Tex">KaTeX source. Two macros of the lab's: <c>\sym{key}{…}</c> marks a symbol that explains itself
+/// (its key in <see cref="MathSymbols"/>), <c>\hl{…}</c> highlights the term the solver approximates.</param>
+public sealed record FormulaLine(string Caption, string Tex);
+
+/// <summary>A solver's update rule as the maths panel shows it.</summary>
+/// <param name="SolverId">The catalog id (<c>SolverCatalog</c>).</param>
+/// <param name="Section">The section of docs/maths.md the lines follow (e.g. "5"), or null where that page has none yet.</param>
+/// <param name="Highlighted">What the highlighted term is, in words: for the posterior samplers, what stands in for ∇log p_t(y | x_t).</param>
+public sealed record SolverFormula(string SolverId, string? Section, string Highlighted, IReadOnlyList<FormulaLine> Lines)
+{
+    /// <summary>The symbol keys its lines mark with <c>\sym</c>, in order of first appearance.</summary>
+    public IReadOnlyList<string> SymbolKeys => SolverFormulas.SymbolKeys(Lines.Select(l => l.Tex));
+}
+
+/// <summary>
+/// The update rule of every solver in the catalog, keyed by solver id, in docs/maths.md's notation and
+/// conventions (which timesteps, what ζ multiplies, where the likelihood is evaluated). A solver added to
+/// the catalog without an entry here makes a test fail: add its lines beside the others.
+/// </summary>
+public static class SolverFormulas
+{
+    /// <summary>The poster's argument, above every posterior sampler: Bayes' rule for scores, its second term highlighted.</summary>
+    public static FormulaLine BayesRule { get; } = new(
+        "Bayes' rule at every noise level: the network gives the first term; the second is intractable, and each posterior sampler replaces it by something it can compute.",
+        @"\nabla_{\sym{xt}{x_t}}\log \sym{pt}{p_t}(x_t\mid \sym{y}{y}) = \underbrace{\nabla_{x_t}\log p_t(x_t)}_{\text{prior: the network}} + \hl{\underbrace{\nabla_{x_t}\log p_t(y\mid x_t)}_{\text{intractable}}}");
+
+    /// <summary>The intractable integral behind the second term, for the lessons.</summary>
+    public const string LikelihoodIntegral =
+        @"p_t(\sym{y}{y}\mid \sym{xt}{x_t}) = \int p(y\mid \sym{x0}{x_0})\,p(x_0\mid x_t)\,dx_0";
+
+    const string Tweedie = @"\sym{x0hat}{\hat x_0} = \frac{\sym{xt}{x_t} - \sqrt{1-\sym{abar}{\bar\alpha_t}}\,\sym{eps}{\varepsilon_\theta}(x_t,\sym{t}{t})}{\sqrt{\bar\alpha_t}}";
+
+    const string DdpmStep = @"\sym{xs}{x_s} = \frac{\sqrt{\bar\alpha_s}\,\sym{beta}{\beta_{t\to s}}}{1-\sym{abar}{\bar\alpha_t}}\,\hl{\sym{x0hat}{\hat x_0}} + \frac{\sqrt{\bar\alpha_t/\bar\alpha_s}\,(1-\bar\alpha_s)}{1-\bar\alpha_t}\,\sym{xt}{x_t} + \sym{sigmats}{\sigma_{t\to s}}\,\sym{z}{z}";
+
+    const string OptimisationNote =
+        "What stands in for the prior −log p(x): the regulariser λR (or, for plug-and-play, the diffusion model's denoiser in its prox). " +
+        "There is no likelihood to approximate: the data term is exact, because nothing is sampled. The price: one answer for every seed, " +
+        "reached slowly, one linear solve per iteration.";
+
+    static string CsgmNote(string generator) =>
+        $"What stands in for the prior: the {generator} G. The answer can only be an image G makes, found by optimisation (Adam on z from a few random starts, keeping the best): one answer per start, no sampling.";
+
+    // Declared before All: static initialisers run in order.
+    static readonly IReadOnlyList<FormulaLine> CsgmLines =
+    [
+        new("The code it searches for, and the answer:", @"\hat z = \arg\min_{\sym{zlat}{z}}\ \frac{\big\lVert \sym{y}{y} - \sym{A}{\mathcal A}(\sym{G}{G}(z))\big\rVert^2}{\sym{sigmay}{\sigma_y}^2} + \sym{lambda}{\lambda}\lVert z\rVert^2,\qquad \hat x = \hl{G(\hat z)}"),
+    ];
+
+    public static IReadOnlyList<SolverFormula> All { get; } =
+    [
+        new("ddpm", "1.4", "The network's guess x̂0, the only place the prior enters. y appears nowhere: DDPM samples the prior alone.",
+        [
+            new("One step from timestep t to the next kept s, drawn from q(x_s | x_t, x̂0):", DdpmStep),
+            new("where", Tweedie + @",\qquad \sigma_{t\to s}^2 = \frac{(1-\bar\alpha_s)\,\beta_{t\to s}}{1-\bar\alpha_t},\qquad \beta_{t\to s} = 1-\frac{\bar\alpha_t}{\bar\alpha_s}"),
+        ]),
+        new("ddim", "1.5", "The network's terms, x̂0 and ε_θ, the only place the prior enters. y appears nowhere: DDIM samples the prior alone.",
+        [
+            new("One step from t to s:", @"\sym{xs}{x_s} = \sqrt{\sym{abar}{\bar\alpha_s}}\,\hl{\sym{x0hat}{\hat x_0}} + \sqrt{\max\!\left(0,\ 1-\bar\alpha_s-\sigma^2\right)}\;\hl{\sym{eps}{\varepsilon_\theta}(\sym{xt}{x_t},\sym{t}{t})} + \sigma \sym{z}{z}"),
+            new("where", @"\sigma = \sym{eta}{\eta}\sqrt{\frac{1-\bar\alpha_s}{1-\bar\alpha_t}}\sqrt{1-\frac{\bar\alpha_t}{\bar\alpha_s}}\qquad(\eta = 0:\ \text{no noise at all})"),
+        ]),
+        new("reverse-sde", "1.6", "The score s_θ, the only place the prior enters. y appears nowhere: the reverse SDE samples the prior alone.",
+        [
+            new("One Euler–Maruyama step of the reverse-time SDE, from u(t) to u(s):", @"\sym{xt}{x} \leftarrow x + \left(\tfrac12\sym{betau}{\beta}\,x + \beta\,\hl{\sym{score}{s_\theta}(x,\sym{t}{t})}\right)\sym{du}{\Delta u} + \sqrt{\beta\,\Delta u}\;\sym{z}{z}"),
+            new("where", @"s_\theta(x,t) = -\frac{\sym{eps}{\varepsilon_\theta}(x,t)}{\sqrt{1-\sym{abar}{\bar\alpha_t}}},\qquad \beta = T\beta_t,\qquad u(t) = \frac{t+1}{T}"),
+        ]),
+        new("probability-flow", "1.7", "The score s_θ, the only place the prior enters. No noise is drawn and y appears nowhere.",
+        [
+            new("Euler, one network call per step:", @"\sym{xt}{x} \leftarrow x + \sym{v}{v}(x,\sym{t}{t})\,\sym{du}{\Delta u},\qquad v(x,t) = \tfrac12 T\beta_t\left[x + \hl{\sym{score}{s_\theta}(x,t)}\right]"),
+            new("Heun (the default), two calls:", @"\tilde x = x + v(x,t)\,\Delta u,\qquad x \leftarrow x + \tfrac12\left[v(x,t) + v(\tilde x,\sym{s}{s})\right]\Delta u"),
+        ]),
+        new("sdedit", "3", "What stands in for ∇log p_t(y | x_t): nothing after the start. y only chooses where the reverse process begins, through the guide x^g.",
+        [
+            new("The start: the guide, pushed into noise up to the strength t0:", @"x_{t_{\text{start}}} = \sqrt{\bar\alpha_{t_{\text{start}}}}\;\hl{\sym{xg}{x^g}} + \sqrt{1-\bar\alpha_{t_{\text{start}}}}\;\sym{z}{z},\qquad \hl{x^g = \sym{Adag}{\mathcal A^\dagger}(\sym{y}{y})}"),
+            new("then plain DDPM steps from t_start down to the clean end (A is never used again):", @"t_{\text{start}} = \operatorname{clamp}\!\left(\operatorname{round}(\sym{t0}{t_0}\,T) - 1,\ 0,\ T-1\right),\qquad \sym{xs}{x_s} = \text{DDPM}(\sym{xt}{x_t}, \sym{x0hat}{\hat x_0})"),
+        ]),
+        new("score-ald", "4", "What stands in for ∇log p_t(y | x_t): a Gaussian likelihood evaluated at the current point itself, its variance widened by the current noise level.",
+        [
+            new("K Langevin steps at each noise level i = 1 … L:", @"\sym{xtil}{\tilde x} \leftarrow \tilde x + \sym{alphai}{\alpha_i}\left[\sym{score}{s}(\tilde x, t_i) + \hl{\frac{\sym{AT}{\mathcal A^\top}\!\left(\sym{y}{y} - \sym{A}{\mathcal A}\tilde x\right)}{\sym{sigmay}{\sigma_y}^2 + \sym{gammai}{\gamma_i}^2}}\right] + \sqrt{2\alpha_i}\;\sym{z}{z}"),
+            new("where", @"\alpha_i = \sym{epsstep}{\epsilon}\,\frac{\sym{sigmai}{\sigma_i}^2}{\sigma_L^2},\qquad \gamma_i = \sigma_i,\qquad \tilde x = \frac{\sym{xt}{x_t}}{\sqrt{\sym{abar}{\bar\alpha_t}}},\qquad s = -\frac{\sym{eps}{\varepsilon_\theta}}{\sigma_i}"),
+        ]),
+        new("dps", "5", "What stands in for ∇log p_t(y | x_t): the likelihood at the network's guess, p(y | x_0 = x̂0(x_t)), its gradient taken through the network (a backward pass).",
+        [
+            new("One step from t to s: DDPM's step, then a push toward agreeing with y:", @"\sym{xs}{x_s} = x'_s - \hl{\sym{zeta}{\zeta}\,\nabla_{\sym{xt}{x_t}}\big\lVert \sym{y}{y} - \sym{A}{\mathcal A}(\sym{x0hat}{\hat x_0}(x_t))\big\rVert}"),
+            new("where x'_s is DDPM's ancestral step from (x_t, x̂0), and x̂0 is Tweedie's estimate (the norm is not squared: this ζ is twice the ζ′ of the paper's Algorithm 1):", Tweedie),
+        ]),
+        new("hqs", "6", OptimisationNote,
+        [
+            new("The one objective it minimises:", @"\sym{F}{F}(x) = \frac{1}{2\sym{sigmay}{\sigma_y}^2}\big\lVert \sym{y}{y} - \sym{A}{\mathcal A}x\big\rVert^2 + \hl{\sym{lambda}{\lambda} \sym{R}{R}(x)}"),
+            new("Iteration k: a linear solve (data step), then the regulariser's clean-up (prior step), with a growing penalty:",
+                @"\sym{xk}{x_{k+1}} = \left(\frac{\sym{AT}{\mathcal A^\top}\mathcal A}{\sigma_y^2} + \sym{mu}{\mu_k} I\right)^{-1}\!\left(\frac{\mathcal A^\top y}{\sigma_y^2} + \mu_k \sym{zk}{z_k}\right),\qquad z_{k+1} = \hl{\sym{prox}{\operatorname{prox}}_{(\lambda/\mu_k)R}}(x_{k+1}),\qquad \mu_k = \mu_0\cdot\text{growth}^{\sym{k}{k}}"),
+        ]),
+        new("admm", "6", OptimisationNote,
+        [
+            new("The one objective it minimises:", @"\sym{F}{F}(x) = \frac{1}{2\sym{sigmay}{\sigma_y}^2}\big\lVert \sym{y}{y} - \sym{A}{\mathcal A}x\big\rVert^2 + \hl{\sym{lambda}{\lambda} \sym{R}{R}(x)}"),
+            new("Iteration k (scaled form, fixed ρ, u starts at 0):",
+                @"\sym{xk}{x_{k+1}} = \left(\frac{\sym{AT}{\mathcal A^\top}\mathcal A}{\sigma_y^2} + \sym{rho}{\rho} I\right)^{-1}\!\left(\frac{\mathcal A^\top y}{\sigma_y^2} + \rho(\sym{zk}{z_k} - \sym{u}{u_k})\right),\quad z_{k+1} = \hl{\sym{prox}{\operatorname{prox}}_{(\lambda/\rho)R}}(x_{k+1} + u_k),\quad u_{k+1} = u_k + x_{k+1} - z_{k+1}"),
+        ]),
+        new("csgm-vae", null, CsgmNote("VAE's decoder"), CsgmLines),
+        new("csgm-gan", null, CsgmNote("GAN's generator"), CsgmLines),
+    ];
+
+    static readonly FrozenDictionary<string, SolverFormula> ById = All.ToFrozenDictionary(f => f.SolverId, StringComparer.Ordinal);
+
+    /// <summary>The formula of a catalog solver, or null where none has been written yet.</summary>
+    public static SolverFormula? For(string? solverId) => solverId is null ? null : ById.GetValueOrDefault(solverId);
+
+    static readonly Regex Symbol = new(@"\\sym\{([^{}]*)\}", RegexOptions.CultureInvariant);
+
+    /// <summary>The keys that <c>\sym{key}{…}</c> names in some TeX, in order of first appearance.</summary>
+    public static IReadOnlyList<string> SymbolKeys(IEnumerable<string> tex) =>
+        tex.SelectMany(t => Symbol.Matches(t).Select(m => m.Groups[1].Value)).Distinct(StringComparer.Ordinal).ToList();
+}
