@@ -78,9 +78,16 @@ public sealed class ImportedPriorTests : IDisposable
         Tensor Final(ISolver solver, IMeasurement? a, Tensor? measured, out int evaluations)
         {
             using var generator = new TorchSharp.torch.Generator(7);
-            var steps = solver.Solve(new SolverContext(prior, a, measured, NoiseModel.Gaussian(0.05), 6, 1, generator)).ToList();
-            evaluations = steps[^1].NetworkEvaluations;
-            return steps[^1].Xt.clone();
+            Tensor? last = null;
+            evaluations = 0;
+            // A step's tensors live until the solver moves on: keep a copy of the last one's.
+            foreach (var step in solver.Solve(new SolverContext(prior, a, measured, NoiseModel.Gaussian(0.05), 6, 1, generator)))
+            {
+                if (!step.IsFinal) continue;
+                last = step.Xt.clone();
+                evaluations = step.NetworkEvaluations;
+            }
+            return last!;
         }
 
         using var fixedDdpm = Final(new Ddpm(), null, null, out var fixedEvaluations);
