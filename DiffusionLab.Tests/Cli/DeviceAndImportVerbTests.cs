@@ -27,6 +27,21 @@ public sealed class DeviceAndImportVerbTests : IDisposable
     }
 
     [Fact]
+    public void Bench_times_an_untrained_adm_network_from_its_flags_and_projects_the_dps_run()
+    {
+        var result = cli.Run("bench", "--flags", Path.Combine(Fixtures, "guided-diffusion", "adm-tiny.yaml"), "--quick", "--json");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(result.Stdout);
+        var row = json.RootElement;
+        Assert.Equal(354_822, row.GetProperty("parameters").GetInt64());
+        double step = row.GetProperty("dpsStepSeconds").GetDouble();
+        Assert.True(step > 0);
+        Assert.Equal(1000 * step, row.GetProperty("projectedDps1000Seconds").GetDouble(), 6);
+        // bench counted 0.03 GFLOP for this 8×8 network when it was written; a hook that missed layers would fall below the range.
+        Assert.InRange(row.GetProperty("forwardGflops").GetDouble(), 0.02, 0.05);
+    }
+
+    [Fact]
     public void Import_brings_both_formats_into_the_models_folder_checked_against_their_probes()
     {
         var adm = Path.Combine(Fixtures, "guided-diffusion");
