@@ -44,7 +44,7 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
 
         [CommandOption("--flags <FILE>")]
         [Help("time an untrained ADM UNet built from these guided-diffusion flags (DPS's configs/model_config.yaml for ffhq_10m.pt) instead of the models: " +
-              "forward, DPS's forward + backward, DPS steps, and the 1000-step DPS run projected from them (a few calls only: at 256×256 each takes seconds on a CPU)")]
+              "forward, DPS's forward + backward, DPS steps, and the 1000-step DPS run projected from them (a few calls only: a 256×256 call takes seconds on a CPU)")]
         public string? Flags { get; set; }
 
         [CommandOption("--markdown <FILE>")]
