@@ -4,6 +4,7 @@
 #   docker build --build-arg TORCH_RUNTIME=cuda -t diffusionlab:cuda .
 #   docker run -p 5000:5000 diffusionlab                            # CPU
 #   docker run --gpus all -p 5000:5000 diffusionlab:cuda            # NVIDIA host with the container toolkit
+#   docker run -e DIFFUSIONLAB_DEVICE=cuda:1 --gpus all …             # another GPU (the CUDA image defaults to cuda)
 #
 # TORCH_RUNTIME becomes the MSBuild property TorchRuntime (see Directory.Build.props):
 #   cpu-linux  TorchSharp + libtorch-cpu-linux-x64 (default; ~600 MB of libtorch)
@@ -35,7 +36,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=mcr.microsoft.com/dotnet/aspnet:10.0 /usr/share/dotnet /usr/share/dotnet
 RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet
-ENV DOTNET_ROOT=/usr/share/dotnet
+# The CUDA image asks for the GPU outright: started without one (no --gpus all, no driver), the lab
+# stops with one line naming DIFFUSIONLAB_DEVICE instead of computing on the CPU unannounced.
+ENV DOTNET_ROOT=/usr/share/dotnet \
+    DIFFUSIONLAB_DEVICE=cuda
 
 # ---- final ----------------------------------------------------------------------------------
 FROM runtime-${TORCH_RUNTIME} AS final

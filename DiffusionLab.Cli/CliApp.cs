@@ -1,3 +1,4 @@
+using DiffusionLab.Engine;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
 using Spectre.Console;
@@ -35,13 +36,16 @@ static class CliApp
             // Errors come back here as exceptions and are printed as one line with a hint (below).
             config.PropagateExceptions();
             config.SetHelpProvider(new Help(config.Settings));
+            config.SetInterceptor(new DeviceInterceptor());
             Add<SolveVerb>(config, "solve", "run one experiment from a lab link's query string and write ground truth, measurement and result as PNGs",
                 ["solve", "--spec", "\"op=box-inpainting&solver=dps&steps=100\"", "--out", "solve-output"]);
             Add<SampleVerb>(config, "sample", "draw samples from a bundled prior into one PNG grid",
                 ["sample", "--model", "pixel-faces-32", "--n", "16", "--steps", "50", "--out", "faces.png"]);
             Add<GridVerb>(config, "grid", "tile the PNG images of a folder into one grid, laid out like sample's");
             Add<TrainVerb>(config, "train", "train a UNet prior on a folder of images (resumable)");
-            Add<ImportVerb>(config, "import", "bring weights trained by tools/gpu-train/train_unet.py into models/");
+            Add<ImportVerb>(config, "import", "bring weights into models/: from tools/gpu-train/train_unet.py, guided-diffusion (ADM) or diffusers (UNet2DModel)",
+                ["import", "--format", "guided-diffusion", "--weights", "ffhq_10m.pt", "--flags", "model_config.yaml", "--name", "ffhq-256"],
+                ["import", "--format", "diffusers", "--from", "ddpm-celebahq-256", "--name", "celebahq-256"]);
             Add<PrepareDataVerb>(config, "prepare-data", "rasterise a folder of SVG/PNG images to square PNGs with train/ and heldout/ splits");
             Add<BenchVerb>(config, "bench", "speed of each bundled model: network, DPS gradient, solver steps and overhead, GFLOP/s against this CPU's yardsticks",
                 ["bench", "--markdown", "docs/performance-bench.md"]);
@@ -58,6 +62,12 @@ static class CliApp
         catch (CliUsageException e)
         {
             return Refuse(e.Message, VerbHint(args));
+        }
+        catch (DeviceUnavailableException e)
+        {
+            // Never a silent CPU run: the device asked for is not here, said in one line naming the setting.
+            Errors().MarkupLineInterpolated($"[red]{e.Message}[/]");
+            return 2;
         }
         catch (CommandAppException e)
         {

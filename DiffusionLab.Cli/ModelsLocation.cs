@@ -62,8 +62,25 @@ sealed record ModelsLocation(string Models, string Root, string? How)
     }
 }
 
+/// <summary>The option of every verb that computes with a network: where it computes (see <see cref="ComputeDevice"/>).</summary>
+class DeviceSettings : CommandSettings
+{
+    [CommandOption("--device <DEVICE>")]
+    [Help("where the networks compute: auto (CUDA when libtorch sees it, else the CPU), cpu, cuda or cuda:N (default: DIFFUSIONLAB_DEVICE, else auto)")]
+    public string? Device { get; set; }
+}
+
+/// <summary>Applies a verb's --device before it runs, so every network the verb makes is made there (or the verb stops, in one line).</summary>
+sealed class DeviceInterceptor : ICommandInterceptor
+{
+    public void Intercept(CommandContext context, CommandSettings settings)
+    {
+        if (settings is DeviceSettings device) ComputeDevice.Use(device.Device, "--device");
+    }
+}
+
 /// <summary>The option of every verb that reads models.</summary>
-class ModelSettings : CommandSettings
+class ModelSettings : DeviceSettings
 {
     [CommandOption("--models <DIR>")]
     [Help("the models folder (default: searched for as the tool's --help says)")]

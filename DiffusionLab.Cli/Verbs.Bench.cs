@@ -42,6 +42,11 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
         [Help("print the figures as JSON instead of a table")]
         public bool Json { get; set; }
 
+        [CommandOption("--flags <FILE>")]
+        [Help("time an untrained ADM UNet built from these guided-diffusion flags (DPS's configs/model_config.yaml for ffhq_10m.pt) instead of the models: " +
+              "forward, DPS's forward + backward, DPS steps, and the 1000-step DPS run projected from them (a few calls only: a 256×256 call takes seconds on a CPU)")]
+        public string? Flags { get; set; }
+
         [CommandOption("--markdown <FILE>")]
         [Help("also write the table and how it was measured to this markdown file (e.g. docs/performance-bench.md)")]
         public string? Markdown { get; set; }
@@ -78,6 +83,7 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
         if (repeats < 3) throw new CliUsageException("--repeats must be at least 3");
         if (batches.Any(b => b < 1 || b > 256)) throw new CliUsageException("every --batch must be between 1 and 256");
         bool log = !options.Json;
+        if (options.Flags is { } flags) return BenchFlags(flags, options.Quick ? 1 : Math.Min(repeats, 3), options.Json);
         var location = options.Location();
         if (log) location.Report();
         var entries = location.Catalog().List();
@@ -197,8 +203,8 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
     static BenchRow Measure(string name, UNet net, int batch, int repeats, double flops, HeaviestConv heaviest, bool fullRuns, int yardstickRepeats)
     {
         long[] shape = [batch, .. net.SampleShape];
-        using var x = randn(shape);
-        using var t = ScalarArithmetic.Full([batch], 500L, int64);
+        using var x = randn(shape).to(net.Device);
+        using var t = ScalarArithmetic.Full([batch], 500L, int64, net.Device);
 
         void BareForward()
         {
@@ -229,6 +235,110 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
         return new BenchRow(name, batch, forward, gradient, ddpmStep, dpsStep,
             Math.Max(0, (ddpmStep - forward) / ddpmStep), Math.Max(0, (dpsStep - gradient) / dpsStep),
             flops / 1e9, flops * batch / (forward / 1000) / 1e9, conv, matmul, dps250, ddim50);
+    }
+
+    sealed record LargeRow(string Network, string Device, long Parameters, int Threads, int Repeats, double ForwardGflops, double ForwardSeconds,
+        double GradientSeconds, double DpsStepSeconds, double ProjectedDps1000Seconds, double ForwardGflopsPerSecond, double DpsTflopPer1000Steps);
+
+    /// <summary>
+    /// The cost of a network too large to run whole solver runs with on a CPU (DPS's 256×256 ADM UNet): a warm-up, then the
+    /// median of a few forwards, a few forward + backward passes (DPS's gradient) and a few DPS steps on box inpainting;
+    /// the 1000-step DPS run is that step's time × 1000. The weights are untrained: the time does not depend on them.
+    /// </summary>
+    static int BenchFlags(string flagsFile, int repeats, bool json)
+    {
+        Engine.Priors.AdmUNetConfig config;
+        string kind;
+        int steps;
+        try { (config, kind, steps) = Engine.Training.ForeignCheckpoints.ReadAdmFlags(flagsFile); }
+        catch (CheckpointException e) { throw new CliUsageException(e.Message); }
+        using var network = new AdmUNet(config, Engine.Priors.ImportedModelCard.MakeSchedule(kind, steps), Path.GetFileNameWithoutExtension(flagsFile));
+        var prior = ImportedModels.Prepare(network);
+        var name = $"ADM {config.ImageSize}×{config.ImageSize} from {Path.GetFileName(flagsFile)} (untrained)";
+        if (!json) AnsiConsole.MarkupLineInterpolated($"[grey]{name}: {network.ParameterCount:N0} parameters on {ComputeDevice.Description}, {TorchRuntime.Threads} libtorch thread(s)…[/]");
+        var (flops, _) = ForwardFlops(network, prior);
+        using var x = randn([1, .. prior.SampleShape]).to(prior.Device);
+        using var t = ScalarArithmetic.Full([1], 500L, int64, prior.Device);
+
+        double Seconds(Action action)
+        {
+            var times = new List<double>();
+            for (int i = 0; i < repeats; i++)
+            {
+                var clock = Stopwatch.StartNew();
+                action();
+                Synchronise(prior.Device);
+                times.Add(clock.Elapsed.TotalSeconds);
+            }
+            return Median(times);
+        }
+
+        void Forward()
+        {
+            using var _ = no_grad();
+            using var eps = prior.PredictNoise(x, t);
+        }
+
+        void Gradient()
+        {
+            using var scope = NewDisposeScope();
+            var xt = x.detach().requires_grad_(true);
+            var loss = prior.PredictNoise(xt, t).Squared().sum();
+            _ = autograd.grad([loss], [xt])[0];
+        }
+
+        Forward(); // warm-up: the first call allocates
+        double forward = Seconds(Forward), gradient = Seconds(Gradient);
+        var box = OperatorCatalog.Find("box-inpainting")!;
+        var measurement = box.Create(new Dictionary<string, double>(), prior.SampleShape, 0);
+        using var y = measurement.Forward(x);
+        var dps = SolverCatalog.Find("dps")!;
+        var solver = dps.Create(dps.DefaultsFor(box.Id));
+        using var generator = new Generator(1);
+        var stepTimes = new List<double>();
+        var clock = Stopwatch.StartNew();
+        foreach (var _ in solver.Solve(new SolverContext(prior, measurement, y, NoiseModel.Gaussian(0.05), 1000, 1, generator)))
+        {
+            Synchronise(prior.Device);
+            stepTimes.Add(clock.Elapsed.TotalSeconds);
+            if (stepTimes.Count > repeats) break; // the first step includes its warm-up
+            clock.Restart();
+        }
+        (measurement as IDisposable)?.Dispose();
+        double dpsStep = Median(stepTimes.Skip(1));
+        // DPS's step is a forward and a backward pass to x_t. The prior's weights are frozen, so the backward computes the
+        // input gradients only, about one forward's worth of arithmetic (a training step's weight gradients would double it).
+        var row = new LargeRow(name, ComputeDevice.Description, network.ParameterCount, TorchRuntime.Threads, repeats, flops / 1e9, forward, gradient, dpsStep,
+            1000 * dpsStep, flops / forward / 1e9, 1000 * 2 * flops / 1e12);
+        if (json)
+        {
+            Console.WriteLine(JsonSerializer.Serialize(row, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }));
+            return 0;
+        }
+        var table = new Table().AddColumn("").AddColumn(new TableColumn("").RightAligned());
+        foreach (var (label, value) in new[]
+                 {
+                     ("parameters", row.Parameters.ToString("N0", CultureInfo.InvariantCulture)),
+                     ("forward GFLOP (batch 1)", F(row.ForwardGflops)),
+                     ("network forward, s", F(row.ForwardSeconds)),
+                     ("forward + backward to x_t (DPS), s", F(row.GradientSeconds)),
+                     ("one DPS step, s", F(row.DpsStepSeconds)),
+                     ("1000-step DPS run, projected, s", F(row.ProjectedDps1000Seconds)),
+                     ("1000-step DPS run, projected, h", F(row.ProjectedDps1000Seconds / 3600)),
+                     ("achieved GFLOP/s, forward", F(row.ForwardGflopsPerSecond)),
+                     ("1000-step DPS run, TFLOP (≈ 2 × forward per step)", F(row.DpsTflopPer1000Steps)),
+                 })
+            table.AddRow(Markup.Escape(label), Markup.Escape(value));
+        AnsiConsole.Write(table);
+        AnsiConsole.WriteLine($"Medians of {repeats} calls after a warm-up, batch 1, on {row.Device} with {row.Threads} libtorch thread(s); the run is projected " +
+                              "from the step time, not run. FLOPs count every convolution, linear layer and attention product.");
+        return 0;
+    }
+
+    /// <summary>Waits for a GPU's queued work, so a clock read after a call measures the call (a CPU computes as it is called).</summary>
+    static void Synchronise(Device device)
+    {
+        if (device.type == DeviceType.CUDA) torch.cuda.synchronize(device);
     }
 
     /// <summary>Medians of one solver step and of one bare network call, timed alternately (step, bare, step, bare, …).</summary>
@@ -270,7 +380,9 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
     /// Multiply-add count of one forward at batch 1 (2·MACs of every convolution and linear layer, measured
     /// with forward hooks), and the convolution that does the most of them.
     /// </summary>
-    static (double Flops, HeaviestConv Heaviest) ForwardFlops(UNet net)
+    static (double Flops, HeaviestConv Heaviest) ForwardFlops(UNet net) => ForwardFlops(net, net);
+
+    static (double Flops, HeaviestConv Heaviest) ForwardFlops(nn.Module net, IDenoiser prior)
     {
         double flops = 0;
         HeaviestConv? heaviest = null;
@@ -291,6 +403,25 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
                     });
                     removers.Add(convHook.remove);
                     break;
+                case TorchSharp.Modules.Conv1d conv1d:
+                    var conv1dHook = conv1d.register_forward_hook((m, input, output) =>
+                    {
+                        var w = conv1d.weight!;
+                        flops += 2.0 * output.numel() * w.shape[1] * w.shape[2];
+                        return output;
+                    });
+                    removers.Add(conv1dHook.remove);
+                    break;
+                case AdmAttention attention:
+                    // Two products over the pixels, q·kᵀ and the weights·v: 2 · 2 · B · T² · C.
+                    var attentionHook = attention.register_forward_hook((m, input, output) =>
+                    {
+                        double pixels = output.shape[2] * output.shape[3];
+                        flops += 4.0 * output.shape[0] * pixels * pixels * output.shape[1];
+                        return output;
+                    });
+                    removers.Add(attentionHook.remove);
+                    break;
                 case TorchSharp.Modules.Linear linear:
                     var linearHook = linear.register_forward_hook((m, input, output) =>
                     {
@@ -302,11 +433,11 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
             }
         }
         using (no_grad())
-        using (var x = randn([1, .. net.SampleShape]))
-        using (var t = ScalarArithmetic.Full([1], 500L, int64))
-        using (var eps = net.PredictNoise(x, t)) { }
+        using (var x = randn([1, .. prior.SampleShape]).to(prior.Device))
+        using (var t = ScalarArithmetic.Full([1], 500L, int64, prior.Device))
+        using (var eps = prior.PredictNoise(x, t)) { }
         foreach (var remove in removers) remove();
-        return (flops, heaviest ?? throw new InvalidOperationException($"{net.Name} has no convolution to measure"));
+        return (flops, heaviest ?? throw new InvalidOperationException($"{prior.Name} has no convolution to measure"));
     }
 
     /// <summary>
@@ -317,10 +448,11 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
     {
         using var _ = no_grad();
         double flops = heaviest.Flops * batch;
-        using var x = randn([batch, .. heaviest.InputShape[1..]]);
+        var device = heaviest.Module.weight!.device;
+        using var x = randn([batch, .. heaviest.InputShape[1..]]).to(device);
         double convMs = Best(repeats, () => { using var y = heaviest.Module.forward(x); });
-        using var a = randn(heaviest.Rows * batch, heaviest.Inner);
-        using var b = randn(heaviest.Inner, heaviest.Columns);
+        using var a = randn(heaviest.Rows * batch, heaviest.Inner).to(device);
+        using var b = randn(heaviest.Inner, heaviest.Columns).to(device);
         double matmulMs = Best(repeats, () => { using var c = a.mm(b); });
         return (flops / convMs / 1e6, flops / matmulMs / 1e6);
     }

@@ -78,20 +78,22 @@ sealed class SampleVerb : Command<SampleVerb.Settings>
         var location = o.Location();
         location.Report();
         var catalog = location.Catalog();
-        UNet model;
-        try { model = catalog.Load(name); }
+        IDenoiser loaded;
+        try { loaded = catalog.LoadPrior(name); }
         catch (CheckpointException e) { throw new CliUsageException(e.Message); }
-        using (model)
+        using (loaded as IDisposable)
         using (no_grad())
         {
             using var scope = NewDisposeScope();
             var clock = Stopwatch.StartNew();
             using var generator = new Generator((ulong)seed);
             // A class-conditional prior can be guided toward classes: one class for every sample, or "all" in turn, row by row.
-            using var guided = o.Class is { } wanted ? GuidedToward(model, wanted, n, o.Guidance ?? 1) : null;
+            using var guided = o.Class is { } wanted
+                ? GuidedToward(loaded as UNet ?? throw new CliUsageException($"{name} is an imported network without classes, so --class cannot pick one"), wanted, n, o.Guidance ?? 1)
+                : null;
             if (guided is null && o.Guidance is not null) throw new CliUsageException("--guidance needs --class NAME (or all)");
             // Clipping x̂0 to the image range (ADM's default) is what makes a briefly trained prior's samples clean.
-            IDenoiser unclipped = guided is null ? model : guided;
+            IDenoiser unclipped = guided is null ? loaded : guided;
             IDenoiser prior = o.NoClip ? unclipped : new ClippedDenoiser(unclipped);
             var solverContext = new SolverContext(prior, null, null, NoiseModel.Gaussian(0), steps, n, generator);
             Tensor? final = null;

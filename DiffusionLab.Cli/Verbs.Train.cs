@@ -13,7 +13,7 @@ namespace DiffusionLab.Cli;
 
 sealed class TrainVerb : Command<TrainVerb.Settings>
 {
-    public sealed class Settings : CommandSettings
+    public sealed class Settings : DeviceSettings
     {
         [CommandOption("--data <DIR>")]
         [Help("the images: a folder with train/ and heldout/ (or a folder of PNGs to train on) (required)")]

@@ -10,6 +10,18 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 // Package assets (MudBlazor's css/js, blazor.web.js) come from static web assets; outside
 // Development they are only found when asked for explicitly (a no-op after publish).
 builder.WebHost.UseStaticWebAssets();
+
+// Where the networks compute, settled before anything loads one: a device that is not here stops the lab
+// with one line naming Engine:Device (or DIFFUSIONLAB_DEVICE), never a quiet run on the CPU.
+try
+{
+    DiffusionLab.Engine.ComputeDevice.Use(builder.Configuration["Engine:Device"], "Engine:Device");
+}
+catch (DiffusionLab.Engine.DeviceUnavailableException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
 builder.Services.AddLab(builder.Configuration);
 
 var app = builder.Build();

@@ -23,6 +23,25 @@ public static class ReverseUpdate
     }
 
     /// <summary>
+    /// The ancestral step with improved DDPM's learned variance (Nichol &amp; Dhariwal 2021), as guided-diffusion samples
+    /// with it: the same mean, and per pixel log σ² = f log β + (1 − f) log β̃ with f = (v + 1)/2, between the step's
+    /// β = 1 − ᾱ_t/ᾱ_s and the posterior's β̃ = (1−ᾱ_s) β / (1−ᾱ_t). The step to the clean end adds no noise either way.
+    /// </summary>
+    public static Tensor AncestralLearned(Tensor xt, Tensor x0Hat, double alphaBarT, double alphaBarS, Tensor noise, Tensor varianceValue)
+    {
+        using var scope = NewDisposeScope();
+        using var none = zeros_like(noise);
+        var mean = Ancestral(xt, x0Hat, alphaBarT, alphaBarS, none);
+        if (alphaBarS >= 1) return mean.MoveToOuterDisposeScope();
+        double beta = 1 - alphaBarT / alphaBarS;
+        double posterior = (1 - alphaBarS) * beta / (1 - alphaBarT);
+        double logMax = Math.Log(beta), logMin = Math.Log(posterior);
+        var fraction = varianceValue.detach().Plus(1).DividedBy(2);
+        var logVariance = fraction.Times(logMax - logMin).Plus(logMin);
+        return mean.Plus(logVariance.Times(0.5).exp().mul(noise)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// DDIM: x_s = √ᾱ_s x̂0 + √(1−ᾱ_s−σ²) ε + σ z, σ = η √((1−ᾱ_s)/(1−ᾱ_t)) √(1−ᾱ_t/ᾱ_s).
     /// </summary>
     public static Tensor Ddim(Tensor x0Hat, Tensor eps, double alphaBarT, double alphaBarS, double eta, Tensor noise)

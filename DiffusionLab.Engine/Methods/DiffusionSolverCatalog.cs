@@ -33,13 +33,17 @@ static class DiffusionSolverCatalog
         "Keeps the estimate of the clean image inside the image range, as the DPS code does for images. Turn off for points that are not images.",
         Choices: ["Off", "On"]);
 
+    static readonly ParameterDefinition VarianceChoice = new("variance", "Step variance", 0, 1, 0,
+        "Fixed draws each step's noise with the posterior's variance; learned uses the variance an ADM network with learned σ predicts per pixel (its sixth output channels), as guided-diffusion and DPS sample ffhq_10m. Only such networks have it.",
+        Choices: ["fixed (posterior β̃)", "learned (the network's σ)"]);
+
     public static IReadOnlyList<SolverDescriptor> Entries { get; } =
     [
         new("ddpm", "DDPM (ancestral sampling)",
             "Starts from pure noise and removes a little of it at each step: the network guesses the clean image, and the next state is drawn between that guess and the current state, with fresh noise added. Ignores the measurement: it shows what the prior alone produces.",
-            SolverFamily.Unconditional, false, 250, MaxSteps, [],
-            _ => new Dictionary<string, double>(),
-            _ => new Ddpm()),
+            SolverFamily.Unconditional, false, 250, MaxSteps, [VarianceChoice],
+            _ => Defaults(VarianceChoice),
+            p => new Ddpm(p.GetValueOrDefault("variance", VarianceChoice.Default) >= 0.5)),
 
         new("ddim", "DDIM",
             "Like DDPM, but each step jumps straight toward the network's guess of the clean image, so far fewer steps are enough. With η = 0 the same starting noise always gives the same image. Ignores the measurement.",
@@ -74,9 +78,10 @@ static class DiffusionSolverCatalog
 
         new("dps", "Diffusion posterior sampling (DPS)",
             "Samples like DDPM, but after every step nudges the state so that the network's guess of the clean image, once corrupted, agrees better with y. The nudge needs a backward pass through the network, which doubles the cost per step; it also works for nonlinear corruptions.",
-            SolverFamily.Posterior, false, 250, MaxSteps, [Zeta, ClipX0Hat],
+            SolverFamily.Posterior, false, 250, MaxSteps, [Zeta, ClipX0Hat, VarianceChoice],
             DpsDefaults,
-            p => new Dps(p.GetValueOrDefault("zeta", Zeta.Default), p.GetValueOrDefault("clipX0", ClipX0Hat.Default) >= 0.5)),
+            p => new Dps(p.GetValueOrDefault("zeta", Zeta.Default), p.GetValueOrDefault("clipX0", ClipX0Hat.Default) >= 0.5,
+                p.GetValueOrDefault("variance", VarianceChoice.Default) >= 0.5)),
     ];
 
     static Dictionary<string, double> Defaults(params ParameterDefinition[] parameters) =>
@@ -111,7 +116,7 @@ static class DiffusionSolverCatalog
             "denoise" => 0.5,
             _ => 0.3,
         };
-        if (corruption == "matrix") return new() { ["zeta"] = 1.0, ["clipX0"] = 0 };
-        return new() { ["zeta"] = officialZeta * 3, ["clipX0"] = 1 };
+        if (corruption == "matrix") return new() { ["zeta"] = 1.0, ["clipX0"] = 0, ["variance"] = VarianceChoice.Default };
+        return new() { ["zeta"] = officialZeta * 3, ["clipX0"] = 1, ["variance"] = VarianceChoice.Default };
     }
 }

@@ -4,19 +4,20 @@ namespace DiffusionLab.Engine.Methods;
 
 /// <summary>Every corruption the lab and the CLI offer.</summary>
 /// <remarks>
-/// Defaults are DPS's 256×256 settings scaled to the lab's 32×32 images (docs/maths.md §9). A
-/// factory reads a missing parameter as its default; it expects values that passed
+/// Defaults are DPS's 256×256 settings scaled to the lab's 32×32 images (docs/maths.md §9); lengths in pixels
+/// grow with a larger prior's images (<see cref="ParameterDefinition.DefaultFor"/>). A
+/// factory reads a missing parameter as its default for the image size; it expects values that passed
 /// <see cref="ParameterDefinition.Validate"/>. Choices are stored as their index.
 /// </remarks>
 public static class OperatorCatalog
 {
     static readonly ParameterDefinition BlurKernelSize = new(
-        "kernel-size", "Blur kernel size", 1, 25, 9,
-        "Width of the square blur kernel. Bigger kernels can smear further.", IsInteger: true, Unit: "pixels");
+        "kernel-size", "Blur kernel size", 1, 65, 9,
+        "Width of the square blur kernel. Bigger kernels can smear further.", IsInteger: true, Unit: "pixels", ScalesWithImage: true);
 
     static readonly ParameterDefinition BlurSigma = new(
-        "sigma", "Blur width σ", 0.1, 8, 1.5,
-        "Standard deviation of the Gaussian: how far each pixel is smeared.", Unit: "pixels");
+        "sigma", "Blur width σ", 0.1, 24, 1.5,
+        "Standard deviation of the Gaussian: how far each pixel is smeared.", Unit: "pixels", ScalesWithImage: true);
 
     static readonly ParameterDefinition ShakeIntensity = new(
         "intensity", "Shake intensity", 0, 1, 0.5,
@@ -24,7 +25,7 @@ public static class OperatorCatalog
 
     static readonly ParameterDefinition BoxSize = new(
         "box-size", "Hole size", 1, 256, 16,
-        "Side of the square hole (cut to the image if larger).", IsInteger: true, Unit: "pixels");
+        "Side of the square hole (cut to the image if larger).", IsInteger: true, Unit: "pixels", ScalesWithImage: true);
 
     static readonly ParameterDefinition BoxPlacementChoice = new(
         "placement", "Hole position", 0, 2, (int)BoxPlacement.Random,
@@ -33,15 +34,15 @@ public static class OperatorCatalog
 
     static readonly ParameterDefinition BoxLeft = new(
         "box-left", "Hole left edge", 0, 255, 8,
-        "Left edge of the hole when placed at a chosen corner (moved inside the image if needed).", IsInteger: true, Unit: "pixels");
+        "Left edge of the hole when placed at a chosen corner (moved inside the image if needed).", IsInteger: true, Unit: "pixels", ScalesWithImage: true);
 
     static readonly ParameterDefinition BoxTop = new(
         "box-top", "Hole top edge", 0, 255, 8,
-        "Top edge of the hole when placed at a chosen corner (moved inside the image if needed).", IsInteger: true, Unit: "pixels");
+        "Top edge of the hole when placed at a chosen corner (moved inside the image if needed).", IsInteger: true, Unit: "pixels", ScalesWithImage: true);
 
     static readonly ParameterDefinition BoxMargin = new(
         "margin", "Margin from the edge", 0, 64, 2,
-        "A randomly placed hole stays at least this far from the image edges.", IsInteger: true, Unit: "pixels");
+        "A randomly placed hole stays at least this far from the image edges.", IsInteger: true, Unit: "pixels", ScalesWithImage: true);
 
     static readonly ParameterDefinition FractionMissing = new(
         "fraction-missing", "Share of pixels missing", 0, 0.99, 0.5,
@@ -77,28 +78,28 @@ public static class OperatorCatalog
         new(GaussianBlur.CatalogId, "Gaussian blur",
             "An out-of-focus camera: every pixel is smeared over its neighbours with a bell-shaped (Gaussian) weight. Fine detail is damped, and the finest is lost below the noise.",
             true, [BlurKernelSize, BlurSigma],
-            (p, shape, _) => new GaussianBlur(shape, ReadInt(p, BlurKernelSize), Read(p, BlurSigma))),
+            (p, shape, _) => new GaussianBlur(shape, ReadInt(p, shape, BlurKernelSize), Read(p, shape, BlurSigma))),
 
         new(MotionBlur.CatalogId, "Motion blur",
             "A camera that shook while the shutter was open: every pixel is smeared along the same random path, drawn once from the seed. Detail across the path is lost.",
             true, [BlurKernelSize, ShakeIntensity],
-            (p, shape, seed) => new MotionBlur(shape, ReadInt(p, BlurKernelSize), Read(p, ShakeIntensity), seed)),
+            (p, shape, seed) => new MotionBlur(shape, ReadInt(p, shape, BlurKernelSize), Read(p, shape, ShakeIntensity), seed)),
 
         new(BoxInpainting.CatalogId, "Box inpainting",
             "A square hole is cut out of the picture. Inside the hole there is no information at all: whatever fills it comes from the prior.",
             true, [BoxSize, BoxPlacementChoice, BoxLeft, BoxTop, BoxMargin],
-            (p, shape, seed) => new BoxInpainting(shape, ReadInt(p, BoxSize), (BoxPlacement)ReadInt(p, BoxPlacementChoice),
-                ReadInt(p, BoxLeft), ReadInt(p, BoxTop), ReadInt(p, BoxMargin), seed)),
+            (p, shape, seed) => new BoxInpainting(shape, ReadInt(p, shape, BoxSize), (BoxPlacement)ReadInt(p, shape, BoxPlacementChoice),
+                ReadInt(p, shape, BoxLeft), ReadInt(p, shape, BoxTop), ReadInt(p, shape, BoxMargin), seed)),
 
         new(RandomInpainting.CatalogId, "Random inpainting",
             "A random share of the pixels is missing, scattered over the picture. Their neighbours still tell a lot about them.",
             true, [FractionMissing],
-            (p, shape, seed) => new RandomInpainting(shape, Read(p, FractionMissing), seed)),
+            (p, shape, seed) => new RandomInpainting(shape, Read(p, shape, FractionMissing), seed)),
 
         new(SuperResolution.CatalogId, "Super-resolution",
             "Only a smaller version of the picture is seen: each measured pixel is the average of a block of pixels. Many sharp pictures shrink to the same small one.",
             true, [ShrinkFactor],
-            (p, shape, _) => new SuperResolution(shape, ShrinkFactors[ReadInt(p, ShrinkFactor)])),
+            (p, shape, _) => new SuperResolution(shape, ShrinkFactors[ReadInt(p, shape, ShrinkFactor)])),
 
         new(Colorization.CatalogId, "Colorization",
             "Only the grey picture (the average of red, green and blue) is seen. The colours must come from the prior.",
@@ -108,19 +109,19 @@ public static class OperatorCatalog
         new(FourierSubsampling.CatalogId, "Fourier subsampling (MRI-like)",
             "Like a faster MRI scan: the scanner measures the picture's Fourier transform, but only some of its lines. Skipping lines saves time and causes aliasing, which the prior must undo.",
             true, [Acceleration, LineChoice],
-            (p, shape, seed) => new FourierSubsampling(shape, Read(p, Acceleration), (LinePattern)ReadInt(p, LineChoice), seed)),
+            (p, shape, seed) => new FourierSubsampling(shape, Read(p, shape, Acceleration), (LinePattern)ReadInt(p, shape, LineChoice), seed)),
 
         new(PhaseRetrieval.CatalogId, "Phase retrieval",
             "Like a diffraction experiment: only the strength of each frequency of the picture is measured, never its phase. The problem is nonlinear, and shifted or flipped pictures give the same measurement.",
             false, [Oversampling],
-            (p, shape, _) => new PhaseRetrieval(shape, Read(p, Oversampling))),
+            (p, shape, _) => new PhaseRetrieval(shape, Read(p, shape, Oversampling))),
     ];
 
     public static OperatorDescriptor? Find(string id) => All.FirstOrDefault(d => d.Id == id);
 
-    static double Read(IReadOnlyDictionary<string, double> parameters, ParameterDefinition definition) =>
-        parameters.TryGetValue(definition.Key, out var value) ? value : definition.Default;
+    static double Read(IReadOnlyDictionary<string, double> parameters, long[] shape, ParameterDefinition definition) =>
+        parameters.TryGetValue(definition.Key, out var value) ? value : definition.DefaultFor(shape.Length == 3 ? shape[2] : ParameterDefinition.ReferenceImageSide);
 
-    static int ReadInt(IReadOnlyDictionary<string, double> parameters, ParameterDefinition definition) =>
-        (int)Math.Round(Read(parameters, definition));
+    static int ReadInt(IReadOnlyDictionary<string, double> parameters, long[] shape, ParameterDefinition definition) =>
+        (int)Math.Round(Read(parameters, shape, definition));
 }

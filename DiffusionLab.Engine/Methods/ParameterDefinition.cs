@@ -15,8 +15,25 @@ public sealed record ParameterDefinition(
     string Description,
     bool IsInteger = false,
     string Unit = "",
-    IReadOnlyList<string>? Choices = null)
+    IReadOnlyList<string>? Choices = null,
+    bool ScalesWithImage = false)
 {
+    /// <summary>The image side the defaults are set for: the bundled priors' 32 pixels.</summary>
+    public const long ReferenceImageSide = 32;
+
+    /// <summary>
+    /// The default for images <paramref name="imageSide"/> pixels wide. A length in pixels (a hole, a kernel, a blur width)
+    /// that suits 32×32 images grows with the image, so a 256×256 prior gets a hole of the same share of its picture;
+    /// rounded for whole numbers and held to the range. Every other default is the same at every size.
+    /// </summary>
+    public double DefaultFor(long imageSide)
+    {
+        if (!ScalesWithImage || imageSide <= 0 || imageSide == ReferenceImageSide) return Default;
+        double scaled = Default * imageSide / ReferenceImageSide;
+        if (IsInteger) scaled = Math.Round(scaled);
+        return Math.Clamp(scaled, Min, Max);
+    }
+
     /// <summary>A problem in plain words, or null when the value is allowed.</summary>
     public string? Validate(double value)
     {

@@ -39,7 +39,9 @@ public abstract class ConvolutionBlur : MeasurementOperator
 
     protected override Tensor ApplyForward(Tensor x)
     {
-        var padded = x.index_select(2, rowSource).index_select(3, columnSource);
+        using var rows = rowSource.to(x.device);
+        using var columns = columnSource.to(x.device);
+        var padded = x.index_select(2, rows).index_select(3, columns);
         return conv2d(padded, weight.to(x), groups: channels);
     }
 
@@ -48,8 +50,10 @@ public abstract class ConvolutionBlur : MeasurementOperator
         var spread = conv_transpose2d(y, weight.to(y), groups: channels); // [B, C, H+kh−1, W+kw−1]
         long batch = y.shape[0];
         using var one = 1.ToScalar();
-        var foldedColumns = zeros([batch, channels, spread.shape[2], width], y.dtype, y.device).index_add(3, columnSource, spread, one);
-        return zeros([batch, channels, height, width], y.dtype, y.device).index_add(2, rowSource, foldedColumns, one);
+        using var rows = rowSource.to(y.device);
+        using var columns = columnSource.to(y.device);
+        var foldedColumns = zeros([batch, channels, spread.shape[2], width], y.dtype, y.device).index_add(3, columns, spread, one);
+        return zeros([batch, channels, height, width], y.dtype, y.device).index_add(2, rows, foldedColumns, one);
     }
 
     /// <summary>The blurred image is itself the best picture of y.</summary>

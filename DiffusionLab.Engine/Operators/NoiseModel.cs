@@ -21,10 +21,11 @@ public sealed record NoiseModel(NoiseKind Kind, double SigmaY, double PoissonRat
         {
             case NoiseKind.Gaussian:
                 if (SigmaY == 0) return clean.clone().MoveToOuterDisposeScope();
-                return clean.Plus(randn(clean.shape, generator: generator, dtype: clean.dtype, device: clean.device).Times(SigmaY)).MoveToOuterDisposeScope();
+                // Drawn where the seeded generator lives (the CPU), then moved: the same seed gives the same y on every device.
+                return clean.Plus(randn(clean.shape, generator: generator, dtype: clean.dtype).to(clean.device).Times(SigmaY)).MoveToOuterDisposeScope();
             case NoiseKind.Poisson:
-                var intensity = clean.Plus(1).DividedBy(2).AtLeast(0).Times(PoissonRate);
-                var counts = poisson(intensity, generator);
+                var intensity = clean.Plus(1).DividedBy(2).AtLeast(0).Times(PoissonRate).cpu();
+                var counts = poisson(intensity, generator).to(clean.device);
                 return counts.DividedBy(PoissonRate).Times(2).Minus(1).MoveToOuterDisposeScope();
             default:
                 throw new InvalidOperationException($"unknown noise kind {Kind}");

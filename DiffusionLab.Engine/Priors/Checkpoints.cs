@@ -23,25 +23,38 @@ public static class Checkpoints
     /// <summary>Writes &lt;folder&gt;/&lt;card.Name&gt;.safetensors and .json; returns the card as written (with the weights' hash).</summary>
     public static ModelCard Save(UNet model, ModelCard card, string folder)
     {
+        var (weightsFile, sha256, bytes) = WriteWeights(model, folder, card.Name);
+        var written = card with
+        {
+            WeightsFile = weightsFile,
+            WeightsSha256 = sha256,
+            WeightsBytes = bytes,
+            ParameterCount = model.ParameterCount,
+            Config = model.Config,
+        };
+        WriteCard(written.ToJson(), folder, card.Name);
+        return written;
+    }
+
+    /// <summary>Writes &lt;folder&gt;/&lt;name&gt;.safetensors atomically; its file name, SHA-256 and length, for the card.</summary>
+    public static (string WeightsFile, string Sha256, long Bytes) WriteWeights(nn.Module model, string folder, string name)
+    {
         Directory.CreateDirectory(folder);
-        var weightsFile = card.Name + ".safetensors";
+        var weightsFile = name + ".safetensors";
         var weightsPath = Path.Combine(folder, weightsFile);
         var temporary = weightsPath + ".tmp";
         using (var stream = File.Create(temporary))
             model.save_safetensors(stream);
         File.Move(temporary, weightsPath, overwrite: true);
-        var written = card with
-        {
-            WeightsFile = weightsFile,
-            WeightsSha256 = Sha256(weightsPath),
-            WeightsBytes = new FileInfo(weightsPath).Length,
-            ParameterCount = model.ParameterCount,
-            Config = model.Config,
-        };
-        var cardPath = Path.Combine(folder, card.Name + ".json");
-        File.WriteAllText(cardPath + ".tmp", written.ToJson());
+        return (weightsFile, Sha256(weightsPath), new FileInfo(weightsPath).Length);
+    }
+
+    /// <summary>Writes &lt;folder&gt;/&lt;name&gt;.json atomically (after the weights, so a card never names weights that are not there).</summary>
+    public static void WriteCard(string json, string folder, string name)
+    {
+        var cardPath = Path.Combine(folder, name + ".json");
+        File.WriteAllText(cardPath + ".tmp", json);
         File.Move(cardPath + ".tmp", cardPath, overwrite: true);
-        return written;
     }
 
     public static ModelCard ReadCard(string cardPath) =>
@@ -61,7 +74,8 @@ public static class Checkpoints
         return card;
     }
 
-    /// <summary>Loads the model a card describes (weights beside the card). Throws <see cref="CheckpointException"/> for any problem with the files.</summary>
+    /// <summary>Loads the model a card describes (weights beside the card) onto <paramref name="device"/>, by default the process's
+    /// <see cref="ComputeDevice.Current"/>. Throws <see cref="CheckpointException"/> for any problem with the files.</summary>
     public static UNet Load(string cardPath, Device? device = null)
     {
         var card = ReadCard(cardPath);
@@ -72,7 +86,8 @@ public static class Checkpoints
         var model = new UNet(card.Config, schedule, card.Name);
         LoadWeights(model, weightsPath);
         model.eval();
-        if (device is not null && device.type != DeviceType.CPU) model.to(device);
+        device ??= ComputeDevice.Current;
+        if (device.type != DeviceType.CPU) model.to(device);
         // A loaded prior is read-only: solvers differentiate with respect to x_t, never the weights,
         // so autograd need not track them (DPS's backward pass then skips every weight edge).
         foreach (var parameter in model.parameters()) parameter.requires_grad_(false);

@@ -10,7 +10,7 @@ namespace DiffusionLab.Engine.Priors;
 /// √ᾱ ≈ 0.006, so a small ε error becomes a huge x̂0; a briefly trained CPU model's samples are
 /// noise without this and faces with it.
 /// </summary>
-public sealed class ClippedDenoiser(IDenoiser inner, double low = -1, double high = 1) : IDenoiser
+public sealed class ClippedDenoiser(IDenoiser inner, double low = -1, double high = 1) : ILearnedVariance
 {
     public IDenoiser Inner => inner;
     public string Name => inner.Name;
@@ -18,12 +18,27 @@ public sealed class ClippedDenoiser(IDenoiser inner, double low = -1, double hig
     public long[] SampleShape => inner.SampleShape;
     public Device Device => inner.Device;
 
+    public bool LearnsVariance => inner is ILearnedVariance { LearnsVariance: true };
+
     public Tensor PredictNoise(Tensor xt, Tensor t)
     {
         using var scope = NewDisposeScope();
-        var eps = inner.PredictNoise(xt, t);
+        return Clip(xt, t, inner.PredictNoise(xt, t)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The clipped ε and the inner prior's variance value, unchanged (clipping moves the mean, not the variance).</summary>
+    public (Tensor Epsilon, Tensor VarianceValue) PredictNoiseAndVariance(Tensor xt, Tensor t)
+    {
+        if (inner is not ILearnedVariance { LearnsVariance: true } learned) throw new InvalidOperationException($"{Name} does not learn its variance");
+        using var scope = NewDisposeScope();
+        var (eps, value) = learned.PredictNoiseAndVariance(xt, t);
+        return (Clip(xt, t, eps).MoveToOuterDisposeScope(), value.MoveToOuterDisposeScope());
+    }
+
+    Tensor Clip(Tensor xt, Tensor t, Tensor eps)
+    {
         var alphaBar = Schedule.AlphaBar(t, xt.device);
         var x0Hat = Tweedie.X0Hat(xt, eps, alphaBar).Clamped(low, high);
-        return Tweedie.EpsFromX0(xt, x0Hat, alphaBar).MoveToOuterDisposeScope();
+        return Tweedie.EpsFromX0(xt, x0Hat, alphaBar);
     }
 }

@@ -5,8 +5,14 @@ public sealed class ModelCatalog(string folder)
 {
     public string Folder { get; } = folder;
 
-    /// <summary>A card found in the folder, or the reason it could not be read.</summary>
-    public sealed record Entry(string Name, string CardPath, ModelCard? Card, string? Problem);
+    /// <summary>A card found in the folder, or the reason it could not be read. A network trained here has a <see cref="Card"/>;
+    /// one imported from guided-diffusion or diffusers an <see cref="Imported"/> card instead.</summary>
+    public sealed record Entry(string Name, string CardPath, ModelCard? Card, string? Problem, ImportedModelCard? Imported = null)
+    {
+        /// <summary>Side of its square images (0 when the card could not be read).</summary>
+        public int ImageSize => Card?.ImageSize ?? Imported?.ImageSize ?? 0;
+        public int Channels => Card?.Channels ?? Imported?.Channels ?? 0;
+    }
 
     /// <summary>Finds the models/ folder by walking up from the working directory and the program's folder.</summary>
     public static ModelCatalog FindDefault()
@@ -29,12 +35,17 @@ public sealed class ModelCatalog(string folder)
         foreach (var cardPath in Directory.EnumerateFiles(Folder, "*.json").OrderBy(p => p, StringComparer.Ordinal))
         {
             var name = Path.GetFileNameWithoutExtension(cardPath);
-            if (!LooksLikeModelCard(cardPath)) continue;
+            if (!LooksLikeModelCard(cardPath, out var architecture)) continue;
             try
             {
+                if (ImportedModels.IsImportedArchitecture(architecture))
+                {
+                    var imported = ImportedModels.ReadCard(cardPath);
+                    entries.Add(new Entry(name, cardPath, null, MissingWeights(imported.WeightsFile), imported));
+                    continue;
+                }
                 var card = Checkpoints.ReadCard(cardPath);
-                var weights = Path.Combine(Folder, card.WeightsFile);
-                entries.Add(new Entry(name, cardPath, card, File.Exists(weights) ? null : $"{weights}: the weights file is missing"));
+                entries.Add(new Entry(name, cardPath, card, MissingWeights(card.WeightsFile)));
             }
             catch (CheckpointException e) { entries.Add(new Entry(name, cardPath, null, e.Message)); }
         }
@@ -43,19 +54,38 @@ public sealed class ModelCatalog(string folder)
 
     /// <summary>Other JSON files (a trainer's state, notes) may share the folder: a card is one that names its weights file. Unreadable JSON still counts, so it is reported.
     /// The VAE's and GAN's cards live here too; they name their training objective, which a diffusion prior's card does not, and are not priors.</summary>
-    static bool LooksLikeModelCard(string path)
+    static bool LooksLikeModelCard(string path, out string? architecture)
     {
+        architecture = null;
         try
         {
             using var document = System.Text.Json.JsonDocument.Parse(File.ReadAllText(path));
-            return document.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && document.RootElement.TryGetProperty("weightsFile", out _)
-                && !document.RootElement.TryGetProperty("objective", out _);
+            var root = document.RootElement;
+            if (root.ValueKind != System.Text.Json.JsonValueKind.Object || !root.TryGetProperty("weightsFile", out _) || root.TryGetProperty("objective", out _)) return false;
+            if (root.TryGetProperty("architecture", out var kind) && kind.ValueKind == System.Text.Json.JsonValueKind.String) architecture = kind.GetString();
+            return true;
         }
         catch (System.Text.Json.JsonException) { return true; }
     }
 
+    string? MissingWeights(string weightsFile)
+    {
+        var weights = Path.Combine(Folder, weightsFile);
+        return File.Exists(weights) ? null : $"{weights}: the weights file is missing";
+    }
+
+    /// <summary>Loads any prior by name (a network trained here or an imported one) onto <paramref name="device"/>
+    /// (default <see cref="ComputeDevice.Current"/>); an unknown name or a bad file is a <see cref="CheckpointException"/>.</summary>
+    public IDenoiser LoadPrior(string name, TorchSharp.torch.Device? device = null)
+    {
+        var cardPath = CardPath(name);
+        return List().FirstOrDefault(e => e.Name == name)?.Imported is not null ? ImportedModels.Load(cardPath, device) : Checkpoints.Load(cardPath, device);
+    }
+
     /// <summary>Loads a model by name; an unknown name or a bad file is a <see cref="CheckpointException"/> saying which.</summary>
-    public UNet Load(string name, TorchSharp.torch.Device? device = null)
+    public UNet Load(string name, TorchSharp.torch.Device? device = null) => Checkpoints.Load(CardPath(name), device);
+
+    string CardPath(string name)
     {
         if (string.IsNullOrWhiteSpace(name) || name.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || name.Contains(".."))
             throw new CheckpointException($"'{name}' is not a model name");
@@ -66,6 +96,6 @@ public sealed class ModelCatalog(string folder)
             throw new CheckpointException($"{cardPath}: no model card named '{name}' in {Folder}" +
                 (known.Count > 0 ? $" (models there: {string.Join(", ", known)})" : " (the folder holds no models)"));
         }
-        return Checkpoints.Load(cardPath, device);
+        return cardPath;
     }
 }

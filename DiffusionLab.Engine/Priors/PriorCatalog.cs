@@ -1,11 +1,16 @@
 using DiffusionLab.Engine.Imaging;
+using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Priors;
 
 /// <summary>What the lab shows about a prior before loading it.</summary>
 /// <param name="SampleShape">[C, H, W] of one image (or [D] for vector priors).</param>
 /// <param name="Domain">What its images look like, for the picker ("32×32 pixel-art faces").</param>
-public sealed record PriorInfo(string Id, string DisplayName, string Domain, long[] SampleShape);
+public sealed record PriorInfo(string Id, string DisplayName, string Domain, long[] SampleShape)
+{
+    /// <summary>Side of its square images in pixels (0 for a vector prior).</summary>
+    public long ImageSide => SampleShape.Length == 3 ? SampleShape[2] : 0;
+}
 
 /// <summary>
 /// The priors this server offers and their gallery images. A prior is loaded once, on first
@@ -29,17 +34,22 @@ public sealed class PriorCatalog
     /// exact image-shaped Gaussian mixture "gmm-image", which needs no weights and has a known posterior.
     /// <paramref name="modelsFolder"/>, when given, is read instead of <c>models/</c> (the gallery stays the root's).
     /// </summary>
-    public static PriorCatalog ForContentRoot(string root, string? modelsFolder = null)
+    /// <param name="device">Where the networks are loaded; by default the process's <see cref="ComputeDevice.Current"/>.</param>
+    public static PriorCatalog ForContentRoot(string root, string? modelsFolder = null, Device? device = null)
     {
         var catalog = new PriorCatalog(ContentRoot.Gallery(root));
         var models = new ModelCatalog(modelsFolder ?? ContentRoot.Models(root));
+        device ??= ComputeDevice.Current;
         foreach (var entry in models.List())
         {
-            if (entry.Card is not { } card || entry.Problem is not null) continue;
-            var domain = card.Dataset is { } d ? $"{card.ImageSize}×{card.ImageSize} {d.Name}" : $"{card.ImageSize}×{card.ImageSize} images";
-            catalog.Register(new PriorInfo(entry.Name, entry.Name, domain, [card.Channels, card.ImageSize, card.ImageSize]),
+            if (entry.Problem is not null || (entry.Card is null && entry.Imported is null)) continue;
+            int size = entry.ImageSize;
+            var domain = entry.Card?.Dataset is { } d ? $"{size}×{size} {d.Name}"
+                : entry.Imported is { } imported ? $"{size}×{size} images, imported {imported.Architecture} ({imported.Source})"
+                : $"{size}×{size} images";
+            catalog.Register(new PriorInfo(entry.Name, entry.Name, domain, [entry.Channels, size, size]),
                 // Image priors are sampled with x̂0 clipped to the image range, as ADM and DPS do.
-                () => new ClippedDenoiser(models.Load(entry.Name)));
+                () => new ClippedDenoiser(models.LoadPrior(entry.Name, device)));
         }
         catalog.Register(new PriorInfo(ImageDemoId, "Gaussian mixture (exact)",
                 "32×32 smooth patterns from a Gaussian mixture whose posterior is known exactly", [3, 32, 32]),

@@ -120,8 +120,7 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor>, IDenoiser
 
     Tensor Forward(Tensor x, Tensor t, Tensor? classes)
     {
-        if (x.dim() != 4 || x.shape[1] != Config.Channels || x.shape[2] != Config.ImageSize || x.shape[3] != Config.ImageSize)
-            throw new ArgumentException($"the UNet takes [B, {Config.Channels}, {Config.ImageSize}, {Config.ImageSize}], got [{string.Join(", ", x.shape)}]", nameof(x));
+        RequireImages(x, Config.Channels, Config.ImageSize, "the UNet");
         using var scope = NewDisposeScope();
         var embedding = time_out.call(functional.silu(time_in.call(TimestepEmbedding(t, Config.BaseChannels).to(x.device))));
         if (class_embedding is not null)
@@ -141,6 +140,24 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor>, IDenoiser
         return h.MoveToOuterDisposeScope();
     }
 
+    /// <summary>Refuses, in words, a batch that is not [B, channels, size, size].</summary>
+    internal static void RequireImages(Tensor x, int channels, int size, string network)
+    {
+        if (x.dim() != 4 || x.shape[1] != channels || x.shape[2] != size || x.shape[3] != size)
+            throw new ArgumentException($"{network} takes [B, {channels}, {size}, {size}], got [{string.Join(", ", x.shape)}]", nameof(x));
+    }
+
+    /// <summary>
+    /// A residual block's time conditioning after its first convolution: the projected embedding added before the second norm,
+    /// or (scale-shift, FiLM) the second norm's output times 1 + scale plus shift, the projection holding both halves.
+    /// </summary>
+    internal static Tensor ConditionOnTime(Tensor h, Tensor projected, GroupNorm norm, bool scaleShift)
+    {
+        if (!scaleShift) return norm.call(h.Plus(projected));
+        var parts = projected.chunk(2, 1);
+        return norm.call(h).mul(parts[0].Plus(1)).Plus(parts[1]);
+    }
+
     /// <summary>The transformer's sinusoidal embedding of integer timesteps, [B] → [B, dim].</summary>
     public static Tensor TimestepEmbedding(Tensor t, int dim)
     {
@@ -155,9 +172,9 @@ public sealed class UNet : Module<Tensor, Tensor, Tensor>, IDenoiser
     }
 
     /// <summary>TorchSharp 0.107 leaves GroupNorm's affine parameters uninitialised (docs/torchsharp.md §2).</summary>
-    internal static GroupNorm GroupNormStartingAsIdentity(int groups, int channels)
+    internal static GroupNorm GroupNormStartingAsIdentity(int groups, int channels, double eps = 1e-5)
     {
-        var norm = GroupNorm(groups, channels);
+        var norm = GroupNorm(groups, channels, eps);
         using (no_grad())
         {
             init.ones_(norm.weight);

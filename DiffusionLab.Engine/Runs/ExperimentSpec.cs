@@ -84,12 +84,13 @@ public sealed record ExperimentSpec
     public ExperimentSpec WithDefaults() => WithDefaults(OperatorCatalog.Find(Corruption), SolverCatalog.Find(Solver));
 
     /// <summary>The same, with the corruption and solver given as entries of a catalog (null: leave that side as it is).</summary>
-    public ExperimentSpec WithDefaults(OperatorDescriptor? op, SolverDescriptor? solver)
+    /// <param name="imageSide">Side of the prior's images: the corruption's lengths in pixels default to sizes that suit it.</param>
+    public ExperimentSpec WithDefaults(OperatorDescriptor? op, SolverDescriptor? solver, long imageSide = ParameterDefinition.ReferenceImageSide)
     {
         var corruption = CorruptionParameters;
         if (op is not null)
             foreach (var p in op.Parameters)
-                if (!corruption.ContainsKey(p.Key)) corruption = corruption.SetItem(p.Key, p.Default);
+                if (!corruption.ContainsKey(p.Key)) corruption = corruption.SetItem(p.Key, p.DefaultFor(imageSide));
         var solverParameters = SolverParameters;
         if (solver is not null)
         {

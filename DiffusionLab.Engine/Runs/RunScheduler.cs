@@ -325,7 +325,7 @@ public sealed class RunScheduler : IDisposable
     /// Calls that need gradients through the network other than the guided kind go straight to the
     /// prior on the run's thread, unbatched.
     /// </summary>
-    public sealed class BatchedPrior : IGuidedDenoiser, IDisposable
+    public sealed class BatchedPrior : IGuidedDenoiser, ILearnedVariance, IDisposable
     {
         readonly RunScheduler scheduler;
         bool joined, left;
@@ -352,6 +352,12 @@ public sealed class RunScheduler : IDisposable
 
         public GuidedPrediction PredictNoiseWithGradient(Tensor xt, Tensor t, Func<Tensor, Tensor, Tensor> perSampleLoss) =>
             Ask(xt, t, perSampleLoss);
+
+        public bool LearnsVariance => Inner is ILearnedVariance { LearnsVariance: true };
+
+        /// <summary>The learned variance goes straight to the prior, unbatched (only samplers that ask for it call this).</summary>
+        public (Tensor Epsilon, Tensor VarianceValue) PredictNoiseAndVariance(Tensor xt, Tensor t) =>
+            Inner is ILearnedVariance learned ? learned.PredictNoiseAndVariance(xt, t) : throw new InvalidOperationException($"{Name} does not learn its variance");
 
         GuidedPrediction Ask(Tensor xt, Tensor t, Func<Tensor, Tensor, Tensor>? loss)
         {

@@ -28,7 +28,7 @@ public sealed class Runner(PriorCatalog priors, IUploadedImages? uploads = null)
     {
         var corruption = OperatorCatalog.Find(spec.Corruption);
         var solver = SolverCatalog.Find(spec.Solver);
-        var filled = spec.WithDefaults(corruption, solver);
+        var filled = spec.WithDefaults(corruption, solver, Priors.Find(spec.Prior)?.ImageSide ?? ParameterDefinition.ReferenceImageSide);
         var problems = filled.Validate(Priors.Ids);
         if (problems.Count > 0) return (null, problems);
         return (new RunPlan(filled, corruption!, solver!), []);

@@ -187,7 +187,7 @@ public static class SpecLink
             Steps = steps,
             Seed = seed,
             SampleSeed = sampleSeed,
-        }).WithDefaults(op, solver);
+        }).WithDefaults(op, solver, offerings.Priors.FirstOrDefault(p => p.Id == prior)?.ImageSide ?? ParameterDefinition.ReferenceImageSide);
     }
 
     static (string Prior, string Image) PriorAndImage(ExperimentSpec spec, ILabOfferings offerings, Func<ImageReference, bool>? hasUpload, List<string> notes)

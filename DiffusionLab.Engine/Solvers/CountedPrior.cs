@@ -25,6 +25,24 @@ sealed class CountedPrior(IDenoiser prior)
         return prior.PredictNoise(xt, timesteps);
     }
 
+    /// <summary>Whether the prior predicts its reverse-step variance (an ADM network with learned σ).</summary>
+    public bool LearnsVariance => prior is ILearnedVariance { LearnsVariance: true };
+
+    /// <summary>ε and the variance value v at one timestep, from one network call.</summary>
+    public (Tensor Eps, Tensor VarianceValue) EpsilonAndVariance(Tensor xt, int t)
+    {
+        Evaluations++;
+        using var timesteps = ScalarArithmetic.Full([xt.shape[0]], (long)t, int64, xt.device);
+        return ((ILearnedVariance)prior).PredictNoiseAndVariance(xt, timesteps);
+    }
+
+    /// <summary>Refuses, in words, a learned-variance run on a prior that has none.</summary>
+    public void RequireLearnedVariance(string solver)
+    {
+        if (!LearnsVariance)
+            throw new SolverException($"{solver} was asked for the learned variance, but {prior.Name} does not predict one (only ADM networks with learn_sigma do); choose the fixed variance.");
+    }
+
     /// <summary>ε and Tweedie's x̂0 = (x_t − √(1−ᾱ) ε)/√ᾱ at one timestep.</summary>
     public (Tensor Eps, Tensor X0Hat) Denoise(Tensor xt, int t)
     {

@@ -7,21 +7,25 @@ namespace DiffusionLab.Engine.Solvers;
 /// <summary>
 /// Ancestral sampling (Ho et al. 2020, Algorithm 2), respaced to S steps: from x_T ~ N(0, I),
 /// estimate x̂0 with the prior, then draw x_s from q(x_s | x_t, x̂0). Ignores any measurement.
+/// With <paramref name="learnedVariance"/> the draw's variance is the one the network predicts (an ADM network with
+/// learned σ), as guided-diffusion samples; otherwise the posterior's β̃.
 /// </summary>
-public sealed class Ddpm : ISolver
+public sealed class Ddpm(bool learnedVariance = false) : ISolver
 {
     public string Id => "ddpm";
 
     public IEnumerable<SolverStep> Solve(SolverContext context)
     {
         var timesteps = Timesteps.Respace(context.Prior.Schedule.TrainingSteps, context.Steps);
+        var prior = new CountedPrior(context.Prior);
+        if (learnedVariance) prior.RequireLearnedVariance("DDPM");
         var start = context.Normal();
-        foreach (var step in Reverse(context, new CountedPrior(context.Prior), start, timesteps))
+        foreach (var step in Reverse(context, prior, start, timesteps, learnedVariance))
             yield return step;
     }
 
     /// <summary>The reverse process from x at timesteps[0] down to the clean end; SDEdit starts it part-way.</summary>
-    internal static IEnumerable<SolverStep> Reverse(SolverContext context, CountedPrior prior, Tensor start, int[] timesteps)
+    internal static IEnumerable<SolverStep> Reverse(SolverContext context, CountedPrior prior, Tensor start, int[] timesteps, bool learnedVariance = false)
     {
         using var iterate = new CurrentIterate(start);
         for (int i = 0; i < timesteps.Length; i++)
@@ -29,6 +33,12 @@ public sealed class Ddpm : ISolver
             int t = timesteps[i], s = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
             iterate.Advance(() =>
             {
+                if (learnedVariance)
+                {
+                    var (eps, value) = prior.EpsilonAndVariance(iterate.X, t);
+                    var estimate = prior.X0Hat(iterate.X, eps, t);
+                    return (ReverseUpdate.AncestralLearned(iterate.X, estimate, prior.AlphaBar(t), prior.AlphaBar(s), context.Normal(), value), estimate);
+                }
                 var (_, x0Hat) = prior.Denoise(iterate.X, t);
                 var z = context.Normal();
                 return (ReverseUpdate.Ancestral(iterate.X, x0Hat, prior.AlphaBar(t), prior.AlphaBar(s), z), x0Hat);

@@ -11,9 +11,11 @@ namespace DiffusionLab.Engine.Solvers;
 /// Each sample's norm is its own (the noise model's per-sample norm), so a batch of independent
 /// runs gets exactly the guidance each would get alone; a prior shared by several runs (the run
 /// scheduler's) computes the gradient of all their norms in one backward pass for that reason.
-/// A may be nonlinear: only its autograd is used.
+/// A may be nonlinear: only its autograd is used. With <paramref name="learnedVariance"/> the ancestral step draws with
+/// the variance an ADM network with learned σ predicts, as DPS's code samples ffhq_10m; that value comes from one more
+/// forward pass without gradient per step, since the guided call returns ε alone.
 /// </summary>
-public sealed class Dps(double zeta, bool clipX0Hat) : ISolver
+public sealed class Dps(double zeta, bool clipX0Hat, bool learnedVariance = false) : ISolver
 {
     public string Id => "dps";
     public double Zeta => zeta;
@@ -24,6 +26,7 @@ public sealed class Dps(double zeta, bool clipX0Hat) : ISolver
         var measurement = context.RequireMeasurement("DPS");
         var y = context.Y ?? throw new SolverException("DPS needs a measurement y.");
         var prior = new CountedPrior(context.Prior);
+        if (learnedVariance) prior.RequireLearnedVariance("DPS");
         var timesteps = Timesteps.Respace(prior.Schedule.TrainingSteps, context.Steps);
         using var iterate = new CurrentIterate(context.Normal());
         for (int i = 0; i < timesteps.Length; i++)
@@ -47,7 +50,14 @@ public sealed class Dps(double zeta, bool clipX0Hat) : ISolver
                 var x0Hat = prior.X0Hat(iterate.X, guided.Epsilon, t);
                 if (clipX0Hat) x0Hat = x0Hat.Clamped(-1, 1);
                 var z = context.Normal();
-                var next = ReverseUpdate.Ancestral(iterate.X, x0Hat, prior.AlphaBar(t), prior.AlphaBar(s), z);
+                Tensor next;
+                if (learnedVariance)
+                {
+                    using var _ = no_grad();
+                    var (_, value) = prior.EpsilonAndVariance(iterate.X, t);
+                    next = ReverseUpdate.AncestralLearned(iterate.X, x0Hat, prior.AlphaBar(t), prior.AlphaBar(s), z, value);
+                }
+                else next = ReverseUpdate.Ancestral(iterate.X, x0Hat, prior.AlphaBar(t), prior.AlphaBar(s), z);
                 return (next - gradient.Times(zeta), x0Hat);
             });
             yield return iterate.Report(context, i, timesteps.Length, s, prior.Evaluations, residual);

@@ -37,15 +37,22 @@ public sealed class NoiseSource : IDisposable
     /// <summary>How many generators: the batch size for per-sample noise, 1 for a shared stream.</summary>
     public int Streams => generators.Length;
 
-    /// <summary>Standard normal noise of <paramref name="shape"/> [B, ...]: row i from generator i, or all rows from the shared stream.</summary>
+    /// <summary>Standard normal noise of <paramref name="shape"/> [B, ...]: row i from generator i, or all rows from the shared stream.
+    /// Drawn on the CPU (where the seeded generators live) and moved to <paramref name="device"/>, so a seed gives the same noise on every device.</summary>
     public Tensor Normal(long[] shape, Device device)
     {
-        if (generators.Length == 1) return randn(shape, generator: generators[0], device: device);
+        if (generators.Length == 1) return OnDevice(randn(shape, generator: generators[0]), device);
         if (shape.Length == 0 || shape[0] != generators.Length)
             throw new ArgumentException($"per-sample noise for {generators.Length} samples cannot fill a batch shaped [{string.Join(", ", shape)}]", nameof(shape));
         using var scope = NewDisposeScope();
         long[] one = [1, .. shape[1..]];
-        return cat(generators.Select(g => randn(one, generator: g, device: device)).ToArray(), 0).MoveToOuterDisposeScope();
+        return OnDevice(cat(generators.Select(g => randn(one, generator: g)).ToArray(), 0), device).MoveToOuterDisposeScope();
+    }
+
+    static Tensor OnDevice(Tensor drawn, Device device)
+    {
+        if (drawn.device == device) return drawn;
+        using (drawn) return drawn.to(device);
     }
 
     public void Dispose()

@@ -2,6 +2,7 @@ using DiffusionLab.Engine.Diffusion;
 using DiffusionLab.Engine.Imaging;
 using DiffusionLab.Engine.Priors;
 using System.Text.Json;
+using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
@@ -63,6 +64,13 @@ public sealed class DdpmTrainer : IDisposable
         Schedule = NoiseSchedule.FromName(options.ScheduleKind, options.ScheduleSteps);
         model = new UNet(options.Config, Schedule, options.ModelName);
         average = new UNet(options.Config, Schedule, options.ModelName);
+        // Both networks live on the process's device (ComputeDevice); batches are moved to it in Loss.
+        var device = ComputeDevice.Current;
+        if (device.type != DeviceType.CPU)
+        {
+            model.to(device);
+            average.to(device);
+        }
         Ema.CopyWeights(model, average);
         average.eval();
         ema = new Ema(model, average, options.EmaRate);
@@ -87,6 +95,12 @@ public sealed class DdpmTrainer : IDisposable
     public static Tensor Loss(UNet network, Tensor x0, Tensor t, Tensor noise, LossWeighting weighting = LossWeighting.Uniform, Tensor? classes = null)
     {
         using var scope = NewDisposeScope();
+        // Data and noise come from the CPU (the dataset, the seeded generator); the network may be on a GPU.
+        var device = network.Device;
+        x0 = x0.to(device);
+        t = t.to(device);
+        noise = noise.to(device);
+        classes = classes?.to(device);
         var alphaBar = network.Schedule.AlphaBar(t, x0.device);
         var xt = ForwardProcess.Sample(x0, alphaBar, noise);
         var prediction = classes is null ? network.forward(xt, t) : network.PredictNoise(xt, t, classes);

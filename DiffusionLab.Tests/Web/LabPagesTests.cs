@@ -92,6 +92,19 @@ public sealed class LabPagesTests
     }
 
     [Fact]
+    public async Task EveryPageSaysWhichDeviceTheNetworksComputeOn()
+    {
+        using var app = new LabApp("Development");
+        using var http = app.CreateClient();
+        foreach (var page in new[] { "/", "/runs" })
+        {
+            var html = await http.GetStringAsync(page);
+            Assert.Contains($"<footer class=\"lab-device\"", html);
+            Assert.Contains($"networks compute on {System.Net.WebUtility.HtmlEncode(DiffusionLab.Engine.ComputeDevice.Description)}</footer>", html);
+        }
+    }
+
+    [Fact]
     public async Task LoadingAPageAndItsFilesInDevelopmentLogsNoStaticAssetWarnings()
     {
         using var app = new LabApp("Development");

@@ -50,6 +50,28 @@ public sealed class LabStartupTests(Xunit.Abstractions.ITestOutputHelper output)
         await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync($"http://127.0.0.1:{port}/")); // it never listened
     }
 
+    [Theory]
+    [InlineData("Engine:Device")]
+    [InlineData("DIFFUSIONLAB_DEVICE")]
+    public async Task ADeviceThatIsNotHereStopsTheLabWithOneLineNamingTheSetting(string setting)
+    {
+        if (TorchSharp.torch.cuda.is_available()) return; // the CUDA build on a GPU machine: cuda is there to be had
+        var port = FreePort();
+        string[] arguments = [Path.Combine(AppContext.BaseDirectory, "DiffusionLab.Web.dll"), "--urls", $"http://127.0.0.1:{port}", $"--RunStore:Path={Path.Combine(folder, "runs.db")}"];
+        var lab = setting == "Engine:Device"
+            ? StartDotnet([.. arguments, "--Engine:Device=cuda"], environment: [("ASPNETCORE_ENVIRONMENT", "Development")])
+            : StartDotnet(arguments, environment: [("ASPNETCORE_ENVIRONMENT", "Development"), ("DIFFUSIONLAB_DEVICE", "cuda:1")]);
+        var (exitCode, lines) = await ExitOf(lab);
+        output.WriteLine(string.Join('\n', lines));
+
+        Assert.NotEqual(0, exitCode);
+        var line = Assert.Single(lines);
+        Assert.StartsWith(setting == "Engine:Device" ? "Engine:Device is \"cuda\"" : "DIFFUSIONLAB_DEVICE is \"cuda:1\"", line);
+        Assert.Contains("libtorch sees no CUDA device here", line);
+        using var http = new HttpClient();
+        await Assert.ThrowsAsync<HttpRequestException>(() => http.GetAsync($"http://127.0.0.1:{port}/")); // it never listened
+    }
+
     [Fact]
     public async Task DotnetRunListensWhereAspNetCoreUrlsSays()
     {
