@@ -150,7 +150,7 @@ public sealed class RunService(IOptions<LabOptions> options, IUploadStore upload
             var token = run.Cancellation.Token;
             token.ThrowIfCancellationRequested();
             using var prepared = run.Plan is { } plan ? runner.Prepare(plan) : runner.Prepare(run.Spec);
-            run.SetImages(FrameEncoder.Encode(prepared.GroundTruth), FrameEncoder.Encode(prepared.BackProjection));
+            run.SetImages(ProblemPictures.From(prepared));
             var keyframeStride = Math.Max(1, (int)Math.Ceiling(run.Spec.Steps / (double)Math.Max(1, settings.KeyframesPerRun)));
             // A step arrives copied out of libtorch and measured by the run core; handing it to the
             // encoder is all the solver's thread does here (Offer times that).
