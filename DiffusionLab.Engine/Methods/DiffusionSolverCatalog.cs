@@ -112,6 +112,6 @@ static class DiffusionSolverCatalog
             _ => 0.3,
         };
         if (corruption == "matrix") return new() { ["zeta"] = 1.0, ["clipX0"] = 0 };
-        return new() { ["zeta"] = officialZeta * 3, ["clipX0"] = 1 };
+        return new() { ["zeta"] = Math.Round(officialZeta * 3, 6), ["clipX0"] = 1 }; // 0.3 × 3 is 0.8999999999999999 in floating point
     }
 }

@@ -81,7 +81,8 @@ public sealed class FourierSubsampling : MeasurementOperator
     /// <summary>y as the scanner sees it: the k-space magnitudes, low frequencies in the middle, unmeasured rows black (the mask).</summary>
     protected override Tensor ApplyPicture(Tensor y)
     {
-        var spectrum = view_as_complex(y.contiguous()).abs();
+        // Only the measured rows: noise added to y where nothing was measured is not part of the scan.
+        var spectrum = view_as_complex(y.contiguous()).abs() * rowMask.to(y);
         return LogMagnitudePicture(fft.fftshift(spectrum, [-2, -1]));
     }
 
