@@ -93,7 +93,7 @@ public static class RunDownloads
             .Distinct().ToList();
         FrameEncoder.DecodeRgba(chosen[0].Xt!.Png, out var width, out var height);
         const int scale = 6, font = 2;
-        int panel = width * scale, line = RgbaCanvas.GlyphHeight * font, labelWidth = RgbaCanvas.TextWidth("prior step", font) + Gap;
+        int panel = width * scale, line = RgbaCanvas.GlyphHeight * font, labelWidth = Math.Max(RgbaCanvas.TextWidth(ExportText(labels.State, ""), font), RgbaCanvas.TextWidth(ExportText(labels.Estimate, ""), font)) + Gap;
         var canvas = new RgbaCanvas(labelWidth + chosen.Count * (panel + Gap) + Gap, 2 * Gap + line + 2 * (height * scale) + 2 * Gap, Background);
         int top = 2 * Gap + line, second = top + height * scale + Gap;
         canvas.Write(ExportText(labels.State, ""), Gap / 2, top + panel / 2, font, Ink);

@@ -45,7 +45,7 @@ public partial class Lab
     List<string> runProblems = [];
     string? groundTruthUrl, measurementUrl;
     IReadOnlyList<string> linkNotes = [];
-    bool rendered, playing, runChanged;
+    bool rendered, playing, runChanged, scrubberAppeared;
     int keyframeCount, scrubIndex;
     FramePlayer player = default!;
     IJSObjectReference? page; // Lab.razor.js: the address bar and the clipboard
@@ -149,6 +149,12 @@ public partial class Lab
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
+        if (scrubberAppeared)
+        {
+            scrubberAppeared = false;
+            try { await player.ShowKeyframeAsync(scrubIndex); }
+            catch (JSDisconnectedException) { }
+        }
         if (!firstRender) return;
         try
         {
@@ -303,6 +309,7 @@ public partial class Lab
                     {
                         keyframeCount = await player.LoadKeyframesAsync(run.Id);
                         scrubIndex = Math.Max(0, keyframeCount - 1);
+                        scrubberAppeared = keyframeCount > 0; // its readouts are filled once it is on the page
                     }
                     StateHasChanged();
                 });

@@ -71,7 +71,8 @@ public sealed class LayoutBrowserTests(BrowserFixture browser) : IClassFixture<B
             await page.GotoAsync(url);
             await Assertions.Expect(page.Locator(ready).First).ToBeVisibleAsync(new() { Timeout = 30_000 });
             await AssertNoSidewaysScrollAsync(page, url);
-            if (url == "/runs") await page.ScreenshotAsync(new() { Path = Shot("saved-runs-phone-420.png"), FullPage = true });
+            var name = url.TrimStart('/').Split('?')[0].Split('/')[0];
+            if (name is "compare" or "diversity" or "runs" or "toy") await page.ScreenshotAsync(new() { Path = Shot($"{name}-phone-420.png"), FullPage = name == "runs" });
         }
         await page.Context.CloseAsync();
     }
@@ -90,8 +91,25 @@ public sealed class LayoutBrowserTests(BrowserFixture browser) : IClassFixture<B
         await Assertions.Expect(lab.Locator("[data-testid=naive-psnr]")).ToHaveTextAsync(new Regex(@"from y alone: \d+\.\d\d dB"));
         await Assertions.Expect(lab.Locator("[data-testid=error-canvas]")).ToHaveAttributeAsync("data-step", "59");
         await lab.ScreenshotAsync(new() { Path = Shot("lab-laptop-1280.png") });
+        // The exports a teacher projects come from the same run: the labelled animation and the filmstrip.
+        var runId = await lab.GetAttributeAsync("[data-testid=run-status]", "data-run-id");
+        foreach (var export in new[] { "trajectory.png", "filmstrip.png" })
+        {
+            var response = await lab.APIRequest.GetAsync($"/runs/{runId}/{export}");
+            Assert.True(response.Ok, $"{export}: {response.Status}");
+            await File.WriteAllBytesAsync(Shot("export-" + export), await response.BodyAsync());
+        }
+
         var present = await lab.GetAttributeAsync("#present-button", "href");
         Assert.Matches(@"^/watch/[0-9a-f]+\?presenter=1$", present);
+        Assert.True(SpinWait.SpinUntil(() => browser.Server.Store.Get(runId) is not null, TimeSpan.FromSeconds(30)), "the finished run was never saved");
+
+        // The saved runs, with the run's thumbnail and the image's name.
+        await lab.GotoAsync("/runs");
+        await Assertions.Expect(lab.Locator($"tr[data-run-id='{runId}'] img.run-thumbnail")).ToBeVisibleAsync(new() { Timeout = 30_000 });
+        await Assertions.Expect(lab.Locator($"tr[data-run-id='{runId}']")).ToContainTextAsync("face-00010");
+        await lab.WaitForFunctionAsync($"() => document.querySelector(\"tr[data-run-id='{runId}'] img.run-thumbnail\").naturalWidth > 0", null, new() { Timeout = 30_000 });
+        await lab.ScreenshotAsync(new() { Path = Shot("saved-runs-1280.png") });
 
         var projector = await browser.NewPageAsync();
         await projector.SetViewportSizeAsync(1920, 1080);
