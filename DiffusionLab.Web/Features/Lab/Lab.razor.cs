@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Solvers;
@@ -69,7 +70,7 @@ public partial class Lab
     string StaleAttribute => IsStale ? "true" : "false";
     string MeasurementNote => IsStale ? "(new settings)" : "";
 
-    static readonly string[] CardTitles = ["Image", "Corruption", "Solver"];
+    static readonly ImmutableArray<string> CardTitles = ["Image", "Corruption", "Solver"];
 
     /// <summary>On a phone the three cards fold to one line each (CSS), so Run is in reach; a tap opens one.</summary>
     bool IsOpen(int card) => openCards.Contains(card);
