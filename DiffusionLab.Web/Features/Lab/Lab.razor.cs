@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Engine.Solvers;
@@ -8,6 +7,7 @@ using DiffusionLab.Web.Uploads;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using MudBlazor;
+using System.Collections.Immutable;
 
 namespace DiffusionLab.Web.Features.Lab;
 
