@@ -175,7 +175,7 @@ sealed class BenchBatchingVerb : Command<BenchBatchingVerb.Settings>
         firstFrameMs = double.NaN;
         using var prepared = runner.Prepare(spec);
         FrameEncoder.Encode(prepared.GroundTruth);
-        FrameEncoder.Encode(prepared.BackProjection);
+        FrameEncoder.Encode(prepared.MeasurementPicture);
         foreach (var step in runner.Run(prepared, default, scheduler, "bench-" + spec.Seed))
         {
             _ = step.Encoded(); // both PNGs, as the lab's encoder makes them

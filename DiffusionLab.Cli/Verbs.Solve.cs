@@ -56,8 +56,10 @@ sealed class SolveVerb : Command<SolveVerb.Settings>
         {
             Directory.CreateDirectory(outFolder);
             ImageCodec.WriteFile(Path.Combine(outFolder, "ground-truth.png"), run.GroundTruth, scale: 4);
-            ImageCodec.WriteFile(Path.Combine(outFolder, "measurement.png"), run.BackProjection.Clamped(-1, 1), scale: 4);
+            ImageCodec.WriteFile(Path.Combine(outFolder, "measurement.png"), run.MeasurementPicture, scale: 4);
             AnsiConsole.MarkupLineInterpolated($"[bold]{run.Spec.Solver}[/] on [bold]{run.Spec.Corruption}[/], prior {run.Spec.Prior}, image {run.Spec.Image}, {run.Spec.Steps} steps, seed {run.Spec.Seed}");
+            if (run.Naive is { } naive)
+                AnsiConsole.MarkupLineInterpolated($"from y alone ({naive.Name}): PSNR {naive.Psnr.ToString("0.00", CultureInfo.InvariantCulture)} dB  SSIM {naive.Ssim.ToString("0.000", CultureInfo.InvariantCulture)}");
             StepRecord? last = null;
             foreach (var step in runner.Run(run))
             {

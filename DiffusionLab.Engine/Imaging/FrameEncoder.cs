@@ -36,7 +36,7 @@ public static class FrameEncoder
             rgba[4 * p + 2] = ToByte(values[image.Channels == 3 ? 2 * plane + p : p]);
             rgba[4 * p + 3] = 255;
         }
-        return EncodePng(rgba, image.Width, image.Height);
+        return EncodeRgba(rgba, image.Width, image.Height);
     }
 
     /// <summary>Decodes an encoded frame to straight RGBA bytes, row-major.</summary>
@@ -59,10 +59,11 @@ public static class FrameEncoder
         for (var y = 0; y < height * scale; y++)
             for (var x = 0; x < outWidth; x++)
                 Buffer.BlockCopy(rgba, ((y / scale) * width + x / scale) * 4, large, (y * outWidth + x) * 4, 4);
-        return EncodePng(large, outWidth, height * scale);
+        return EncodeRgba(large, outWidth, height * scale);
     }
 
-    static byte[] EncodePng(byte[] rgba, int width, int height)
+    /// <summary>Straight RGBA bytes, row-major, as one PNG.</summary>
+    public static byte[] EncodeRgba(byte[] rgba, int width, int height)
     {
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
         System.Runtime.InteropServices.Marshal.Copy(rgba, 0, bitmap.GetPixels(), rgba.Length);

@@ -14,8 +14,10 @@ static class DiffusionSolverCatalog
         "Euler uses one network call per step; Heun corrects each step with a second call and is more accurate for the same number of steps.",
         Choices: ["Euler", "Heun"]);
 
-    static readonly ParameterDefinition Strength = new("t0", "Strength t0", 0.02, 1, 0.5,
-        "How far the guide image is pushed into noise before it is denoised: small keeps it faithful to y (artefacts stay), large makes it realistic but lets it drift from y.");
+    static readonly ParameterDefinition Strength = new("t0", "Strength t0", 0.02, 1, 0.1,
+        "How far the guide image is pushed into noise before it is denoised: small keeps it faithful to y (artefacts stay), large makes it realistic but lets it drift from y. " +
+        "Measured on four held-out faces (σ_y = 0.05): denoising beats y only at t0 = 0.05 (35.4 dB against y's 33.1; 31.9 at 0.1, 15.6 at 0.5); " +
+        "Gaussian blur and box inpainting do best at 0.1 (18.3 dB against y's 16.6; 15.8 against 15.0) and fall below y by 0.5 (12.9 and 12.1). Hence 0.05 for denoising, 0.1 otherwise.");
 
     static readonly ParameterDefinition Levels = new("levels", "Noise levels L", 1, 1000, 100,
         "How many noise levels the Langevin chain walks down, from pure noise to almost clean.", IsInteger: true);
@@ -27,7 +29,9 @@ static class DiffusionSolverCatalog
         "Langevin step size at the last (smallest) noise level; larger levels take steps scaled by σ_i²/σ_L². Too large and the chain explodes: keep it below σ_L² (1e-4 for the usual linear schedule).");
 
     static readonly ParameterDefinition Zeta = new("zeta", "ζ (guidance step)", 0, 20, 0.5,
-        "How hard each step is pushed toward agreeing with y: ζ times the gradient of ‖y − A(x̂0)‖. Too small ignores y; too large overshoots and makes artefacts.");
+        "How hard each step is pushed toward agreeing with y: ζ times the gradient of ‖y − A(x̂0)‖. Too small ignores y; too large overshoots and makes artefacts. " +
+        "The defaults are for Gaussian noise; with Poisson noise (photon scale 100) take about a third: on four held-out faces with Gaussian blur, " +
+        "ζ = 0.3 gave 26.9 dB against 23.2 at the Gaussian default 0.9 and 23.3 at 0.1 (y alone: 15.6).");
 
     static readonly ParameterDefinition ClipX0Hat = new("clipX0", "Clip x̂0 to [-1, 1]", 0, 1, 1,
         "Keeps the estimate of the clean image inside the image range, as the DPS code does for images. Turn off for points that are not images.",
@@ -66,7 +70,7 @@ static class DiffusionSolverCatalog
         new("sdedit", "SDEdit",
             "Makes a rough picture from the measurement (for example the blurred or masked image), adds noise to it up to strength t0, and lets the prior denoise it. The measurement is only used at the start.",
             SolverFamily.Posterior, false, 100, MaxSteps, [Strength],
-            _ => Defaults(Strength),
+            SdeditDefaults,
             p => new Sdedit(p.GetValueOrDefault("t0", Strength.Default))),
 
         new("score-ald", "Score-based annealed Langevin (ScoreALD)",
@@ -86,6 +90,13 @@ static class DiffusionSolverCatalog
 
     static Dictionary<string, double> Defaults(params ParameterDefinition[] parameters) =>
         parameters.ToDictionary(p => p.Key, p => p.Default);
+
+    /// <summary>
+    /// SDEdit's strength per corruption, measured on held-out faces (see the parameter's help): a small
+    /// t0 so that the answer still comes from y; denoising needs the smallest, since y is already close.
+    /// </summary>
+    static Dictionary<string, double> SdeditDefaults(string? corruption) =>
+        new() { ["t0"] = corruption == "denoise" ? 0.05 : Strength.Default };
 
     /// <summary>
     /// ScoreALD: 100 levels × 3 steps (csgm-mri-langevin's 3 per level) with ε = 5e-5, half the
@@ -117,6 +128,6 @@ static class DiffusionSolverCatalog
             _ => 0.3,
         };
         if (corruption == "matrix") return new() { ["zeta"] = 1.0, ["clipX0"] = 0, ["variance"] = VarianceChoice.Default };
-        return new() { ["zeta"] = officialZeta * 3, ["clipX0"] = 1, ["variance"] = VarianceChoice.Default };
+        return new() { ["zeta"] = Math.Round(officialZeta * 3, 6), ["clipX0"] = 1, ["variance"] = VarianceChoice.Default }; // 0.3 × 3 is 0.8999999999999999 in floating point
     }
 }

@@ -26,4 +26,7 @@ public sealed class Colorization : MeasurementOperator
     protected override Tensor ApplyForward(Tensor x) => x.mean([1], keepdim: true);
     protected override Tensor ApplyAdjoint(Tensor y) => y.repeat(1, channels, 1, 1).DividedBy(channels);
     protected override Tensor ApplyBackProject(Tensor y) => y.repeat(1, channels, 1, 1);
+
+    /// <summary>A Aᵀ = I/C, so A⁺ = C·Aᵀ: the grey image in every channel, which is the back-projection.</summary>
+    public override string NaiveEstimateName => "A⁺y: the grey image in every channel";
 }

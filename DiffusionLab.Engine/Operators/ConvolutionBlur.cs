@@ -56,6 +56,12 @@ public abstract class ConvolutionBlur : MeasurementOperator
         return zeros([batch, channels, height, width], y.dtype, y.device).index_add(2, rows, foldedColumns, one);
     }
 
+    /// <summary>
+    /// A blur's pseudo-inverse divides by the kernel's spectrum, which is nearly zero at high
+    /// frequencies and would blow the noise up; the honest estimate without a prior is y itself.
+    /// </summary>
+    public override string NaiveEstimateName => "y itself (no deblurring)";
+
     /// <summary>The blurred image is itself the best picture of y.</summary>
     protected override Tensor ApplyBackProject(Tensor y) => y.clone();
 

@@ -10,4 +10,5 @@ public sealed class Denoise(long[] sampleShape) : MeasurementOperator(CatalogId,
     protected override Tensor ApplyForward(Tensor x) => x.clone();
     protected override Tensor ApplyAdjoint(Tensor y) => y.clone();
     protected override Tensor ApplyBackProject(Tensor y) => y.clone();
+    public override string NaiveEstimateName => "y itself (A = I, so A⁺y = y)";
 }

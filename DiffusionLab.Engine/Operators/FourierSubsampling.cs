@@ -29,6 +29,7 @@ public sealed class FourierSubsampling : MeasurementOperator
     public const string CatalogId = "fourier-subsampling";
     const double CentreShareTimesR = 0.32;
     readonly Tensor rowMask; // [1, 1, H, 1]
+    readonly Tensor unpairedRowWeight; // [1, 1, H, 1]: 2 on kept rows whose mirror row was not kept, else 1
 
     public FourierSubsampling(long[] sampleShape, double acceleration, LinePattern pattern, int seed)
         : base(CatalogId, sampleShape, [.. sampleShape, 2])
@@ -42,6 +43,10 @@ public sealed class FourierSubsampling : MeasurementOperator
         foreach (var row in KeptRows) mask[row] = 1;
         using var maskTensor = tensor(mask, [1, 1, height, 1], float64);
         rowMask = Keep(maskTensor);
+        var weight = new double[height];
+        foreach (var row in KeptRows) weight[row] = mask[(height - row) % height] == 1 ? 1 : 2;
+        using var weightTensor = tensor(weight, [1, 1, height, 1], float64);
+        unpairedRowWeight = Keep(weightTensor);
     }
 
     public double Acceleration { get; }
@@ -59,6 +64,27 @@ public sealed class FourierSubsampling : MeasurementOperator
     protected override Tensor ApplyAdjoint(Tensor y) => ZeroFilledInverse(y);
 
     protected override Tensor ApplyBackProject(Tensor y) => ZeroFilledInverse(y);
+
+    public override string NaiveEstimateName => "A⁺y: the zero-filled inverse FFT";
+
+    /// <summary>
+    /// A⁺y for real images. A real image's spectrum is conjugate-symmetric, so a kept row whose mirror
+    /// row (−k) was not kept tells both: Aᵀy = Re(F⁻¹ M y) counts it only half, and the pseudo-inverse
+    /// doubles those rows before the zero-filled inverse (rows kept with their mirror stay as they are).
+    /// </summary>
+    protected override Tensor ApplyNaiveEstimate(Tensor y)
+    {
+        var spectrum = view_as_complex(y.contiguous()) * rowMask.to(y) * unpairedRowWeight.to(y);
+        return fft.ifft2(spectrum, norm: FFTNormType.Ortho).real.contiguous();
+    }
+
+    /// <summary>y as the scanner sees it: the k-space magnitudes, low frequencies in the middle, unmeasured rows black (the mask).</summary>
+    protected override Tensor ApplyPicture(Tensor y)
+    {
+        // Only the measured rows: noise added to y where nothing was measured is not part of the scan.
+        var spectrum = view_as_complex(y.contiguous()).abs() * rowMask.to(y);
+        return LogMagnitudePicture(fft.fftshift(spectrum, [-2, -1]));
+    }
 
     Tensor ZeroFilledInverse(Tensor y)
     {

@@ -31,4 +31,21 @@ public interface IMeasurement
     /// back-projection (masked pixels filled with grey, low-resolution images upsampled, …).
     /// </summary>
     Tensor BackProject(Tensor y);
+
+    /// <summary>
+    /// y drawn for a person to look at, values in [-1, 1], shape [B, C, H, W] of any size: by default
+    /// its back-projection; a measurement that is not an image (a spectrum) is drawn as itself.
+    /// Only for display; solvers never read it.
+    /// </summary>
+    Tensor Picture(Tensor y) => BackProject(y);
+
+    /// <summary>
+    /// The estimate a solver has to beat, made from y alone without any prior: the pseudo-inverse
+    /// A⁺y or the back-projection, as the operator defines it (<see cref="NaiveEstimateName"/>), shape
+    /// [B, ..InputShape]; null when there is none worth showing (phase retrieval).
+    /// </summary>
+    Tensor? NaiveEstimate(Tensor y) => IsLinear ? BackProject(y) : null;
+
+    /// <summary>What <see cref="NaiveEstimate"/> is, in a few words for a caption.</summary>
+    string NaiveEstimateName => IsLinear ? "A⁺y, the back-projection" : "none";
 }

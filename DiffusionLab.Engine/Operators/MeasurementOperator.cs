@@ -55,6 +55,23 @@ public abstract class MeasurementOperator : IMeasurement, IDisposable
         return ApplyBackProject(y).MoveToOuterDisposeScope();
     }
 
+    public Tensor Picture(Tensor y)
+    {
+        RequireSampleShape(y, OutputShape, "measurement");
+        using var scope = NewDisposeScope();
+        return ApplyPicture(y).MoveToOuterDisposeScope();
+    }
+
+    public Tensor? NaiveEstimate(Tensor y)
+    {
+        RequireSampleShape(y, OutputShape, "measurement");
+        using var scope = NewDisposeScope();
+        return ApplyNaiveEstimate(y)?.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>What <see cref="NaiveEstimate"/> is, for a caption; each operator says which estimate it gives.</summary>
+    public abstract string NaiveEstimateName { get; }
+
     /// <summary>A(x) for a batch; runs inside a dispose scope, must return a new tensor (never <paramref name="x"/> itself).</summary>
     protected abstract Tensor ApplyForward(Tensor x);
 
@@ -63,6 +80,24 @@ public abstract class MeasurementOperator : IMeasurement, IDisposable
 
     /// <summary>A picture of y in image space, shape [B, ..InputShape].</summary>
     protected abstract Tensor ApplyBackProject(Tensor y);
+
+    /// <summary>y as a picture for the panels; the back-projection unless y is not an image.</summary>
+    protected virtual Tensor ApplyPicture(Tensor y) => ApplyBackProject(y);
+
+    /// <summary>The estimate from y alone (A⁺y, or the back-projection where that is the operator's natural one); null for none.</summary>
+    protected virtual Tensor? ApplyNaiveEstimate(Tensor y) => ApplyBackProject(y);
+
+    /// <summary>
+    /// A magnitude spectrum [B, C, H, W] (zero frequency in the middle) as a picture: log(1 + |·|)
+    /// so that the faint high frequencies show beside the bright centre, scaled per sample so its
+    /// brightest value is white and zero (a frequency not measured) is black.
+    /// </summary>
+    protected static Tensor LogMagnitudePicture(Tensor magnitude)
+    {
+        var logarithm = magnitude.abs().log1p();
+        var brightest = logarithm.flatten(1).amax([1]).AtLeast(1e-12).reshape([magnitude.shape[0], 1, 1, 1]);
+        return (logarithm / brightest).Times(2).Minus(1);
+    }
 
     /// <summary>Keeps a constant for the operator's lifetime: a float64 copy outside every dispose scope.</summary>
     protected Tensor Keep(Tensor constant)

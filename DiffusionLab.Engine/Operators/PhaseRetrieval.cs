@@ -13,8 +13,8 @@ namespace DiffusionLab.Engine.Operators;
 /// <remarks>
 /// Oversampling s means the framed image is s times the image's side (the usual meaning;
 /// DPS's code pads less, to 1.5× at its "oversample 2"). The magnitudes are fftshifted so the
-/// zero frequency sits in the middle, as a diffraction pattern is drawn. The back-projection
-/// is plain grey: the magnitudes alone give no picture of the image worth showing (a naive
+/// zero frequency sits in the middle, as a diffraction pattern is drawn, and the panels show
+/// them on a log scale. The back-projection (SDEdit's guide) is plain grey: the magnitudes alone give no picture of the image worth showing (a naive
 /// zero-phase inverse is the image's autocorrelation, which misleads more than it shows).
 /// </remarks>
 public sealed class PhaseRetrieval : MeasurementOperator
@@ -50,4 +50,12 @@ public sealed class PhaseRetrieval : MeasurementOperator
     protected override Tensor ApplyAdjoint(Tensor y) => throw new NotSupportedException("phase retrieval has no adjoint");
 
     protected override Tensor ApplyBackProject(Tensor y) => zeros([y.shape[0], .. InputShape], y.dtype, y.device);
+
+    /// <summary>y drawn as what it is: the diffraction pattern, on a log scale (already fftshifted).</summary>
+    protected override Tensor ApplyPicture(Tensor y) => LogMagnitudePicture(y);
+
+    /// <summary>Without the phase there is no estimate from y alone worth a number.</summary>
+    protected override Tensor? ApplyNaiveEstimate(Tensor y) => null;
+
+    public override string NaiveEstimateName => "none: the phase is lost";
 }

@@ -36,4 +36,7 @@ public abstract class PixelMask : MeasurementOperator
     protected override Tensor ApplyForward(Tensor x) => x * mask.to(x);
     protected override Tensor ApplyAdjoint(Tensor y) => y * mask.to(y);
     protected override Tensor ApplyBackProject(Tensor y) => y * mask.to(y);
+
+    /// <summary>A is an orthogonal projection, so A⁺ = A: the seen pixels as they are, grey where nothing was seen.</summary>
+    public override string NaiveEstimateName => "A⁺y: the seen pixels, grey in the holes";
 }

@@ -53,6 +53,14 @@ public sealed class SuperResolution : MeasurementOperator
         return PadLeftovers(upsampled, PaddingModes.Replicate);
     }
 
+    /// <summary>
+    /// Block averaging has A Aᵀ = I/factor², so A⁺ = factor²·Aᵀ: each low-resolution pixel copied
+    /// over its block (nearest upsampling), grey on leftover rows that were never seen.
+    /// </summary>
+    protected override Tensor ApplyNaiveEstimate(Tensor y) => ApplyAdjoint(y).Times(Factor * Factor);
+
+    public override string NaiveEstimateName => "A⁺y: each pixel copied over its block";
+
     Tensor PadLeftovers(Tensor image, PaddingModes mode)
     {
         long extraRows = height - lowHeight * Factor, extraColumns = width - lowWidth * Factor;

@@ -59,9 +59,18 @@ public sealed class Runner(PriorCatalog priors, IUploadedImages? uploads = null)
             using var clean = measurement.Forward(x0);
             y = spec.NoiseModel.Apply(clean, noiseStream);
         }
-        var back = measurement.BackProject(y);
+        Tensor back, picture;
+        Tensor? naive;
+        using (no_grad())
+        {
+            back = measurement.BackProject(y);
+            picture = measurement.Picture(y).Clamped(-1, 1);
+            naive = measurement.NaiveEstimate(y)?.Clamped(-1, 1);
+        }
+        var yardstick = naive is null ? null
+            : new NaiveYardstick(measurement.NaiveEstimateName, naive.MoveToOuterDisposeScope(), ImageMetrics.Psnr(naive, x0)[0], ImageMetrics.Ssim(naive, x0)[0]);
         return new PreparedRun(plan, prior, measurement,
-            x0.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope(), back.MoveToOuterDisposeScope());
+            x0.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope(), back.MoveToOuterDisposeScope(), picture.MoveToOuterDisposeScope(), yardstick);
     }
 
     /// <summary>
@@ -142,8 +151,15 @@ public sealed class Runner(PriorCatalog priors, IUploadedImages? uploads = null)
 /// <summary>A spec that passed its checks: its defaults filled in, and the corruption and solver it names looked up once.</summary>
 public sealed record RunPlan(ExperimentSpec Spec, OperatorDescriptor Corruption, SolverDescriptor Solver);
 
-/// <summary>A run ready to solve: the plan, the prior, A, x0, y and y's back-projection.</summary>
-public sealed class PreparedRun(RunPlan plan, IDenoiser prior, IMeasurement measurement, Tensor groundTruth, Tensor y, Tensor backProjection) : IDisposable
+/// <summary>
+/// What a solver has to beat: the estimate from y alone (<see cref="IMeasurement.NaiveEstimate"/>),
+/// [1, C, H, W] clamped to the image range, and its PSNR and SSIM against x0.
+/// </summary>
+public sealed record NaiveYardstick(string Name, Tensor Estimate, double Psnr, double Ssim);
+
+/// <summary>A run ready to solve: the plan, the prior, A, x0, y, y's back-projection, y's picture and the naive estimate.</summary>
+public sealed class PreparedRun(RunPlan plan, IDenoiser prior, IMeasurement measurement, Tensor groundTruth, Tensor y, Tensor backProjection,
+    Tensor measurementPicture, NaiveYardstick? naive) : IDisposable
 {
     public RunPlan Plan { get; } = plan;
     /// <summary>The spec with its defaults filled in.</summary>
@@ -156,6 +172,10 @@ public sealed class PreparedRun(RunPlan plan, IDenoiser prior, IMeasurement meas
     public Tensor Y { get; } = y;
     /// <summary>y shown in image space, [1, C, H, W].</summary>
     public Tensor BackProjection { get; } = backProjection;
+    /// <summary>y drawn for the panels, [1, C, H', W'] in [-1, 1]: the back-projection, or a log-magnitude spectrum where y is one.</summary>
+    public Tensor MeasurementPicture { get; } = measurementPicture;
+    /// <summary>The estimate from y alone and its metrics; null where the operator has none (phase retrieval).</summary>
+    public NaiveYardstick? Naive { get; } = naive;
 
     /// <summary>What the solver is asked to solve.</summary>
     public RunProblem Problem => new(Prior, Measurement, Y, Spec.NoiseModel);
@@ -165,6 +185,8 @@ public sealed class PreparedRun(RunPlan plan, IDenoiser prior, IMeasurement meas
         GroundTruth.Dispose();
         Y.Dispose();
         BackProjection.Dispose();
+        MeasurementPicture.Dispose();
+        Naive?.Estimate.Dispose();
         (Measurement as IDisposable)?.Dispose();
     }
 }

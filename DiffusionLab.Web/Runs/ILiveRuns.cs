@@ -43,6 +43,9 @@ public interface ILiveRuns
     /// <summary>Raised once per run after it has finished, failed or been cancelled (the archiver saves it).</summary>
     event Action<LabRun>? RunEnded;
 
+    /// <summary>About how long a queued run will wait for a slot; null when there is no way to tell.</summary>
+    TimeSpan? EstimateWait(LabRun queued) => null;
+
     /// <summary>Runs computing right now.</summary>
     int ActiveCount { get; }
 }

@@ -27,6 +27,10 @@ namespace DiffusionLab.Web.Runs;
 /// </remarks>
 public interface IRunStore
 {
+    /// <summary>A saved run's last x̂0 (PNG), with its spec and owner for the privacy check; null when there is none.</summary>
+    (byte[] Png, string SpecQuery, string? Owner)? Thumbnail(string? id) =>
+        Get(id) is { Keyframes: [.., { X0Hat: { } last }] } run ? (last.Png, run.SpecQuery, run.Owner) : null;
+
     /// <summary>Most runs and batches kept in all.</summary>
     int MaxRuns { get; }
 

@@ -66,6 +66,8 @@ public sealed class LabRun
     public string? Error { get; private set; }
     public byte[]? GroundTruthPng { get; private set; }
     public byte[]? MeasurementPng { get; private set; }
+    /// <summary>x0, y's picture and the naive estimate with its metrics, once the run is prepared.</summary>
+    public ProblemPictures? Problem { get; private set; }
 
     /// <summary>Where saving the finished run stands (<see cref="RunArchive"/>); <see cref="SaveState.None"/> for runs that are not saved.</summary>
     public SaveState Saving { get; private set; }
@@ -157,10 +159,11 @@ public sealed class LabRun
         SetStatus(RunStatus.Preparing);
     }
 
-    internal void SetImages(byte[] groundTruthPng, byte[] measurementPng)
+    internal void SetImages(ProblemPictures problem)
     {
-        GroundTruthPng = groundTruthPng;
-        MeasurementPng = measurementPng;
+        Problem = problem;
+        GroundTruthPng = problem.GroundTruthPng;
+        MeasurementPng = problem.MeasurementPng;
         SetStatus(RunStatus.Running);
     }
 

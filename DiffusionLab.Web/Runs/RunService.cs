@@ -28,6 +28,7 @@ public sealed class RunService(IOptions<LabOptions> options, IUploadStore upload
     readonly SemaphoreSlim wake = new(0);
     readonly LabOptions settings = options.Value;
     int active;
+    double secondsPerStep = double.NaN; // the recent pace of finished runs, for the queue's estimate
 
     /// <summary>Queues a run, or returns the problems that keep it from starting.</summary>
     /// <param name="client">Who asked (a browser circuit, a hub connection), for the scheduler's per-client share of batches.</param>
@@ -150,7 +151,7 @@ public sealed class RunService(IOptions<LabOptions> options, IUploadStore upload
             var token = run.Cancellation.Token;
             token.ThrowIfCancellationRequested();
             using var prepared = run.Plan is { } plan ? runner.Prepare(plan) : runner.Prepare(run.Spec);
-            run.SetImages(FrameEncoder.Encode(prepared.GroundTruth), FrameEncoder.Encode(prepared.BackProjection));
+            run.SetImages(ProblemPictures.From(prepared));
             var keyframeStride = Math.Max(1, (int)Math.Ceiling(run.Spec.Steps / (double)Math.Max(1, settings.KeyframesPerRun)));
             // A step arrives copied out of libtorch and measured by the run core; handing it to the
             // encoder is all the solver's thread does here (Offer times that).
@@ -193,6 +194,7 @@ public sealed class RunService(IOptions<LabOptions> options, IUploadStore upload
             wake.Release();
         }
         run.Finish(status, error);
+        if (status == RunStatus.Finished) NotePace(run);
     }
 
     /// <summary>Keeps the newest finished runs for the scrubber and downloads, forgetting the oldest.</summary>
@@ -204,6 +206,36 @@ public sealed class RunService(IOptions<LabOptions> options, IUploadStore upload
             finished.RemoveFirst();
             runs.Remove(oldest.Value.Id);
         }
+    }
+
+    /// <summary>
+    /// About how long a queued run waits: the steps of the runs ahead of it and the steps left in
+    /// the runs computing, at the recent pace of finished runs, shared over the run slots. Null
+    /// before any run has finished here (no pace to go by) or once the run has left the queue.
+    /// </summary>
+    public TimeSpan? EstimateWait(LabRun queued)
+    {
+        lock (gate)
+        {
+            if (!double.IsFinite(secondsPerStep) || queued.Status != RunStatus.Queued) return null;
+            double steps = 0;
+            foreach (var run in runs.Values.Where(r => r.Status is RunStatus.Running or RunStatus.Preparing))
+                steps += Math.Max(0, run.Spec.Steps - (run.Latest?.Step + 1 ?? 0));
+            foreach (var run in pending.InServeOrder(Running))
+            {
+                if (ReferenceEquals(run, queued)) break;
+                steps += run.Spec.Steps;
+            }
+            return TimeSpan.FromSeconds(steps * secondsPerStep / Math.Max(1, settings.MaxConcurrentRuns));
+        }
+    }
+
+    void NotePace(LabRun run)
+    {
+        var steps = run.Latest?.Step + 1 ?? 0;
+        if (steps < 1) return;
+        var pace = run.Timings().Total.TotalSeconds / steps;
+        lock (gate) secondsPerStep = double.IsFinite(secondsPerStep) ? 0.7 * secondsPerStep + 0.3 * pace : pace;
     }
 
     void UpdateQueuePositions()

@@ -191,6 +191,20 @@ public sealed partial class RunStore : IRunStore, IDisposable
         return run with { Keyframes = ReadKeyframes(connection, seq) };
     }
 
+    /// <summary>The last keyframe's x̂0 alone, read without the rest of the run (the saved-runs list shows one per row).</summary>
+    public (byte[] Png, string SpecQuery, string? Owner)? Thumbnail(string? id)
+    {
+        if (!IsPlausibleId(id)) return null;
+        using var connection = Open();
+        using var query = Command(connection, null, """
+            SELECT k.x0hat, r.spec, r.owner FROM keyframes k JOIN runs r ON k.run_seq = r.seq
+            WHERE r.id = $id ORDER BY k.ordinal DESC LIMIT 1
+            """, ("$id", id));
+        using var reader = query.ExecuteReader();
+        if (!reader.Read() || reader.IsDBNull(0) || reader[0] is not byte[] { Length: > 0 } png) return null;
+        return (png, reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2));
+    }
+
     /// <summary>
     /// Deletes a saved run on behalf of <paramref name="owner"/> (a <see cref="BrowserIdentity"/>):
     /// false when there is no run with this id made by that browser, so nobody deletes another's run.

@@ -18,7 +18,7 @@ public sealed class TrajectoryCache(IOptions<LimitOptions> options)
     /// <summary>Animations built so far (an answer from the cache is not counted).</summary>
     internal long Builds => Interlocked.Read(ref builds);
 
-    public async Task<byte[]> ForAsync(string runId, IReadOnlyList<StepRecord> keyframes, CancellationToken cancellation)
+    public async Task<byte[]> ForAsync(string runId, IReadOnlyList<StepRecord> keyframes, Func<IReadOnlyList<StepRecord>, byte[]> build, CancellationToken cancellation)
     {
         var key = (runId, keyframes.Count);
         if (built.TryGet(key, out var png)) return png;
@@ -27,7 +27,7 @@ public sealed class TrajectoryCache(IOptions<LimitOptions> options)
         {
             if (built.TryGet(key, out png)) return png; // built while this request waited
             Interlocked.Increment(ref builds);
-            png = RunDownloads.Trajectory(keyframes);
+            png = build(keyframes);
             built.Add(key, png);
             return png;
         }

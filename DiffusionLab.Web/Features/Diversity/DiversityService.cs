@@ -86,7 +86,7 @@ public sealed class DiversityService(Runner runner, RunScheduler scheduler, RunA
             job.Report(j => j.Status = "Running");
             using var prepared = runner.Prepare(job.Spec);
             var truth = FrameEncoder.Encode(prepared.GroundTruth);
-            var measurement = FrameEncoder.Encode(prepared.BackProjection);
+            var measurement = FrameEncoder.Encode(prepared.MeasurementPicture);
             job.Report(j => (j.GroundTruthPng, j.MeasurementPng) = (truth, measurement));
             var lastShown = Stopwatch.StartNew();
             foreach (var step in runner.RunSamples(prepared, job.Count, token, scheduler, client))

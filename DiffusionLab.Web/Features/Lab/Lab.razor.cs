@@ -8,6 +8,7 @@ using DiffusionLab.Web.Uploads;
 using Microsoft.AspNetCore.Components;
 using Microsoft.JSInterop;
 using MudBlazor;
+using System.Collections.Immutable;
 
 namespace DiffusionLab.Web.Features.Lab;
 
@@ -41,11 +42,16 @@ public partial class Lab
     bool Hides(string control) => lesson?.Hides(control) == true;
     bool Locks(string control) => lesson?.Locks(control) == true;
     LabRun? run;
+    ExperimentSpec? shownSpec; // the controls as they were when the run on screen started
+    bool stoppedByChange;
+    ProblemPictures? naive; // the yardstick shown: the run's once it is prepared, else the preview's
+    PanelLabels labels = PanelLabels.For(null);
+    readonly HashSet<int> openCards = [];
     IReadOnlyList<StepRecord> metrics = [];
     List<string> runProblems = [];
     string? groundTruthUrl, measurementUrl;
     IReadOnlyList<string> linkNotes = [];
-    bool rendered, playing, runChanged;
+    bool rendered, playing, runChanged, scrubberAppeared;
     int keyframeCount, scrubIndex;
     FramePlayer player = default!;
     IJSObjectReference? page; // Lab.razor.js: the address bar and the clipboard
@@ -60,7 +66,48 @@ public partial class Lab
     int TotalSteps => run?.Latest?.Total ?? Math.Max(1, form.Spec.Steps);
 
     string PageSubtitle => form.SolverDescriptor?.DisplayName ?? "lab";
-    string ResultCaption => IsFinished ? "Result" : "Current result (x0Hat, large)";
+    string ResultCaption => IsFinished ? $"Result {labels.Estimate}" : $"Current result ({labels.Estimate}, large)";
+
+    /// <summary>The run on screen was made with other settings than the controls show: its pictures and numbers are dimmed and say so.</summary>
+    bool IsStale => shownSpec is not null && !shownSpec.Equals(form.Spec);
+    bool StoppedByChange => stoppedByChange && run is { Status: RunStatus.Cancelled };
+    string StaleClass => IsStale ? "stale" : "";
+    string StaleAttribute => IsStale ? "true" : "false";
+    string MeasurementNote => IsStale ? "(new settings)" : "";
+
+    static readonly ImmutableArray<string> CardTitles = ["Image", "Corruption", "Solver"];
+    static readonly ImmutableArray<string> CardIds = ["image", "corruption", "solver"]; // the names a lesson hides or locks
+
+    /// <summary>On a phone the three cards fold to one line each (CSS), so Run is in reach; a tap opens one.</summary>
+    bool IsOpen(int card) => openCards.Contains(card);
+    void ToggleCard(int card)
+    {
+        if (!openCards.Remove(card)) openCards.Add(card);
+    }
+    string CardClass(int card) => IsOpen(card) ? "lab-card lab-control-card open" : "lab-card lab-control-card";
+
+    /// <summary>What each folded card shows: the choice it holds.</summary>
+    string CardSummary(int card) => card switch
+    {
+        0 => Catalog.Images(form.Spec.Prior).FirstOrDefault(i => i.Reference == form.Spec.Image)?.Label ?? (form.IsUploadedImage ? "your upload" : form.Spec.Image),
+        1 => form.CorruptionDescriptor?.DisplayName ?? form.Spec.Corruption,
+        _ => $"{form.SolverDescriptor?.DisplayName ?? form.Spec.Solver}, {form.Spec.Steps} steps",
+    };
+
+    string NaiveSymbol => naive?.NaivePng is null ? "" : naive.NaiveName.StartsWith("A⁺y", StringComparison.Ordinal) ? "A⁺y" : "y";
+    /// <summary>The yardstick beside the result's numbers is the result's own problem's (the panel above may already show the new settings').</summary>
+    ProblemPictures? ResultYardstick => run?.Problem ?? naive;
+    double NaivePsnr => ResultYardstick?.NaivePsnr ?? double.NaN;
+    double NaiveSsim => ResultYardstick?.NaiveSsim ?? double.NaN;
+    string NaivePsnrText => double.IsFinite(NaivePsnr) ? NumberText.Fixed(NaivePsnr, 2) + " dB" : double.IsPositiveInfinity(NaivePsnr) ? "exact" : "none";
+    string NaiveSsimText => double.IsFinite(NaiveSsim) ? NumberText.Fixed(NaiveSsim, 3) : "none";
+
+    /// <summary>The run's x0 for the player's error map |x̂0 − x0| (the run's own, never the new settings').</summary>
+    IReadOnlyDictionary<string, byte[]?> PlayerStills => new Dictionary<string, byte[]?> { ["truth"] = run?.GroundTruthPng };
+
+    string ComparePath => "/compare?" + form.Spec.ToQueryString();
+    string DiversityPath => "/diversity?" + form.Spec.ToQueryString();
+    string? PresentPath => run is null ? null : $"/watch/{run.Id}?presenter=1";
     string StatusKey => run?.Status.ToString().ToLowerInvariant() ?? "idle";
     double ProgressPercent => run?.Latest is { } frame ? 100.0 * (frame.Step + 1) / frame.Total : 0;
 
@@ -68,7 +115,7 @@ public partial class Lab
     string StatusText => run switch
     {
         null => "Choose an image, a corruption and a solver, then press Run.",
-        { Status: RunStatus.Queued } r => $"Waiting for a free slot: position {r.QueuePosition} in the queue.",
+        { Status: RunStatus.Queued } r => $"Waiting for a free slot: position {r.QueuePosition} in the queue{QueueEstimate(r)}.",
         { Status: RunStatus.Preparing } => "Preparing the measurement…",
         { Status: RunStatus.Running, Latest: not null } => "Running:",
         { Status: RunStatus.Running } => "Starting…",
@@ -84,7 +131,6 @@ public partial class Lab
     bool ShowsStep => run is { Latest: not null, Status: RunStatus.Running or RunStatus.Finished or RunStatus.Cancelled };
 
     IReadOnlyList<LabRun> LiveRuns => run is null ? [] : [run];
-    string ScrubLabel => $"keyframe {scrubIndex + 1} of {keyframeCount}";
 
     IReadOnlyList<ChartSeries> ResidualSeries => [Series("residual", "#3b4bd8", p => p.Residual)];
     IReadOnlyList<ChartSeries> PsnrSeries => [Series("PSNR", "#d6336c", p => p.Psnr)];
@@ -100,10 +146,17 @@ public partial class Lab
         linkNotes = form.LoadLink(query, Uploads.AvailableTo(Browser));
         lesson = Lessons.Find(Lessons.IdIn(query));
         form.Changed += OnFormChanged;
+        labels = PanelLabels.For(form.SolverDescriptor);
     }
 
     protected override async Task OnAfterRenderAsync(bool firstRender)
     {
+        if (scrubberAppeared)
+        {
+            scrubberAppeared = false;
+            try { await player.ShowKeyframeAsync(scrubIndex); }
+            catch (JSDisconnectedException) { }
+        }
         if (!firstRender) return;
         try
         {
@@ -119,6 +172,13 @@ public partial class Lab
     void OnFormChanged(string field)
     {
         runProblems = [];
+        // A change during a run stops it: its frames would otherwise land beside a y they did not come from.
+        if (run is { IsOver: false } && IsStale)
+        {
+            stoppedByChange = true;
+            Runs.Stop(run.Id);
+        }
+        if (!IsStale) labels = PanelLabels.For(form.SolverDescriptor);
         _ = SyncUrlAsync();
         _ = RefreshPreviewAsync();
         StateHasChanged();
@@ -145,9 +205,10 @@ public partial class Lab
             await Task.Delay(PreviewDebounce, cancellation.Token);
             var spec = form.Spec;
             var (images, _) = await Preview.RenderAsync(spec, cancellation.Token);
-            if (cancellation.IsCancellationRequested || images is null || IsRunning) return;
+            if (cancellation.IsCancellationRequested || images is null || (IsRunning && !IsStale)) return;
             groundTruthUrl = DataUrl(images.GroundTruthPng);
             measurementUrl = DataUrl(images.MeasurementPng);
+            naive = images;
             await InvokeAsync(StateHasChanged);
         }
         catch (OperationCanceledException) { }
@@ -176,6 +237,9 @@ public partial class Lab
             return;
         }
         run = started;
+        shownSpec = form.Spec;
+        stoppedByChange = false;
+        labels = PanelLabels.For(form.SolverDescriptor);
         Work.Add(() => started.IsOver, () => Runs.Stop(started.Id)); // ends with the circuit, even one whose browser vanished
         metrics = [];
         keyframeCount = 0;
@@ -194,8 +258,13 @@ public partial class Lab
         var spec = form.Spec;
         var link = Navigation.BaseUri + "?" + spec.ToQueryString();
         if (page is not null) await page.InvokeVoidAsync("copyText", link);
-        Snackbar.Add(ShareMessage(form.IsUploadedImage, run?.Spec, spec), Severity.Info);
+        Snackbar.Add(ShareMessage(form.IsUploadedImage, shownSpec, spec), Severity.Info);
     }
+
+    /// <summary>How long the wait may be: the runs ahead, each about as long as this one's steps at the server's recent pace.</summary>
+    string QueueEstimate(LabRun queued) => Runs.EstimateWait(queued) is { } wait
+        ? $", about {NumberText.Duration(wait)}"
+        : "";
 
     /// <summary>The address where others follow the current run live (and its frames so far): /watch/{id}.</summary>
     string? WatchPath => run is null ? null : "/watch/" + run.Id;
@@ -214,7 +283,7 @@ public partial class Lab
     internal static string ShareMessage(bool uploadedImage, ExperimentSpec? shownRun, ExperimentSpec controls) =>
         uploadedImage ? "Link copied. It cannot carry your uploaded image: whoever opens it gets a gallery image."
         : shownRun is not null && !shownRun.Equals(controls)
-            ? "Link copied: it holds the controls as they are now, changed since the run on screen; Run shows their result."
+            ? "Link copied: it holds the controls as they are now, changed since the run on screen (dimmed, from the previous settings); Run shows their result."
             : shownRun is not null
                 ? "Link copied: it restores every control, and Run with the same seed reproduces this result."
                 : "Link copied: it restores every control.";
@@ -234,15 +303,17 @@ public partial class Lab
                 await InvokeAsync(async () =>
                 {
                     metrics = run.MetricsSnapshot();
-                    if (run.GroundTruthPng is { } gt && run.MeasurementPng is { } y)
+                    if (run.Problem is { } problem && !IsStale)
                     {
-                        groundTruthUrl = DataUrl(gt);
-                        measurementUrl = DataUrl(y);
+                        groundTruthUrl = DataUrl(problem.GroundTruthPng);
+                        measurementUrl = DataUrl(problem.MeasurementPng);
+                        naive = problem;
                     }
                     if (run.IsOver && keyframeCount == 0)
                     {
                         keyframeCount = await player.LoadKeyframesAsync(run.Id);
                         scrubIndex = Math.Max(0, keyframeCount - 1);
+                        scrubberAppeared = keyframeCount > 0; // its readouts are filled once it is on the page
                     }
                     StateHasChanged();
                 });

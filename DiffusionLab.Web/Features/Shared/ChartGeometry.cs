@@ -14,10 +14,12 @@ public sealed class ChartGeometry
 {
     public const double Width = 400, Height = 160, Left = 44, Right = 10, Top = 10, Bottom = 26;
 
-    public ChartGeometry(IReadOnlyList<ChartSeries> series, int totalSteps, bool logScale = false)
+    public ChartGeometry(IReadOnlyList<ChartSeries> series, int totalSteps, bool logScale = false, double reference = double.NaN)
     {
         LogScale = logScale;
         var values = series.SelectMany(s => s.Values).Where(v => double.IsFinite(v) && (!logScale || v > 0)).Select(Transform).ToList();
+        var hasReference = double.IsFinite(reference) && (!logScale || reference > 0) && values.Count > 0;
+        if (hasReference) values.Add(Transform(reference));
         HasData = values.Count > 0;
         double low = values.Count > 0 ? values.Min() : 0, high = values.Count > 0 ? values.Max() : 1;
         if (high - low < 1e-9) { low -= 0.5; high += 0.5; }
@@ -26,7 +28,11 @@ public sealed class ChartGeometry
         YMax = high + pad;
         XMax = Math.Max(1, totalSteps - 1);
         Lines = series.Select(s => (s, Points(s))).ToList();
+        ReferenceY = hasReference ? MapY(Transform(reference)) : null;
     }
+
+    /// <summary>Where the reference level (a yardstick) is drawn, in viewBox units; null for none.</summary>
+    public double? ReferenceY { get; }
 
     public bool LogScale { get; }
 
@@ -45,7 +51,7 @@ public sealed class ChartGeometry
         for (var i = 0; i <= 3; i++)
         {
             var value = YMin + (YMax - YMin) * i / 3;
-            var label = LogScale ? Pow10Label(value) : value.ToString(Math.Abs(YMax - YMin) < 3 ? "0.00" : "0.#", CultureInfo.InvariantCulture);
+            var label = LogScale ? Pow10Label(value) : TickLabel(value, YMax - YMin);
             yield return (MapY(value), label);
         }
     }
@@ -57,6 +63,14 @@ public sealed class ChartGeometry
             var step = Math.Round(XMax * i / 4);
             yield return (MapX(step), (step + 1).ToString(CultureInfo.InvariantCulture));
         }
+    }
+
+    /// <summary>A round tick label: as many decimals as the span needs to tell ticks apart, never more (0.25, 31.2, 40).</summary>
+    internal static string TickLabel(double value, double span)
+    {
+        var decimals = span <= 0 || !double.IsFinite(span) ? 2 : Math.Clamp((int)Math.Ceiling(-Math.Log10(span / 3)) + 1, 0, 4);
+        var text = Math.Round(value, decimals).ToString("F" + decimals, CultureInfo.InvariantCulture);
+        return text == "-" + 0.0.ToString("F" + decimals, CultureInfo.InvariantCulture) ? text[1..] : text;
     }
 
     static string Format(double v) => v.ToString("0.#", CultureInfo.InvariantCulture);

@@ -43,6 +43,11 @@ public abstract class ClassroomPage : ComponentBase
     /// <summary>Whether this browser made a saved run or batch (the only one that may delete it).</summary>
     protected bool IsMine(string? owner) => owner is not null && owner == Browser;
 
+    /// <summary>A deleted run cannot come back, and its button sits beside "rerun": every delete asks first.</summary>
+    protected static async Task<bool> ConfirmDeleteAsync(MudBlazor.IDialogService dialogs, string what) =>
+        await dialogs.ShowMessageBoxAsync($"Delete {what}?", "It is gone for everyone, with its replay and its links. This cannot be undone.",
+            yesText: "Delete", cancelText: "Keep it") == true;
+
     /// <summary>The spec a saved run or batch was made with (a batch's query also holds the page's own "n").</summary>
     protected static ExperimentSpec? SavedSpec(string specQuery) => ExperimentSpec.Parse(specQuery.Split("&n=")[0]).Spec;
 

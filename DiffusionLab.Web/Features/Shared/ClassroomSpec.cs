@@ -32,6 +32,11 @@ public static class ClassroomSpec
             Steps = Math.Clamp(steps ?? solver.DefaultSteps, 1, solver.MaxSteps),
         };
 
+    /// <summary>A page's address: the spec's query with the page's own keys after it (<see cref="PageKeys"/>).</summary>
+    public static string PageQuery(ExperimentSpec spec, params (string Key, string Value)[] pageValues) =>
+        string.Join("&", new[] { spec.ToQueryString() }.Concat(pageValues.Where(p => p.Value.Length > 0)
+            .Select(p => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(p.Value))));
+
     public static string DataUrl(byte[]? bytes, string mime = "image/png") =>
         bytes is { Length: > 0 } ? $"data:{mime};base64,{Convert.ToBase64String(bytes)}" : "";
 }

@@ -3,6 +3,8 @@
 //
 // A player is bound to one element (its root). Inside it, the page marks what the player fills:
 //   canvas[data-frame="xt" | "x0hat"]   a step's x_t or x̂0
+//   canvas[data-frame="error"]          |x̂0 − x0| of the step, once the player has the still "truth"
+//   svg[data-cursor-steps] line[data-chart-cursor]   a chart's cursor, moved to the step shown
 //   canvas[data-still="<name>"]         a picture that is not a step (y, x0, a sample, the mean)
 //   [data-readout="<name>"]             a number, written by `format` below: step, t, psnr, ssim,
 //                                       residual, elapsed, nfe, and "ended" (how a watched run ended)
@@ -100,6 +102,46 @@ function writeReadouts(scopes, values) {
     element.textContent = formatter(values);
     if (finite(values.Step)) element.dataset.step = String(values.Step);
   }
+  if (finite(values.Step)) moveCursors(scopes, values.Step);
+}
+
+// Each chart's cursor line goes to the step shown, in the chart's own viewBox units.
+function moveCursors(scopes, step) {
+  for (const cursor of within(scopes, 'svg[data-cursor-steps] line[data-chart-cursor]')) {
+    const chart = cursor.ownerSVGElement;
+    const left = Number(chart.dataset.cursorLeft), right = Number(chart.dataset.cursorRight), steps = Number(chart.dataset.cursorSteps);
+    if (!(steps > 0)) continue;
+    const x = String(left + (right - left) * Math.min(step, steps) / steps);
+    cursor.setAttribute('x1', x);
+    cursor.setAttribute('x2', x);
+    cursor.dataset.step = String(step);
+  }
+}
+
+// ---- the error map: |x̂0 − x0| per pixel, averaged over the colour channels, four times brighter,
+// drawn dark (right) to bright yellow (wrong). Pictures, not measurements: the metrics come from the server.
+const errorGain = 4;
+
+function pixelsOf(bitmap) {
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const context = canvas.getContext('2d');
+  context.drawImage(bitmap, 0, 0);
+  return context.getImageData(0, 0, bitmap.width, bitmap.height);
+}
+
+function errorPicture(estimate, truth) {
+  if (!estimate || !truth || estimate.width !== truth.width || estimate.height !== truth.height) return Promise.resolve(null);
+  const a = pixelsOf(estimate).data, b = truth.data;
+  const out = new ImageData(truth.width, truth.height);
+  for (let i = 0; i < b.length; i += 4) {
+    const e = (Math.abs(a[i] - b[i]) + Math.abs(a[i + 1] - b[i + 1]) + Math.abs(a[i + 2] - b[i + 2])) / (3 * 255);
+    const v = Math.min(1, e * errorGain);
+    out.data[i] = Math.round(255 * Math.min(1, 3 * v));
+    out.data[i + 1] = Math.round(255 * Math.min(1, Math.max(0, 3 * v - 1)));
+    out.data[i + 2] = Math.round(255 * Math.min(1, Math.max(0, 3 * v - 2)));
+    out.data[i + 3] = 255;
+  }
+  return createImageBitmap(out);
 }
 
 function clearReadouts(scopes) {
@@ -109,9 +151,11 @@ function clearReadouts(scopes) {
   }
 }
 
-async function drawFrame(scopes, frame, drawn) {
+async function drawFrame(scopes, frame, drawn, truth) {
   const [xt, x0hat] = await Promise.all([decode(frame.Xt, frame.Mime), decode(frame.X0Hat, frame.Mime)]);
-  const pictures = { xt, x0hat };
+  const wantsError = truth && within(scopes, 'canvas[data-frame="error"]').length > 0;
+  const error = wantsError ? await errorPicture(x0hat, truth) : null;
+  const pictures = { xt, x0hat, error };
   for (const canvas of within(scopes, 'canvas[data-frame]')) {
     const bitmap = pictures[canvas.dataset.frame];
     if (!bitmap) continue;
@@ -128,6 +172,7 @@ export function createPlayer(root) {
   let keyframes = [];
   let watching = null;    // the watch page's own connection to /hubs/watch
   let stillsQueue = Promise.resolve(), stillsCount = 0;
+  let truth = null;       // x0's pixels, from the still "truth", for the error map
 
   async function drawStills(stills, metrics) {
     const entries = Object.entries(stills || {}).filter(([, bytes]) => bytes && bytes.length > 0);
@@ -135,6 +180,7 @@ export function createPlayer(root) {
     stillsCount++;
     entries.forEach(([name], i) => {
       if (!bitmaps[i]) return;
+      if (name === 'truth') truth = pixelsOf(bitmaps[i]);
       const picture = fingerprint(entries[i][1]);
       for (const canvas of root.querySelectorAll(`canvas[data-still="${CSS.escape(name)}"]`)) {
         paint(canvas, bitmaps[i]);
@@ -170,7 +216,7 @@ export function createPlayer(root) {
         const frame = queue.pending;
         queue.pending = null;
         queue.drawn++;
-        await drawFrame(scopesOf(queue.runId), frame, queue.drawn);
+        await drawFrame(scopesOf(queue.runId), frame, queue.drawn, truth);
       }
     } finally {
       queue.drawing = false;

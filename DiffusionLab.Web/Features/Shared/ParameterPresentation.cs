@@ -19,5 +19,19 @@ public static class ParameterPresentation
         return Math.Pow(10, Math.Floor(Math.Log10(raw)));
     }
 
-    public static string Number(double value) => value.ToString("0.####", CultureInfo.InvariantCulture);
+    public static string Number(double value) => NumberText.Setting(value);
+
+    /// <summary>
+    /// A slider's value on its step: a slider adds steps in floating point, and 0.9 arrived as
+    /// 0.8999999999999999 in the controls, the link and the captions.
+    /// </summary>
+    public static double Snapped(ParameterDefinition definition, double value)
+    {
+        var step = Step(definition);
+        var decimals = Math.Clamp((int)Math.Ceiling(-Math.Log10(step)), 0, 10);
+        return Math.Clamp(Math.Round(Math.Round(value / step) * step, decimals), definition.Min, definition.Max);
+    }
+
+    /// <summary>A typed value without the float noise of its conversion (six decimals are more than any setting needs).</summary>
+    public static double Typed(double value) => double.IsFinite(value) ? Math.Round(value, 6) : value;
 }

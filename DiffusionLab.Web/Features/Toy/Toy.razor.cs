@@ -1,3 +1,4 @@
+using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Toy;
 using DiffusionLab.Web.Features.Learn;
 using Microsoft.AspNetCore.Components;
@@ -17,6 +18,19 @@ public partial class Toy
     [Inject] IJSRuntime JS { get; set; } = default!;
     [Inject] NavigationManager Navigation { get; set; } = default!;
 
+    /// <summary>The address's spec (?spec=…, as this page writes it), when it is one the 2-D lab can run; a bad one leaves the defaults and says so.</summary>
+    string? linkNote;
+
+    protected override void OnInitialized()
+    {
+        lesson = Lessons.Find(Lessons.IdIn(new Uri(Navigation.Uri).Query));
+        var query = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(Navigation.Uri).Query);
+        if (!query.TryGetValue("spec", out var text)) return;
+        var (spec, problems) = ToySpec.Parse(text.ToString());
+        if (spec is not null && SolverCatalog.Find(spec.SolverId) is not null) form.Load(spec);
+        else linkNote = "This link's 2-D setup could not be used, so the page starts from the ring: " + string.Join(" ", problems.Select(p => p.Message).DefaultIfEmpty("it names no solver the 2-D lab has."));
+    }
+
     readonly ToyForm form = new();
     ElementReference planeCanvas, readout;
     DotNetObjectReference<Toy>? self;
@@ -34,7 +48,6 @@ public partial class Toy
     bool Hides(string control) => lesson?.Hides(control) == true;
     bool Locks(string control) => lesson?.Locks(control) == true;
 
-    protected override void OnInitialized() => lesson = Lessons.Find(Lessons.IdIn(new Uri(Navigation.Uri).Query));
 
     string StatusText => status switch
     {
@@ -78,7 +91,12 @@ public partial class Toy
         if (!rendered || form.Problems.Any(p => p.Field == "prior" || p.Field.StartsWith("measurement", StringComparison.Ordinal))) return;
         try
         {
-            await Call("toyLab.setSpec", form.ToSpec().ToJson());
+            var json = form.ToSpec().ToJson();
+            await Call("toyLab.setSpec", json);
+            // The address follows the controls, so the setup on screen can be shared as a link.
+            // A lesson's key stays in it, so a reload keeps the lesson bar.
+            var lessonKey = lesson is null ? "" : "&" + Lesson.QueryKey + "=" + Uri.EscapeDataString(lesson.Id);
+            Navigation.NavigateTo("/toy?spec=" + Uri.EscapeDataString(json) + lessonKey, new NavigationOptions { ReplaceHistoryEntry = true });
         }
         catch (JSDisconnectedException) { }
     }

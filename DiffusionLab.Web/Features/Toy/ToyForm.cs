@@ -87,6 +87,21 @@ public sealed class ToyForm
     public IEnumerable<SolverDescriptor> OfferedSolvers =>
         SolverCatalog.All.Where(s => ToySpec.OffersInThePlane(s) && (MeasurementKind != ToyMeasurementKind.None || s.Family == SolverFamily.Unconditional));
 
+    /// <summary>Takes every control from a spec that passed its checks (a shared 2-D lab address).</summary>
+    public void Load(ToySpec spec)
+    {
+        Components = [.. spec.Components];
+        Preset = null;
+        SelectedComponent = -1;
+        SolverId = spec.SolverId;
+        Parameters = new(spec.Parameters);
+        Steps = spec.Steps;
+        Particles = spec.Particles;
+        Seed = (int)Math.Clamp(spec.Seed, int.MinValue, int.MaxValue);
+        MeasurementKind = spec.Measurement.Kind;
+        (A1, A2, Y, SigmaY) = (spec.Measurement.A1, spec.Measurement.A2, spec.Measurement.Y, spec.Measurement.SigmaY);
+    }
+
     public ToySpec ToSpec() => new(Components.ToArray(), SolverId, new Dictionary<string, double>(Parameters), Steps, Measurement, Particles, Seed);
 
     public IReadOnlyList<SpecProblem> Problems => ToSpec().Validate();

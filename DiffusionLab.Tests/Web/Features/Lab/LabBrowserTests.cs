@@ -229,7 +229,7 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
         await Assertions.Expect(page.Locator("[data-testid=measurement]")).ToHaveAttributeAsync("src", new Regex("^data:image/png"), new() { Timeout = 30_000 });
     }
 
-    static async Task ChooseAsync(IPage page, string testId, string option)
+    internal static async Task ChooseAsync(IPage page, string testId, string option)
     {
         await page.Locator($"[data-testid={testId}]").Locator("xpath=ancestor-or-self::div[contains(@class,'mud-select')][1]").First.ClickAsync();
         await page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = option }).First.ClickAsync();

@@ -92,6 +92,11 @@ public sealed class ClassroomBrowserTests(BrowserFixture browser) : IClassFixtur
         await other.Context.CloseAsync();
 
         await row.Locator("button", new() { HasText = "delete" }).ClickAsync();
+        // Deleting asks first; keeping it leaves the row, confirming removes it.
+        await page.Locator(".mud-dialog button", new() { HasText = "Keep it" }).ClickAsync();
+        await Assertions.Expect(page.Locator($"tr[data-batch-id='{id}']")).ToHaveCountAsync(1);
+        await row.Locator("button", new() { HasText = "delete" }).ClickAsync();
+        await page.Locator(".mud-dialog button", new() { HasText = "Delete" }).ClickAsync();
         await Assertions.Expect(page.Locator($"tr[data-batch-id='{id}']")).ToHaveCountAsync(0);
     }
 
