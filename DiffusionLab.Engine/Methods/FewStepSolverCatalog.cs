@@ -51,7 +51,8 @@ static class FewStepSolverCatalog
             SolverFamily.Posterior, true, 20, MaxSteps, [DdrmEta, DdrmEtaB, ClipOff],
             _ => new Dictionary<string, double> { ["eta"] = DdrmEta.Default, ["etaB"] = DdrmEtaB.Default, ["clipX0"] = ClipOff.Default },
             p => new Ddrm(p.GetValueOrDefault("eta", DdrmEta.Default), p.GetValueOrDefault("etaB", DdrmEtaB.Default),
-                p.GetValueOrDefault("clipX0", ClipOff.Default) >= 0.5)),
+                p.GetValueOrDefault("clipX0", ClipOff.Default) >= 0.5),
+            NeedsKnownSvd: true),
 
         new("pigdm", "ΠGDM (pseudoinverse-guided diffusion)",
             "DDIM guided by the likelihood of y as if the clean image were Gaussian around the network's guess: the pull toward y is solved exactly for that Gaussian (a linear solve with A Aᵀ) and carried back through the network by one backward pass, so each step costs two evaluations. Needs a linear corruption.",

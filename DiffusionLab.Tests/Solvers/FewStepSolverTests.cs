@@ -177,6 +177,16 @@ public class FewStepSolverTests
         Assert.Contains("gaussian-blur", error.Message);
     }
 
+    [Fact]
+    public void A_ddrm_spec_on_a_blur_is_refused_before_it_runs()
+    {
+        var spec = new ExperimentSpec { Prior = PriorCatalog.ImageDemoId, Image = "sample:0", Corruption = "gaussian-blur", Solver = "ddrm", Steps = 5 };
+        var refused = Assert.Throws<SpecException>(() => Runner.Prepare(spec));
+        var problem = Assert.Single(refused.Problems, p => p.Field == "solver");
+        Assert.Contains("needs a corruption with a known SVD", problem.Message);
+        Assert.NotNull(Runner.Prepare(spec with { Corruption = "super-resolution" }));
+    }
+
     [Theory]
     [InlineData("diffpir", "super-resolution")]
     [InlineData("diffpir", "box-inpainting")]
