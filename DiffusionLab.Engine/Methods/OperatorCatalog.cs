@@ -73,7 +73,7 @@ public static class OperatorCatalog
         new(Denoise.CatalogId, "Denoising",
             "Only noise is added to the picture: y = x + noise. The task is to remove the noise without inventing or losing detail.",
             true, [],
-            (_, shape, _) => new Denoise(shape)),
+            (_, shape, _) => new Denoise(shape), HasKnownSvd: true),
 
         new(GaussianBlur.CatalogId, "Gaussian blur",
             "An out-of-focus camera: every pixel is smeared over its neighbours with a bell-shaped (Gaussian) weight. Fine detail is damped, and the finest is lost below the noise.",
@@ -89,27 +89,27 @@ public static class OperatorCatalog
             "A square hole is cut out of the picture. Inside the hole there is no information at all: whatever fills it comes from the prior.",
             true, [BoxSize, BoxPlacementChoice, BoxLeft, BoxTop, BoxMargin],
             (p, shape, seed) => new BoxInpainting(shape, ReadInt(p, shape, BoxSize), (BoxPlacement)ReadInt(p, shape, BoxPlacementChoice),
-                ReadInt(p, shape, BoxLeft), ReadInt(p, shape, BoxTop), ReadInt(p, shape, BoxMargin), seed)),
+                ReadInt(p, shape, BoxLeft), ReadInt(p, shape, BoxTop), ReadInt(p, shape, BoxMargin), seed), HasKnownSvd: true),
 
         new(RandomInpainting.CatalogId, "Random inpainting",
             "A random share of the pixels is missing, scattered over the picture. Their neighbours still tell a lot about them.",
             true, [FractionMissing],
-            (p, shape, seed) => new RandomInpainting(shape, Read(p, shape, FractionMissing), seed)),
+            (p, shape, seed) => new RandomInpainting(shape, Read(p, shape, FractionMissing), seed), HasKnownSvd: true),
 
         new(SuperResolution.CatalogId, "Super-resolution",
             "Only a smaller version of the picture is seen: each measured pixel is the average of a block of pixels. Many sharp pictures shrink to the same small one.",
             true, [ShrinkFactor],
-            (p, shape, _) => new SuperResolution(shape, ShrinkFactors[ReadInt(p, shape, ShrinkFactor)])),
+            (p, shape, _) => new SuperResolution(shape, ShrinkFactors[ReadInt(p, shape, ShrinkFactor)]), HasKnownSvd: true),
 
         new(Colorization.CatalogId, "Colorization",
             "Only the grey picture (the average of red, green and blue) is seen. The colours must come from the prior.",
             true, [],
-            (_, shape, _) => new Colorization(shape)),
+            (_, shape, _) => new Colorization(shape), HasKnownSvd: true),
 
         new(FourierSubsampling.CatalogId, "Fourier subsampling (MRI-like)",
             "Like a faster MRI scan: the scanner measures the picture's Fourier transform, but only some of its lines. Skipping lines saves time and causes aliasing, which the prior must undo.",
             true, [Acceleration, LineChoice],
-            (p, shape, seed) => new FourierSubsampling(shape, Read(p, shape, Acceleration), (LinePattern)ReadInt(p, shape, LineChoice), seed)),
+            (p, shape, seed) => new FourierSubsampling(shape, Read(p, shape, Acceleration), (LinePattern)ReadInt(p, shape, LineChoice), seed), HasKnownSvd: true),
 
         new(PhaseRetrieval.CatalogId, "Phase retrieval",
             "Like a diffraction experiment: only the strength of each frequency of the picture is measured, never its phase. The problem is nonlinear, and shifted or flipped pictures give the same measurement.",

@@ -23,13 +23,23 @@ public enum LinePattern
 /// and the row mask M, A x = M F x and the exact adjoint for the real inner product is
 /// Aᵀ y = Re(F⁻¹ M y); the back-projection is that same zero-filled inverse FFT.
 /// The centre band is 0.32/R of the rows (fastMRI's pairing: 8% at R = 4, 4% at R = 8).
+/// <para>
+/// Its SVD lives in k-space. A real image's spectrum is Hermitian-symmetric (X[k] = conj X[−k]),
+/// so AᵀA multiplies frequency row k by (m_k + m_−k)/2: the singular value is 1 where a row and
+/// its mirror are both measured, 1/√2 where only one of the two is, 0 where neither is. V is the
+/// orthonormal FFT written as real and imaginary parts (spectral shape [C, H, W, 2], the
+/// Hermitian-symmetric arrays being its image), U z = M z √(2/c) and Uᵀ y the Hermitian-symmetric
+/// part of M y √(2/c), with c = m_k + m_−k.
+/// </para>
 /// </remarks>
-public sealed class FourierSubsampling : MeasurementOperator
+public sealed class FourierSubsampling : MeasurementOperator, ISvdMeasurement
 {
     public const string CatalogId = "fourier-subsampling";
     const double CentreShareTimesR = 0.32;
     readonly Tensor rowMask; // [1, 1, H, 1]
     readonly Tensor unpairedRowWeight; // [1, 1, H, 1]: 2 on kept rows whose mirror row was not kept, else 1
+    readonly Tensor rowGain; // [1, 1, H, 1, 1], √(2/c) where c = m_k + m_−k > 0, else 0
+    readonly Tensor singularValues; // [C, H, W, 2]
 
     public FourierSubsampling(long[] sampleShape, double acceleration, LinePattern pattern, int seed)
         : base(CatalogId, sampleShape, [.. sampleShape, 2])
@@ -47,6 +57,18 @@ public sealed class FourierSubsampling : MeasurementOperator
         foreach (var row in KeptRows) weight[row] = mask[(height - row) % height] == 1 ? 1 : 2;
         using var weightTensor = tensor(weight, [1, 1, height, 1], float64);
         unpairedRowWeight = Keep(weightTensor);
+        var pairCount = new double[height];
+        var gain = new double[height];
+        for (int k = 0; k < height; k++)
+        {
+            pairCount[k] = mask[k] + mask[(height - k) % height];
+            gain[k] = pairCount[k] > 0 ? Math.Sqrt(2 / pairCount[k]) : 0;
+        }
+        using var gainTensor = tensor(gain, [1, 1, height, 1, 1], float64);
+        rowGain = Keep(gainTensor);
+        using var scope = NewDisposeScope();
+        var perRow = tensor(pairCount.Select(c => Math.Sqrt(c / 2)).ToArray(), [1, height, 1, 1], float64);
+        singularValues = Keep(perRow.expand([sampleShape[0], height, sampleShape[2], 2]).contiguous());
     }
 
     public double Acceleration { get; }
@@ -90,6 +112,25 @@ public sealed class FourierSubsampling : MeasurementOperator
     {
         var spectrum = view_as_complex(y.contiguous()) * rowMask.to(y);
         return fft.ifft2(spectrum, norm: FFTNormType.Ortho).real.contiguous();
+    }
+
+    public long[] SpectralShape => OutputShape;
+    public Tensor SingularValues => singularValues;
+
+    public Tensor ToSpectral(Tensor x) => Scoped(() => view_as_real(fft.fft2(x, norm: FFTNormType.Ortho)).contiguous());
+
+    public Tensor FromSpectral(Tensor spectral) => Scoped(() => fft.ifft2(view_as_complex(spectral.contiguous()), norm: FFTNormType.Ortho).real.contiguous());
+
+    public Tensor MeasurementToSpectral(Tensor y) => Scoped(() => HermitianPart(y * rowMask.unsqueeze(-1).to(y) * rowGain.to(y)));
+
+    public Tensor SpectralToMeasurement(Tensor spectral) => Scoped(() => spectral * rowMask.unsqueeze(-1).to(spectral) * rowGain.to(spectral));
+
+    /// <summary>(w + R w)/2 with R w[k, l] = conj w[−k, −l]: the projection onto spectra of real images.</summary>
+    static Tensor HermitianPart(Tensor w)
+    {
+        var mirrored = w.flip(2, 3).roll([1, 1], [2, 3]);
+        var conjugateSign = tensor(new double[] { 1, -1 }, w.dtype, w.device);
+        return w.Plus(mirrored * conjugateSign).DividedBy(2);
     }
 
     static long[] ChooseRows(long height, double acceleration, LinePattern pattern, int seed)

@@ -72,6 +72,13 @@ public abstract class MeasurementOperator : IMeasurement, IDisposable
     /// <summary>What <see cref="NaiveEstimate"/> is, for a caption; each operator says which estimate it gives.</summary>
     public abstract string NaiveEstimateName { get; }
 
+    /// <summary>Runs <paramref name="compute"/> in its own dispose scope and hands only its result to the caller (the SVD operations use it as Forward does).</summary>
+    protected static Tensor Scoped(Func<Tensor> compute)
+    {
+        using var scope = NewDisposeScope();
+        return compute().MoveToOuterDisposeScope();
+    }
+
     /// <summary>A(x) for a batch; runs inside a dispose scope, must return a new tensor (never <paramref name="x"/> itself).</summary>
     protected abstract Tensor ApplyForward(Tensor x);
 

@@ -147,6 +147,8 @@ public sealed record ExperimentSpec
                 problems.Add(new("steps", StepsRule(solver) + "."));
             if (op is not null && solver.NeedsLinearOperator && !op.IsLinear)
                 problems.Add(new("solver", $"{solver.DisplayName} needs a linear corruption, and {op.DisplayName} is not linear. Try DPS."));
+            else if (solver.NeedsKnownSvd && solver.RefusalOf(op) is { } refusal)
+                problems.Add(new("solver", refusal + ". Try DiffPIR or ΠGDM, which only need A and Aᵀ."));
         }
         if (Seed < 0) problems.Add(new("seed", SeedRule + "."));
         if (SampleSeed < 0) problems.Add(new("sampleSeed", SampleSeedRule + "."));

@@ -140,9 +140,11 @@ public static class SpecLink
             replaced = $"The link asks for a solver called '{ExperimentSpec.Shorten(spec.Solver)}', which this lab does not have";
         else if (solver is { NeedsLinearOperator: true } && op is { IsLinear: false })
             replaced = $"{solver.DisplayName} needs a linear corruption, and {op.DisplayName} is not linear";
+        else if (solver?.RefusalOf(op) is { } refusal)
+            replaced = refusal;
         if (replaced is not null)
         {
-            bool Fits(SolverDescriptor s) => !s.NeedsLinearOperator || op is not { IsLinear: false };
+            bool Fits(SolverDescriptor s) => s.RefusalOf(op) is null;
             solver = offerings.Solvers.FirstOrDefault(s => s.Id == ExperimentSpec.Default.Solver && Fits(s))
                 ?? offerings.Solvers.FirstOrDefault(Fits) ?? offerings.Solvers[0];
             notes.Add($"{replaced}; {solver.DisplayName} is shown instead.");

@@ -45,6 +45,9 @@ public class PosteriorSamplesTests
     [InlineData("dps")]
     [InlineData("ddpm")]
     [InlineData("score-ald")]
+    [InlineData("diffpir")]
+    [InlineData("ddrm")]
+    [InlineData("pigdm")]
     public void Diversity_sample_k_is_exactly_the_lab_run_with_sample_seed_k(string solver)
     {
         // Each sample draws from its own stream and the mixture prior's arithmetic is per sample, so

@@ -66,7 +66,7 @@ public class RunnerTests
             foreach (var solver in SolverCatalog.All)
             {
                 var spec = Spec(op.Id, solver.Id, 2);
-                if (solver.NeedsLinearOperator && !op.IsLinear)
+                if (solver.RefusalOf(op) is not null)
                 {
                     var refused = Assert.Throws<SpecException>(() => Runner.Prepare(spec));
                     Assert.Contains(refused.Problems, p => p.Field == "solver");

@@ -24,7 +24,7 @@ public sealed class SpecLinkTests
         var checkedLinks = 0;
         foreach (var prior in Offerings.Priors)
             foreach (var op in OperatorCatalog.All)
-                foreach (var solver in SolverCatalog.All.Where(s => !s.NeedsLinearOperator || op.IsLinear))
+                foreach (var solver in SolverCatalog.All.Where(s => s.RefusalOf(op) is null))
                 {
                     var images = Offerings.ImageReferences(prior.Id);
                     var spec = (ExperimentSpec.Default with

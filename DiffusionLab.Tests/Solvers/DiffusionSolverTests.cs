@@ -198,13 +198,16 @@ public class DiffusionSolverTests
     [InlineData("ddpm")]
     [InlineData("dps")]
     [InlineData("score-ald")]
+    [InlineData("diffpir")]
+    [InlineData("ddrm")]
+    [InlineData("pigdm")]
     public void With_per_sample_noise_sample_k_of_a_batch_is_its_run_alone(string id)
     {
         // Each sample draws from its own generator and the mixture's ε, its gradient and the DPS
         // norm are per sample, so a batch of three is three runs side by side.
         using var prior = GaussianMixturePresets.Ring();
         using var identity = new MatrixMeasurement(tensor(new float[] { 1, 0 }, [1, 2]), [2], "matrix");
-        var entry = DiffusionSolverCatalog.Entries.Single(e => e.Id == id);
+        var entry = SolverCatalog.All.Single(e => e.Id == id);
         var parameters = new Dictionary<string, double>(entry.DefaultsFor("matrix"));
         if (id == "score-ald") parameters["levels"] = 10;
         var solver = entry.Create(parameters);

@@ -58,6 +58,12 @@ public static class MathSymbols
         new("G", "G", "G", "The trained generator: the VAE's decoder or the GAN's generator. Every answer is an image G can make."),
         new("zlat", "z", "z (code)", "The generator's code: 64 numbers that G turns into an image."),
         new("pt", "p_t", "p_t", "The density of images noised to timestep t (p_0: of clean images)."),
+        new("sigmabar", @"\bar\sigma_t", "σ̄_t", "The noise level of x_t seen as a noisy image: x_t/√ᾱ_t = x_0 + σ̄_t ε, so σ̄_t = √((1 − ᾱ_t)/ᾱ_t)."),
+        new("rhot", @"\rho_t", "ρ_t", "DiffPIR's weight on staying near the network's guess: λσ_y²/σ̄_t², small while x_t is noisy, so y wins early and the prior late."),
+        new("rt", "r_t", "r_t", "ΠGDM's guess of how far the clean image may be from x̂0 at timestep t: r_t² = 1 − ᾱ_t."),
+        new("V", @"V^\top", "Vᵀ", "The corruption's own coordinates (its SVD A = UΣVᵀ): in them A only scales each coordinate by a singular value, or drops it."),
+        new("si", "s_i", "s_i", "The i-th singular value of A: how much of coordinate i survives the corruption (0: nothing, it is all prior)."),
+        new("etab", @"\eta_b", "η_b", "DDRM's weight on y in the coordinates where y is the less noisy source (1: take y as it is)."),
     ];
 
     static readonly FrozenDictionary<string, MathSymbol> ByKey = All.ToFrozenDictionary(s => s.Key, StringComparer.Ordinal);

@@ -89,6 +89,21 @@ public static class SolverFormulas
             new("One step from t to s: DDPM's step, then a push toward agreeing with y:", @"\sym{xs}{x_s} = x'_s - \hl{\sym{zeta}{\zeta}\,\nabla_{\sym{xt}{x_t}}\big\lVert \sym{y}{y} - \sym{A}{\mathcal A}(\sym{x0hat}{\hat x_0}(x_t))\big\rVert}"),
             new("where x'_s is DDPM's ancestral step from (x_t, x̂0), and x̂0 is Tweedie's estimate (the norm is not squared: this ζ is twice the ζ′ of the paper's Algorithm 1):", Tweedie),
         ]),
+        new("diffpir", "15", "What stands in for ∇log p_t(y | x_t): an exact data step at every noise level. The network's guess is pulled to agree with y by a closed-form (or conjugate-gradient) solve, weighted by how noisy x_t still is.",
+        [
+            new("The data step on the network's guess x̂0^(t) (Tweedie's estimate of §1), HQS inside the diffusion:", @"\hat x_0 = \hl{\arg\min_x\ \big\lVert \sym{y}{y} - \sym{A}{\mathcal A}x\big\rVert^2 + \sym{rhot}{\rho_t}\,\big\lVert x - \sym{x0hat}{\hat x_0^{(t)}}\big\rVert^2},\qquad \rho_t = \sym{lambda}{\lambda}\,\frac{\sym{sigmay}{\sigma_y}^2}{\sym{sigmabar}{\bar\sigma_t}^2}"),
+            new("then back to the next noise level s, mixing the implied noise with fresh noise by ζ:", @"\sym{xs}{x_s} = \sqrt{\sym{abar}{\bar\alpha_s}}\,\hat x_0 + \sqrt{1-\bar\alpha_s}\,\Big(\sqrt{1-\sym{zeta}{\zeta}}\,\hat\varepsilon + \sqrt{\zeta}\,\sym{z}{z}\Big),\qquad \hat\varepsilon = \frac{\sym{xt}{x_t} - \sqrt{\bar\alpha_t}\,\hat x_0}{\sqrt{1-\bar\alpha_t}}"),
+        ]),
+        new("ddrm", "16", "What stands in for ∇log p_t(y | x_t): in the corruption's own coordinates (its SVD), each coordinate y measured is taken from y where y is less noisy than x_t, and left to the network where A saw nothing.",
+        [
+            new("In the SVD coordinates, x̄ = Vᵀx_t/√ᾱ_t, ȳ = Σ⁺Uᵀy, σ_s = σ̄_s, per coordinate i:", @"\bar x_{s,i} = \begin{cases} \bar x_{\theta,i} + \sqrt{1-\sym{eta}{\eta}^2}\,\sigma_s\,\bar\varepsilon_i + \eta\sigma_s \sym{z}{z}_i & \sym{si}{s_i} = 0 \\ \bar x_{\theta,i} + \hl{\sqrt{1-\eta^2}\,\sigma_s\,\frac{\bar y_i - \bar x_{\theta,i}}{\sym{sigmay}{\sigma_y}/s_i}} + \eta\sigma_s z_i & s_i\sigma_s < \sigma_y \\ \hl{(1-\sym{etab}{\eta_b})\,\bar x_{\theta,i} + \eta_b\,\bar y_i} + \sqrt{\sigma_s^2 - \eta_b^2\sigma_y^2/s_i^2}\;z_i & s_i\sigma_s \ge \sigma_y \end{cases}"),
+            new("where the network's guess and noise are read in the same coordinates, and the step returns to pixels:", @"\bar x_\theta = \sym{V}{V^\top}\sym{x0hat}{\hat x_0}(\sym{xt}{x_t}),\qquad \bar\varepsilon = V^\top\sym{eps}{\varepsilon_\theta}(x_t,\sym{t}{t}),\qquad \sym{xs}{x_s} = \sqrt{\sym{abar}{\bar\alpha_s}}\,V\bar x_s"),
+        ]),
+        new("pigdm", "17", "What stands in for ∇log p_t(y | x_t): the Gaussian guess p(x_0 | x_t) ≈ N(x̂0, r_t² I), which makes p(y | x_t) Gaussian; its score is a pseudo-inverse-like solve pulled back through the network.",
+        [
+            new("The guidance, one conjugate-gradient solve in measurement space and one backward pass:", @"g = \hl{\Big(\frac{\partial \sym{x0hat}{\hat x_0}}{\partial \sym{xt}{x_t}}\Big)^{\!\top} \sym{AT}{\mathcal A^\top}\big(\sym{rt}{r_t}^2\,\sym{A}{\mathcal A}\mathcal A^\top + \sym{sigmay}{\sigma_y}^2 I\big)^{-1}\big(\sym{y}{y} - \mathcal A\hat x_0\big)},\qquad r_t^2 = 1-\sym{abar}{\bar\alpha_t}"),
+            new("then DDIM's step from t to s, pushed by g (the authors' code's weight, the default on images):", @"\sym{xs}{x_s} = \mathrm{DDIM}\big(\hat x_0,\ \sym{eps}{\varepsilon_\theta}(x_t,\sym{t}{t})\big) + \sqrt{\bar\alpha_s\,\bar\alpha_t}\;r_t^2\,g"),
+        ]),
         new("hqs", "6", OptimisationNote,
         [
             new("The one objective it minimises:", @"\sym{F}{F}(x) = \frac{1}{2\sym{sigmay}{\sigma_y}^2}\big\lVert \sym{y}{y} - \sym{A}{\mathcal A}x\big\rVert^2 + \hl{\sym{lambda}{\lambda} \sym{R}{R}(x)}"),
