@@ -30,40 +30,52 @@ static class DiffusionSolverCatalog
         "How hard each step is pushed toward agreeing with y: ζ times the gradient of ‖y − A(x̂0)‖. Too small ignores y; too large overshoots and makes artefacts.");
 
     static readonly ParameterDefinition ClipX0Hat = new("clipX0", "Clip x̂0 to [-1, 1]", 0, 1, 1,
-        "Keeps the estimate of the clean image inside the image range, as the DPS code does for images. Turn off for points that are not images.",
+        "Keeps the estimate of the clean image inside the image range, as the DPS code does for images (its clip_denoised), both for the step and for the guidance. Turn off for points that are not images.",
         Choices: ["Off", "On"]);
+
+    /// <summary>ADM's clip_denoised for the samplers that step from (ε, x̂0): on by default, as ADM samples images.</summary>
+    static readonly ParameterDefinition ClipDenoised = new("clipX0", "Clip x̂0 to [-1, 1]", 0, 1, 1,
+        "Clamps the network's guess of the clean image to the image range before each step, as ADM (the guided-diffusion code) does when it samples images; the step then uses the noise that matches the clamped guess. Off follows the network exactly.",
+        Choices: ["Off", "On"]);
+
+    /// <summary>The same setting for the continuous-time samplers, off by default: Song et al. integrate the network's own score.</summary>
+    static readonly ParameterDefinition ClipScore = ClipDenoised with
+    {
+        Default = 0,
+        Description = "Off (the default, as Song et al. do) integrates the network's own score. On replaces it by the score of the network's guess clamped to the image range, which hides a weak model's wild guesses near pure noise but is no longer the SDE of the paper.",
+    };
 
     public static IReadOnlyList<SolverDescriptor> Entries { get; } =
     [
         new("ddpm", "DDPM (ancestral sampling)",
             "Starts from pure noise and removes a little of it at each step: the network guesses the clean image, and the next state is drawn between that guess and the current state, with fresh noise added. Ignores the measurement: it shows what the prior alone produces.",
-            SolverFamily.Unconditional, false, 250, MaxSteps, [],
-            _ => new Dictionary<string, double>(),
-            _ => new Ddpm()),
+            SolverFamily.Unconditional, false, 250, MaxSteps, [ClipDenoised],
+            _ => Defaults(ClipDenoised),
+            p => new Ddpm(Clip(p, ClipDenoised))),
 
         new("ddim", "DDIM",
             "Like DDPM, but each step jumps straight toward the network's guess of the clean image, so far fewer steps are enough. With η = 0 the same starting noise always gives the same image. Ignores the measurement.",
-            SolverFamily.Unconditional, false, 50, MaxSteps, [Eta],
-            _ => Defaults(Eta),
-            p => new Ddim(p.GetValueOrDefault("eta", Eta.Default))),
+            SolverFamily.Unconditional, false, 50, MaxSteps, [Eta, ClipDenoised],
+            _ => Defaults(Eta, ClipDenoised),
+            p => new Ddim(p.GetValueOrDefault("eta", Eta.Default), Clip(p, ClipDenoised))),
 
         new("reverse-sde", "Reverse SDE (Euler–Maruyama)",
             "Runs the noising process backwards in continuous time: each step follows the score (the direction toward more likely images) and adds a little noise. Ignores the measurement.",
-            SolverFamily.Unconditional, false, 250, MaxSteps, [],
-            _ => new Dictionary<string, double>(),
-            _ => new ReverseSde()),
+            SolverFamily.Unconditional, false, 250, MaxSteps, [ClipScore],
+            _ => Defaults(ClipScore),
+            p => new ReverseSde(Clip(p, ClipScore))),
 
         new("probability-flow", "Probability-flow ODE",
             "A noise-free path with the same marginals as the reverse SDE: every particle flows deterministically along the score from noise to an image. Ignores the measurement.",
-            SolverFamily.Unconditional, false, 100, MaxSteps, [OdeMethodChoice],
-            _ => Defaults(OdeMethodChoice),
-            p => new ProbabilityFlow((OdeMethod)(int)p.GetValueOrDefault("method", OdeMethodChoice.Default))),
+            SolverFamily.Unconditional, false, 100, MaxSteps, [OdeMethodChoice, ClipScore],
+            _ => Defaults(OdeMethodChoice, ClipScore),
+            p => new ProbabilityFlow((OdeMethod)(int)p.GetValueOrDefault("method", OdeMethodChoice.Default), Clip(p, ClipScore))),
 
         new("sdedit", "SDEdit",
             "Makes a rough picture from the measurement (for example the blurred or masked image), adds noise to it up to strength t0, and lets the prior denoise it. The measurement is only used at the start.",
-            SolverFamily.Posterior, false, 100, MaxSteps, [Strength],
-            _ => Defaults(Strength),
-            p => new Sdedit(p.GetValueOrDefault("t0", Strength.Default))),
+            SolverFamily.Posterior, false, 100, MaxSteps, [Strength, ClipDenoised],
+            _ => Defaults(Strength, ClipDenoised),
+            p => new Sdedit(p.GetValueOrDefault("t0", Strength.Default), Clip(p, ClipDenoised))),
 
         new("score-ald", "Score-based annealed Langevin (ScoreALD)",
             "Walks down a ladder of noise levels; at each level it takes a few noisy steps that follow the prior's score plus a pull toward agreeing with y, the pull softened by the current noise level. Needs a linear corruption (it uses Aᵀ).",
@@ -76,11 +88,15 @@ static class DiffusionSolverCatalog
             "Samples like DDPM, but after every step nudges the state so that the network's guess of the clean image, once corrupted, agrees better with y. The nudge needs a backward pass through the network, which doubles the cost per step; it also works for nonlinear corruptions.",
             SolverFamily.Posterior, false, 250, MaxSteps, [Zeta, ClipX0Hat],
             DpsDefaults,
-            p => new Dps(p.GetValueOrDefault("zeta", Zeta.Default), p.GetValueOrDefault("clipX0", ClipX0Hat.Default) >= 0.5)),
+            p => new Dps(p.GetValueOrDefault("zeta", Zeta.Default), Clip(p, ClipX0Hat))),
     ];
 
     static Dictionary<string, double> Defaults(params ParameterDefinition[] parameters) =>
         parameters.ToDictionary(p => p.Key, p => p.Default);
+
+    /// <summary>A clipping choice (0 off, 1 on); absent means the method's default, so an older link runs as it did.</summary>
+    static bool Clip(IReadOnlyDictionary<string, double> p, ParameterDefinition definition) =>
+        p.GetValueOrDefault(definition.Key, definition.Default) >= 0.5;
 
     /// <summary>
     /// ScoreALD: 100 levels × 3 steps (csgm-mri-langevin's 3 per level) with ε = 5e-5, half the

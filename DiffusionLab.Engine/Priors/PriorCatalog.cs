@@ -38,8 +38,9 @@ public sealed class PriorCatalog
             if (entry.Card is not { } card || entry.Problem is not null) continue;
             var domain = card.Dataset is { } d ? $"{card.ImageSize}×{card.ImageSize} {d.Name}" : $"{card.ImageSize}×{card.ImageSize} images";
             catalog.Register(new PriorInfo(entry.Name, entry.Name, domain, [card.Channels, card.ImageSize, card.ImageSize]),
-                // Image priors are sampled with x̂0 clipped to the image range, as ADM and DPS do.
-                () => new ClippedDenoiser(models.Load(entry.Name)));
+                // The network as trained: clipping x̂0 is each solver's own setting (DDPM, DDIM and DPS clip by default,
+                // as ADM and the DPS code do; the reverse SDE, the probability-flow ODE and ScoreALD do not).
+                () => models.Load(entry.Name));
         }
         catalog.Register(new PriorInfo(ImageDemoId, "Gaussian mixture (exact)",
                 "32×32 smooth patterns from a Gaussian mixture whose posterior is known exactly", [3, 32, 32]),

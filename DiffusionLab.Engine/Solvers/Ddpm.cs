@@ -7,8 +7,9 @@ namespace DiffusionLab.Engine.Solvers;
 /// <summary>
 /// Ancestral sampling (Ho et al. 2020, Algorithm 2), respaced to S steps: from x_T ~ N(0, I),
 /// estimate x̂0 with the prior, then draw x_s from q(x_s | x_t, x̂0). Ignores any measurement.
+/// With <c>clipX0</c> (the default, as ADM samples images) x̂0 is clamped to [-1, 1] before each step.
 /// </summary>
-public sealed class Ddpm : ISolver
+public sealed class Ddpm(bool clipX0 = true) : ISolver
 {
     public string Id => "ddpm";
 
@@ -16,7 +17,7 @@ public sealed class Ddpm : ISolver
     {
         var timesteps = Timesteps.Respace(context.Prior.Schedule.TrainingSteps, context.Steps);
         var start = context.Normal();
-        foreach (var step in Reverse(context, new CountedPrior(context.Prior), start, timesteps))
+        foreach (var step in Reverse(context, new CountedPrior(context.Prior, clipX0), start, timesteps))
             yield return step;
     }
 
