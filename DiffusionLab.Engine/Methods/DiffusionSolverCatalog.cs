@@ -26,6 +26,10 @@ static class DiffusionSolverCatalog
     static readonly ParameterDefinition StepScale = new("epsilon", "Step scale ε", 1e-7, 1e-3, 5e-5,
         "Langevin step size at the last (smallest) noise level; larger levels take steps scaled by σ_i²/σ_L². Too large and the chain explodes: keep it below σ_L² (1e-4 for the usual linear schedule).");
 
+    static readonly ParameterDefinition Spacing = new("spacing", "Level spacing", 0, 1, (double)LevelSpacing.Geometric,
+        "Geometric (as Jalal et al.'s code does) makes each noise level a fixed fraction below the last, so the ladder spends as many levels between σ = 1 and 0.1 as between 10 and 1. Even in timestep spaces the levels evenly in the VP schedule instead: most of them are then at σ > 1, and the last jumps are large.",
+        Choices: ["Geometric in σ", "Even in timestep"]);
+
     static readonly ParameterDefinition Zeta = new("zeta", "ζ (guidance step)", 0, 20, 0.5,
         "How hard each step is pushed toward agreeing with y: ζ times the gradient of ‖y − A(x̂0)‖. Too small ignores y; too large overshoots and makes artefacts.");
 
@@ -79,10 +83,10 @@ static class DiffusionSolverCatalog
 
         new("score-ald", "Score-based annealed Langevin (ScoreALD)",
             "Walks down a ladder of noise levels; at each level it takes a few noisy steps that follow the prior's score plus a pull toward agreeing with y, the pull softened by the current noise level. Needs a linear corruption (it uses Aᵀ).",
-            SolverFamily.Posterior, true, 300, MaxSteps * 10, [Levels, StepsPerLevel, StepScale],
+            SolverFamily.Posterior, true, 300, MaxSteps * 10, [Levels, StepsPerLevel, StepScale, Spacing],
             ScoreAldDefaults,
             p => new ScoreAld((int)p.GetValueOrDefault("levels", Levels.Default), (int)p.GetValueOrDefault("stepsPerLevel", StepsPerLevel.Default),
-                p.GetValueOrDefault("epsilon", StepScale.Default))),
+                p.GetValueOrDefault("epsilon", StepScale.Default), (LevelSpacing)(int)p.GetValueOrDefault("spacing", Spacing.Default))),
 
         new("dps", "Diffusion posterior sampling (DPS)",
             "Samples like DDPM, but after every step nudges the state so that the network's guess of the clean image, once corrupted, agrees better with y. The nudge needs a backward pass through the network, which doubles the cost per step; it also works for nonlinear corruptions.",
@@ -105,7 +109,7 @@ static class DiffusionSolverCatalog
     /// </summary>
     static Dictionary<string, double> ScoreAldDefaults(string? corruption)
     {
-        var defaults = Defaults(Levels, StepsPerLevel, StepScale);
+        var defaults = Defaults(Levels, StepsPerLevel, StepScale, Spacing);
         if (corruption == "matrix") defaults["levels"] = 200;
         return defaults;
     }
