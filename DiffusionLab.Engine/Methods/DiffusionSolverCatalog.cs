@@ -31,7 +31,9 @@ static class DiffusionSolverCatalog
         Choices: ["Geometric in σ", "Even in timestep"]);
 
     static readonly ParameterDefinition Zeta = new("zeta", "ζ (guidance step)", 0, 20, 0.5,
-        "How hard each step is pushed toward agreeing with y: ζ times the gradient of ‖y − A(x̂0)‖. Too small ignores y; too large overshoots and makes artefacts.");
+        "How hard each step is pushed toward agreeing with y: ζ times the gradient of ‖y − A(x̂0)‖ (the norm, as the DPS code does). " +
+        "The paper's Algorithm 1 writes the same step as ζ′/‖y − A(x̂0)‖ times the gradient of the squared norm, so ζ = 2ζ′: the paper's ζ′ = 0.5 is ζ = 1 here. " +
+        "Too small ignores y; too large overshoots and makes artefacts.");
 
     static readonly ParameterDefinition ClipX0Hat = new("clipX0", "Clip x̂0 to [-1, 1]", 0, 1, 1,
         "Keeps the estimate of the clean image inside the image range, as the DPS code does for images (its clip_denoised), both for the step and for the guidance. Turn off for points that are not images.",
@@ -92,8 +94,19 @@ static class DiffusionSolverCatalog
             "Samples like DDPM, but after every step nudges the state so that the network's guess of the clean image, once corrupted, agrees better with y. The nudge needs a backward pass through the network, which doubles the cost per step; it also works for nonlinear corruptions.",
             SolverFamily.Posterior, false, 250, MaxSteps, [Zeta, ClipX0Hat],
             DpsDefaults,
-            p => new Dps(p.GetValueOrDefault("zeta", Zeta.Default), Clip(p, ClipX0Hat))),
+            p => new Dps(p.GetValueOrDefault("zeta", Zeta.Default), Clip(p, ClipX0Hat)))
+        {
+            Presets =
+            [
+                new("mcgdiff", "MCGdiff's setting (ζ′ = 0.1)",
+                    "The step size Cardoso et al. (MCGdiff, 2024) give DPS on their Gaussian-mixture benchmark: ζ′ = 0.1 in Algorithm 1's convention, ζ = 0.2 here.",
+                    new Dictionary<string, double> { ["zeta"] = 2 * McgdiffZetaPrime }),
+            ],
+        },
     ];
+
+    /// <summary>ζ′ of MCGdiff's DPS baseline, in Algorithm 1's convention (ζ = 2ζ′ in this project's).</summary>
+    public const double McgdiffZetaPrime = 0.1;
 
     static Dictionary<string, double> Defaults(params ParameterDefinition[] parameters) =>
         parameters.ToDictionary(p => p.Key, p => p.Default);

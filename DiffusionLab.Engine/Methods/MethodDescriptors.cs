@@ -38,4 +38,12 @@ public sealed record SolverDescriptor(
     int MaxSteps,
     IReadOnlyList<ParameterDefinition> Parameters,
     Func<string?, IReadOnlyDictionary<string, double>> DefaultsFor,
-    Func<IReadOnlyDictionary<string, double>, ISolver> Create);
+    Func<IReadOnlyDictionary<string, double>, ISolver> Create)
+{
+    /// <summary>Named settings from a paper or a known protocol, which the lab offers as one click (each value within its parameter's range).</summary>
+    public IReadOnlyList<SolverPreset> Presets { get; init; } = [];
+}
+
+/// <summary>A named setting of some of a solver's parameters, e.g. the step size a paper's experiments use.</summary>
+/// <param name="Values">Parameter key → value; parameters not named keep what they are.</param>
+public sealed record SolverPreset(string Id, string Name, string Description, IReadOnlyDictionary<string, double> Values);
