@@ -40,6 +40,10 @@ sealed class EvaluateVerb : Command<EvaluateVerb.Settings>
         [Help("steps: one number for every solver, or SOLVER=N pairs, comma-separated (a solver not named takes its default)")]
         public string? Steps { get; set; }
 
+        [CommandOption("--set <LIST>")]
+        [Help("change solver settings from their defaults, comma-separated SOLVER.KEY=VALUE (e.g. score-ald.spacing=1); the table names the changed settings beside the solver")]
+        public string? Set { get; set; }
+
         [CommandOption("--batch <N>")]
         [Help("images solved together as one batch")]
         [DefaultValue(16)]
@@ -66,6 +70,7 @@ sealed class EvaluateVerb : Command<EvaluateVerb.Settings>
         var tasks = Names(options.Tasks).Select(id => EvaluationTask.Find(id)
             ?? throw new CliUsageException($"--tasks: there is no task '{id}' (one of: {string.Join(", ", EvaluationTask.Presets.Select(t => t.Id))})")).ToList();
         var steps = StepsFor(options.Steps, solvers);
+        var changes = CliValues.SolverSettings(options.Set, solvers, "--set");
 
         var folder = options.Out ?? Path.Combine(location.Models, "results", prior);
         var evaluation = new Evaluation(new Runner(priors));
@@ -82,15 +87,17 @@ sealed class EvaluateVerb : Command<EvaluateVerb.Settings>
                     foreach (var solver in solvers)
                     {
                         int n = steps[solver.Id];
+                        var settings = changes.GetValueOrDefault(solver.Id);
+                        var variant = EvaluationCell.VariantOf(settings);
                         var line = progress.AddTask(Markup.Escape($"{task.Id} · {solver.Id} ({n} steps)"), maxValue: 1);
-                        if (done.TryGetValue(EvaluationCell.CellKey(prior, solver.Id, task.Id, n, images.Count), out var kept))
+                        if (done.TryGetValue(EvaluationCell.CellKey(prior, solver.Id, task.Id, n, images.Count, variant), out var kept))
                         {
                             line.Description = Markup.Escape($"{task.Id} · {solver.Id} ({n} steps, from the results file)");
                             line.Value = 1;
                             cells.Add(kept);
                             continue;
                         }
-                        var cell = evaluation.RunCell(prior, solver, task, n, images, options.Batch, share => line.Value = share, cancellation);
+                        var cell = evaluation.RunCell(prior, solver, task, n, images, options.Batch, share => line.Value = share, cancellation, settings);
                         line.Value = 1;
                         EvaluationResults.AppendCell(folder, cell);
                         cells.Add(cell);
@@ -136,6 +143,7 @@ sealed class EvaluateVerb : Command<EvaluateVerb.Settings>
         var parts = new List<string> { "dotnet run -c Release --project DiffusionLab.Cli -- evaluate", "--prior", prior, "--tasks", o.Tasks, "--images", o.Images.ToString(CultureInfo.InvariantCulture) };
         if (o.Solvers is not null) parts.AddRange(["--solvers", o.Solvers]);
         if (o.Steps is not null) parts.AddRange(["--steps", o.Steps]);
+        if (o.Set is not null) parts.AddRange(["--set", o.Set]);
         parts.AddRange(["--batch", o.Batch.ToString(CultureInfo.InvariantCulture)]);
         if (o.Out is not null) parts.AddRange(["--out", folder]);
         return string.Join(' ', parts);
@@ -148,11 +156,11 @@ sealed class EvaluateVerb : Command<EvaluateVerb.Settings>
         {
             if (c.Failure is not null)
             {
-                table.AddRow(c.Task, c.Solver, N(c.Steps), "refused", Markup.Escape(c.Failure), "", "", "");
+                table.AddRow(c.Task, Markup.Escape(c.Method), N(c.Steps), "refused", Markup.Escape(c.Failure), "", "", "");
                 continue;
             }
             var i = CultureInfo.InvariantCulture;
-            table.AddRow(c.Task, c.Solver, N(c.Steps), string.Create(i, $"{c.Psnr.Mean:0.00} ± {c.Psnr.StandardError:0.00}"),
+            table.AddRow(c.Task, Markup.Escape(c.Method), N(c.Steps), string.Create(i, $"{c.Psnr.Mean:0.00} ± {c.Psnr.StandardError:0.00}"),
                 string.Create(i, $"{c.Ssim.Mean:0.000} ± {c.Ssim.StandardError:0.000}"), string.Create(i, $"{c.Residual.Mean:0.00} ± {c.Residual.StandardError:0.00}"),
                 N(c.NetworkEvaluations), c.SecondsPerImage.ToString("0.000", i));
         }

@@ -46,17 +46,26 @@ public readonly record struct MeanAndError(double Mean, double StandardError)
 /// One cell of the table: a solver on a task over the held-out images. Seconds are the wall time per
 /// image of the batched run; network evaluations are per image (a batched call counts once, as for one image).
 /// </summary>
+/// <param name="Variant">The settings changed from the solver's defaults, "key=value" comma-separated ("" for none).</param>
 public sealed record EvaluationCell(
     string Prior, string Solver, string Task, int Steps, int Images,
     MeanAndError Psnr, MeanAndError Ssim, MeanAndError Residual,
-    double NetworkEvaluations, double SecondsPerImage, string? Failure = null)
+    double NetworkEvaluations, double SecondsPerImage, string? Failure = null, string Variant = "")
 {
     /// <summary>What makes two cells the same measurement: a rerun skips a cell whose key is already in the results file.</summary>
     [JsonIgnore]
-    public string Key => CellKey(Prior, Solver, Task, Steps, Images);
+    public string Key => CellKey(Prior, Solver, Task, Steps, Images, Variant);
 
-    public static string CellKey(string prior, string solver, string task, int steps, int images) =>
-        string.Create(CultureInfo.InvariantCulture, $"{prior}|{solver}|{task}|{steps}|{images}");
+    /// <summary>The solver as the table names it: its id, and the changed settings in brackets.</summary>
+    [JsonIgnore]
+    public string Method => Variant.Length == 0 ? Solver : $"{Solver} ({Variant})";
+
+    public static string CellKey(string prior, string solver, string task, int steps, int images, string variant = "") =>
+        string.Create(CultureInfo.InvariantCulture, $"{prior}|{solver}|{task}|{steps}|{images}|{variant}");
+
+    /// <summary>"key=value" pairs of changed settings in key order, the form <see cref="Variant"/> takes.</summary>
+    public static string VariantOf(IReadOnlyDictionary<string, double>? settings) => settings is null ? "" :
+        string.Join(",", settings.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Key + "=" + p.Value.ToString("R", CultureInfo.InvariantCulture)));
 }
 
 /// <summary>
@@ -76,7 +85,9 @@ public sealed class Evaluation(Runner runner)
     }
 
     /// <summary>The spec of image <paramref name="index"/> of a cell: the link that reproduces it in the lab.</summary>
-    public static ExperimentSpec Spec(string prior, string image, int index, SolverDescriptor solver, EvaluationTask task, int steps) =>
+    /// <param name="settings">Solver settings changed from its defaults for the task (null: none).</param>
+    public static ExperimentSpec Spec(string prior, string image, int index, SolverDescriptor solver, EvaluationTask task, int steps,
+        IReadOnlyDictionary<string, double>? settings = null) =>
         (ExperimentSpec.Default with
         {
             Prior = prior,
@@ -89,6 +100,7 @@ public sealed class Evaluation(Runner runner)
             Steps = steps,
             Seed = index,
             SampleSeed = null,
+            SolverParameters = (settings ?? new Dictionary<string, double>()).ToImmutableSortedDictionary(StringComparer.Ordinal),
         }).WithDefaults(OperatorCatalog.Find(task.Corruption), solver);
 
     /// <summary>
@@ -97,8 +109,9 @@ public sealed class Evaluation(Runner runner)
     /// </summary>
     /// <param name="progress">Called after every solver step with the share of the cell done, 0 to 1.</param>
     public EvaluationCell RunCell(string prior, SolverDescriptor solver, EvaluationTask task, int steps, IReadOnlyList<string> images,
-        int batch = 16, Action<double>? progress = null, CancellationToken cancellation = default)
+        int batch = 16, Action<double>? progress = null, CancellationToken cancellation = default, IReadOnlyDictionary<string, double>? settings = null)
     {
+        var variant = EvaluationCell.VariantOf(settings);
         if (batch < 1) throw new ArgumentOutOfRangeException(nameof(batch), "at least one image per batch");
         var psnr = new List<double>();
         var ssim = new List<double>();
@@ -110,7 +123,7 @@ public sealed class Evaluation(Runner runner)
             {
                 int count = Math.Min(batch, images.Count - start);
                 var (batchPsnr, batchSsim, batchResidual, batchEvaluations, batchSeconds) =
-                    RunBatch(prior, solver, task, steps, images, start, count, done => progress?.Invoke((start + done * count) / images.Count), cancellation);
+                    RunBatch(prior, solver, task, steps, settings, images, start, count, done => progress?.Invoke((start + done * count) / images.Count), cancellation);
                 psnr.AddRange(batchPsnr);
                 ssim.AddRange(batchSsim);
                 residual.AddRange(batchResidual);
@@ -120,22 +133,22 @@ public sealed class Evaluation(Runner runner)
         }
         catch (Exception e) when (e is SolverException or SpecException)
         {
-            return new EvaluationCell(prior, solver.Id, task.Id, steps, images.Count, default, default, default, double.NaN, double.NaN, e.Message);
+            return new EvaluationCell(prior, solver.Id, task.Id, steps, images.Count, default, default, default, double.NaN, double.NaN, e.Message, variant);
         }
         progress?.Invoke(1);
         return new EvaluationCell(prior, solver.Id, task.Id, steps, images.Count,
-            MeanAndError.Of(psnr), MeanAndError.Of(ssim), MeanAndError.Of(residual), evaluations, seconds / images.Count);
+            MeanAndError.Of(psnr), MeanAndError.Of(ssim), MeanAndError.Of(residual), evaluations, seconds / images.Count, Variant: variant);
     }
 
     (double[] Psnr, double[] Ssim, double[] Residual, int Evaluations, double Seconds) RunBatch(string prior, SolverDescriptor solver,
-        EvaluationTask task, int steps, IReadOnlyList<string> images, int start, int count, Action<double> progress, CancellationToken cancellation)
+        EvaluationTask task, int steps, IReadOnlyDictionary<string, double>? settings, IReadOnlyList<string> images, int start, int count, Action<double> progress, CancellationToken cancellation)
     {
         var runs = new List<PreparedRun>();
         using var scope = NewDisposeScope();
         try
         {
             for (int i = start; i < start + count; i++)
-                runs.Add(runner.Prepare(Spec(prior, images[i], i, solver, task, steps)));
+                runs.Add(runner.Prepare(Spec(prior, images[i], i, solver, task, steps, settings)));
             var first = runs[0];
             var y = cat(runs.Select(r => r.Y).ToArray(), 0);
             var truth = cat(runs.Select(r => r.GroundTruth).ToArray(), 0);
@@ -228,7 +241,7 @@ public static class EvaluationResults
     {
         var csv = new StringBuilder("prior,solver,task,steps,images,psnr,psnr_se,ssim,ssim_se,residual,residual_se,network_evaluations,seconds_per_image,failure\n");
         foreach (var c in cells)
-            csv.AppendLine(string.Join(',', c.Prior, c.Solver, c.Task, N(c.Steps), N(c.Images), N(c.Psnr.Mean), N(c.Psnr.StandardError),
+            csv.AppendLine(string.Join(',', c.Prior, c.Method.Contains(',', StringComparison.Ordinal) ? "\"" + c.Method + "\"" : c.Method, c.Task, N(c.Steps), N(c.Images), N(c.Psnr.Mean), N(c.Psnr.StandardError),
                 N(c.Ssim.Mean), N(c.Ssim.StandardError), N(c.Residual.Mean), N(c.Residual.StandardError), N(c.NetworkEvaluations),
                 N(c.SecondsPerImage), c.Failure is null ? "" : "\"" + c.Failure.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""));
         return csv.ToString();
@@ -247,11 +260,11 @@ public static class EvaluationResults
             var task = EvaluationTask.Find(c.Task)?.Name ?? c.Task;
             if (c.Failure is not null)
             {
-                md.AppendLine($"| {task} | {c.Solver} | {c.Steps} | refused: {c.Failure.Replace("|", "/", StringComparison.Ordinal)} | | | | |");
+                md.AppendLine($"| {task} | {c.Method} | {c.Steps} | refused: {c.Failure.Replace("|", "/", StringComparison.Ordinal)} | | | | |");
                 continue;
             }
             md.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {task} | {c.Solver} | {c.Steps} | {c.Psnr.Mean:0.00} ± {c.Psnr.StandardError:0.00} | {c.Ssim.Mean:0.000} ± {c.Ssim.StandardError:0.000} | {c.Residual.Mean:0.00} ± {c.Residual.StandardError:0.00} | {c.NetworkEvaluations:0} | {c.SecondsPerImage:0.000} |"));
+                $"| {task} | {c.Method} | {c.Steps} | {c.Psnr.Mean:0.00} ± {c.Psnr.StandardError:0.00} | {c.Ssim.Mean:0.000} ± {c.Ssim.StandardError:0.000} | {c.Residual.Mean:0.00} ± {c.Residual.StandardError:0.00} | {c.NetworkEvaluations:0} | {c.SecondsPerImage:0.000} |"));
         }
         md.AppendLine();
         md.AppendLine(string.Create(CultureInfo.InvariantCulture,

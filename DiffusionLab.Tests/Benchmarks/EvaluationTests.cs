@@ -70,9 +70,13 @@ public class EvaluationTests
             EvaluationResults.AppendCell(folder, first);
             EvaluationResults.AppendCell(folder, first with { Psnr = new(21, 1) });
             EvaluationResults.AppendCell(folder, first with { Task = "denoise" });
+            EvaluationResults.AppendCell(folder, first with { Variant = "spacing=1" });
             File.AppendAllText(Path.Combine(folder, EvaluationResults.CellsFile), "{\"prior\":\"p\",\"sol");
-            var cells = EvaluationResults.ReadCells(folder);
-            Assert.Equal(2, cells.Count);
+            var all = EvaluationResults.ReadCells(folder);
+            Assert.Equal(3, all.Count); // a changed setting is a measurement of its own
+            Assert.Equal("dps (spacing=1)", all.Single(c => c.Variant.Length > 0).Method);
+            var cells = all.Where(c => c.Variant.Length == 0).ToArray();
+            Assert.Equal(2, cells.Length);
             Assert.Equal(21, cells.Single(c => c.Task == "sr4").Psnr.Mean);
 
             EvaluationResults.WriteTable(folder, new EvaluationTable("p", 2, DateTimeOffset.UnixEpoch, "evaluate", "test", cells));
