@@ -50,6 +50,8 @@ static class CliApp
             Add<BenchVerb>(config, "bench", "speed of each bundled model: network, DPS gradient, solver steps and overhead, GFLOP/s against this CPU's yardsticks",
                 ["bench", "--markdown", "docs/performance-bench.md"]);
             Add<BenchBatchingVerb>(config, "bench-batching", "steps/s of many concurrent DPS runs batched on one prior against the same runs one after another");
+            Add<EvaluateVerb>(config, "evaluate", "the results table: solvers × tasks over N held-out images of a prior, mean ± standard error of PSNR, SSIM and the residual, network evaluations and seconds (resumable)",
+                ["evaluate", "--prior", "pixel-faces-32", "--images", "16", "--steps", "50"]);
             Add<GmmBenchmarkVerb>(config, "gmm-benchmark", "exact-posterior Gaussian-mixture benchmark (MCGdiff): each solver's distance to the true posterior");
         });
         try

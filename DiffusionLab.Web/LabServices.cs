@@ -39,6 +39,9 @@ public static class LabServices
         // The catalogs and the engine's runner.
         services.AddSingleton(_ => PriorCatalog.ForContentRoot(ContentRoot.Find()));
         services.AddSingleton(provider => new LabCatalog(provider.GetRequiredService<PriorCatalog>()));
+        // The evaluate verb's tables: it writes models/results/PRIOR/results.json unless Lab:ResultsFolder says otherwise.
+        services.AddSingleton(_ => new Features.Results.ResultsTables(configuration["Lab:ResultsFolder"] is { Length: > 0 } folder
+            ? folder : Path.Combine(ContentRoot.Models(ContentRoot.Find()), "results")));
         services.AddSingleton(provider => new Runner(provider.GetRequiredService<PriorCatalog>(), provider.GetRequiredService<IUploadStore>()));
         services.AddSingleton(provider =>
         {

@@ -28,75 +28,108 @@ static class DiffusionSolverCatalog
     static readonly ParameterDefinition StepScale = new("epsilon", "Step scale ε", 1e-7, 1e-3, 5e-5,
         "Langevin step size at the last (smallest) noise level; larger levels take steps scaled by σ_i²/σ_L². Too large and the chain explodes: keep it below σ_L² (1e-4 for the usual linear schedule).");
 
+    static readonly ParameterDefinition Spacing = new("spacing", "Level spacing", 0, 1, (double)LevelSpacing.Geometric,
+        "Geometric (as Jalal et al.'s code does) makes each noise level a fixed fraction below the last, so the ladder spends as many levels between σ = 1 and 0.1 as between 10 and 1. Even in timestep spaces the levels evenly in the VP schedule instead: most of them are then at σ > 1, and the last jumps are large.",
+        Choices: ["Geometric in σ", "Even in timestep"]);
+
     static readonly ParameterDefinition Zeta = new("zeta", "ζ (guidance step)", 0, 20, 0.5,
-        "How hard each step is pushed toward agreeing with y: ζ times the gradient of ‖y − A(x̂0)‖. Too small ignores y; too large overshoots and makes artefacts. " +
+        "How hard each step is pushed toward agreeing with y: ζ times the gradient of ‖y − A(x̂0)‖ (the norm, as the DPS code does). " +
+        "The paper's Algorithm 1 writes the same step as ζ′/‖y − A(x̂0)‖ times the gradient of the squared norm, so ζ = 2ζ′: the paper's ζ′ = 0.5 is ζ = 1 here. " +
+        "Too small ignores y; too large overshoots and makes artefacts. " +
         "The defaults are for Gaussian noise; with Poisson noise (photon scale 100) take about a third: on four held-out faces with Gaussian blur, " +
         "ζ = 0.3 gave 26.9 dB against 23.2 at the Gaussian default 0.9 and 23.3 at 0.1 (y alone: 15.6).");
 
     static readonly ParameterDefinition ClipX0Hat = new("clipX0", "Clip x̂0 to [-1, 1]", 0, 1, 1,
-        "Keeps the estimate of the clean image inside the image range, as the DPS code does for images. Turn off for points that are not images.",
+        "Keeps the estimate of the clean image inside the image range, as the DPS code does for images (its clip_denoised), both for the step and for the guidance. Turn off for points that are not images.",
         Choices: ["Off", "On"]);
 
     static readonly ParameterDefinition VarianceChoice = new("variance", "Step variance", 0, 1, 0,
         "Fixed draws each step's noise with the posterior's variance; learned uses the variance an ADM network with learned σ predicts per pixel (its sixth output channels), as guided-diffusion and DPS sample ffhq_10m. Only such networks have it.",
         Choices: ["fixed (posterior β̃)", "learned (the network's σ)"]);
 
+    /// <summary>ADM's clip_denoised for the samplers that step from (ε, x̂0): on by default, as ADM samples images.</summary>
+    static readonly ParameterDefinition ClipDenoised = new("clipX0", "Clip x̂0 to [-1, 1]", 0, 1, 1,
+        "Clamps the network's guess of the clean image to the image range before each step, as ADM (the guided-diffusion code) does when it samples images; the step then uses the noise that matches the clamped guess. Off follows the network exactly.",
+        Choices: ["Off", "On"]);
+
+    /// <summary>The same setting for the continuous-time samplers, off by default: Song et al. integrate the network's own score.</summary>
+    static readonly ParameterDefinition ClipScore = ClipDenoised with
+    {
+        Default = 0,
+        Description = "Off (the default, as Song et al. do) integrates the network's own score. On replaces it by the score of the network's guess clamped to the image range, which hides a weak model's wild guesses near pure noise but is no longer the SDE of the paper.",
+    };
+
     public static IReadOnlyList<SolverDescriptor> Entries { get; } =
     [
         new("ddpm", "DDPM (ancestral sampling)",
             "Starts from pure noise and removes a little of it at each step: the network guesses the clean image, and the next state is drawn between that guess and the current state, with fresh noise added. Ignores the measurement: it shows what the prior alone produces.",
-            SolverFamily.Unconditional, false, 250, MaxSteps, [VarianceChoice],
-            _ => Defaults(VarianceChoice),
-            p => new Ddpm(p.GetValueOrDefault("variance", VarianceChoice.Default) >= 0.5)),
+            SolverFamily.Unconditional, false, 250, MaxSteps, [ClipDenoised, VarianceChoice],
+            _ => Defaults(ClipDenoised, VarianceChoice),
+            p => new Ddpm(Clip(p, ClipDenoised), p.GetValueOrDefault("variance", VarianceChoice.Default) >= 0.5)),
 
         new("ddim", "DDIM",
             "Like DDPM, but each step jumps straight toward the network's guess of the clean image, so far fewer steps are enough. With η = 0 the same starting noise always gives the same image. Ignores the measurement.",
-            SolverFamily.Unconditional, false, 50, MaxSteps, [Eta],
-            _ => Defaults(Eta),
-            p => new Ddim(p.GetValueOrDefault("eta", Eta.Default))),
+            SolverFamily.Unconditional, false, 50, MaxSteps, [Eta, ClipDenoised],
+            _ => Defaults(Eta, ClipDenoised),
+            p => new Ddim(p.GetValueOrDefault("eta", Eta.Default), Clip(p, ClipDenoised))),
 
         new("reverse-sde", "Reverse SDE (Euler–Maruyama)",
             "Runs the noising process backwards in continuous time: each step follows the score (the direction toward more likely images) and adds a little noise. Ignores the measurement.",
-            SolverFamily.Unconditional, false, 250, MaxSteps, [],
-            _ => new Dictionary<string, double>(),
-            _ => new ReverseSde()),
+            SolverFamily.Unconditional, false, 250, MaxSteps, [ClipScore],
+            _ => Defaults(ClipScore),
+            p => new ReverseSde(Clip(p, ClipScore))),
 
         new("probability-flow", "Probability-flow ODE",
             "A noise-free path with the same marginals as the reverse SDE: every particle flows deterministically along the score from noise to an image. Ignores the measurement.",
-            SolverFamily.Unconditional, false, 100, MaxSteps, [OdeMethodChoice],
-            _ => Defaults(OdeMethodChoice),
-            p => new ProbabilityFlow((OdeMethod)(int)p.GetValueOrDefault("method", OdeMethodChoice.Default))),
+            SolverFamily.Unconditional, false, 100, MaxSteps, [OdeMethodChoice, ClipScore],
+            _ => Defaults(OdeMethodChoice, ClipScore),
+            p => new ProbabilityFlow((OdeMethod)(int)p.GetValueOrDefault("method", OdeMethodChoice.Default), Clip(p, ClipScore))),
 
         new("sdedit", "SDEdit",
             "Makes a rough picture from the measurement (for example the blurred or masked image), adds noise to it up to strength t0, and lets the prior denoise it. The measurement is only used at the start.",
-            SolverFamily.Posterior, false, 100, MaxSteps, [Strength],
+            SolverFamily.Posterior, false, 100, MaxSteps, [Strength, ClipDenoised],
             SdeditDefaults,
-            p => new Sdedit(p.GetValueOrDefault("t0", Strength.Default))),
+            p => new Sdedit(p.GetValueOrDefault("t0", Strength.Default), Clip(p, ClipDenoised))),
 
         new("score-ald", "Score-based annealed Langevin (ScoreALD)",
             "Walks down a ladder of noise levels; at each level it takes a few noisy steps that follow the prior's score plus a pull toward agreeing with y, the pull softened by the current noise level. Needs a linear corruption (it uses Aᵀ).",
-            SolverFamily.Posterior, true, 300, MaxSteps * 10, [Levels, StepsPerLevel, StepScale],
+            SolverFamily.Posterior, true, 300, MaxSteps * 10, [Levels, StepsPerLevel, StepScale, Spacing],
             ScoreAldDefaults,
             p => new ScoreAld((int)p.GetValueOrDefault("levels", Levels.Default), (int)p.GetValueOrDefault("stepsPerLevel", StepsPerLevel.Default),
-                p.GetValueOrDefault("epsilon", StepScale.Default))),
+                p.GetValueOrDefault("epsilon", StepScale.Default), (LevelSpacing)(int)p.GetValueOrDefault("spacing", Spacing.Default))),
 
         new("dps", "Diffusion posterior sampling (DPS)",
             "Samples like DDPM, but after every step nudges the state so that the network's guess of the clean image, once corrupted, agrees better with y. The nudge needs a backward pass through the network, which doubles the cost per step; it also works for nonlinear corruptions.",
             SolverFamily.Posterior, false, 250, MaxSteps, [Zeta, ClipX0Hat, VarianceChoice],
             DpsDefaults,
-            p => new Dps(p.GetValueOrDefault("zeta", Zeta.Default), p.GetValueOrDefault("clipX0", ClipX0Hat.Default) >= 0.5,
-                p.GetValueOrDefault("variance", VarianceChoice.Default) >= 0.5)),
+            p => new Dps(p.GetValueOrDefault("zeta", Zeta.Default), Clip(p, ClipX0Hat),
+                p.GetValueOrDefault("variance", VarianceChoice.Default) >= 0.5))
+        {
+            Presets =
+            [
+                new("mcgdiff", "MCGdiff's setting (ζ′ = 0.1)",
+                    "The step size Cardoso et al. (MCGdiff, 2024) give DPS on their Gaussian-mixture benchmark: ζ′ = 0.1 in Algorithm 1's convention, ζ = 0.2 here.",
+                    new Dictionary<string, double> { ["zeta"] = 2 * McgdiffZetaPrime }),
+            ],
+        },
     ];
+
+    /// <summary>ζ′ of MCGdiff's DPS baseline, in Algorithm 1's convention (ζ = 2ζ′ in this project's).</summary>
+    public const double McgdiffZetaPrime = 0.1;
 
     static Dictionary<string, double> Defaults(params ParameterDefinition[] parameters) =>
         parameters.ToDictionary(p => p.Key, p => p.Default);
+
+    /// <summary>A clipping choice (0 off, 1 on); absent means the method's default, so an older link runs as it did.</summary>
+    static bool Clip(IReadOnlyDictionary<string, double> p, ParameterDefinition definition) =>
+        p.GetValueOrDefault(definition.Key, definition.Default) >= 0.5;
 
     /// <summary>
     /// SDEdit's strength per corruption, measured on held-out faces (see the parameter's help): a small
     /// t0 so that the answer still comes from y; denoising needs the smallest, since y is already close.
     /// </summary>
     static Dictionary<string, double> SdeditDefaults(string? corruption) =>
-        new() { ["t0"] = corruption == "denoise" ? 0.05 : Strength.Default };
+        new() { ["t0"] = corruption == "denoise" ? 0.05 : Strength.Default, [ClipDenoised.Key] = ClipDenoised.Default };
 
     /// <summary>
     /// ScoreALD: 100 levels × 3 steps (csgm-mri-langevin's 3 per level) with ε = 5e-5, half the
@@ -105,7 +138,7 @@ static class DiffusionSolverCatalog
     /// </summary>
     static Dictionary<string, double> ScoreAldDefaults(string? corruption)
     {
-        var defaults = Defaults(Levels, StepsPerLevel, StepScale);
+        var defaults = Defaults(Levels, StepsPerLevel, StepScale, Spacing);
         if (corruption == "matrix") defaults["levels"] = 200;
         return defaults;
     }

@@ -52,4 +52,11 @@ public sealed record SolverDescriptor(
             $"{DisplayName} needs a corruption with a known SVD (denoising, inpainting, super-resolution, colorization or Fourier subsampling), and {corruption.DisplayName} has none here",
         _ => null,
     };
+
+    /// <summary>Named settings from a paper or a known protocol, which the lab offers as one click (each value within its parameter's range).</summary>
+    public IReadOnlyList<SolverPreset> Presets { get; init; } = [];
 }
+
+/// <summary>A named setting of some of a solver's parameters, e.g. the step size a paper's experiments use.</summary>
+/// <param name="Values">Parameter key → value; parameters not named keep what they are.</param>
+public sealed record SolverPreset(string Id, string Name, string Description, IReadOnlyDictionary<string, double> Values);

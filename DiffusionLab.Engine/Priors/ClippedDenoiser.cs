@@ -5,8 +5,8 @@ namespace DiffusionLab.Engine.Priors;
 
 /// <summary>
 /// A prior whose Tweedie estimate is clipped to the image range: ε is replaced by the ε that
-/// corresponds to clamp(x̂0, −1, 1) at x_t (ADM's clip_denoised, written as a prior so every
-/// solver gets it unchanged). Near t = T an ε-model's x̂0 = (x_t − √(1−ᾱ) ε)/√ᾱ divides by
+/// corresponds to clamp(x̂0, −1, 1) at x_t (ADM's clip_denoised, written as a prior for the
+/// console's sampler; the lab's solvers clip as their own setting instead). Near t = T an ε-model's x̂0 = (x_t − √(1−ᾱ) ε)/√ᾱ divides by
 /// √ᾱ ≈ 0.006, so a small ε error becomes a huge x̂0; a briefly trained CPU model's samples are
 /// noise without this and faces with it.
 /// </summary>

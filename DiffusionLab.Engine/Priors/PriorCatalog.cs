@@ -48,8 +48,9 @@ public sealed class PriorCatalog
                 : entry.Imported is { } imported ? $"{size}×{size} images, imported {imported.Architecture} ({imported.Source})"
                 : $"{size}×{size} images";
             catalog.Register(new PriorInfo(entry.Name, entry.Name, domain, [entry.Channels, size, size]),
-                // Image priors are sampled with x̂0 clipped to the image range, as ADM and DPS do.
-                () => new ClippedDenoiser(models.LoadPrior(entry.Name, device)));
+                // The network as trained: clipping x̂0 is each solver's own setting (DDPM, DDIM and DPS clip by default,
+                // as ADM and the DPS code do; the reverse SDE, the probability-flow ODE and ScoreALD do not).
+                () => models.LoadPrior(entry.Name, device));
         }
         catalog.Register(new PriorInfo(ImageDemoId, "Gaussian mixture (exact)",
                 "32×32 smooth patterns from a Gaussian mixture whose posterior is known exactly", [3, 32, 32]),

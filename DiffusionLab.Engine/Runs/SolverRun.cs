@@ -5,7 +5,11 @@ using static TorchSharp.torch;
 
 namespace DiffusionLab.Engine.Runs;
 
-/// <summary>What a solver is asked: the prior, A, one measurement y [1, ..OutputShape] (null for sampling) and the noise model y was made with.</summary>
+/// <summary>
+/// What a solver is asked: the prior, A, the measurement y (null for sampling) and the noise model y was made with.
+/// y is [1, ..OutputShape], one measurement every sample shares, or [count, ..OutputShape], one per sample
+/// (the evaluation's batch of different images under the same A).
+/// </summary>
 public sealed record RunProblem(IDenoiser Prior, IMeasurement? Measurement, Tensor? Y, NoiseModel Noise);
 
 /// <summary>
@@ -38,10 +42,12 @@ public static class SolverRun
         }
     }
 
-    /// <summary>y [1, ..] repeated for every sample, [count, ..], a tensor of its own (the expanded view in between is freed).</summary>
+    /// <summary>y [1, ..] repeated for every sample, [count, ..], a tensor of its own (the expanded view in between is freed); a y with one row per sample is copied as it is.</summary>
     static Tensor? Repeated(Tensor? y, long count)
     {
         if (y is null) return null;
+        if (y.shape[0] != 1 && y.shape[0] != count)
+            throw new ArgumentException($"y has {y.shape[0]} rows for {count} samples: give one row, or one per sample", nameof(y));
         using var scope = NewDisposeScope();
         return y.expand([count, .. y.shape[1..]]).contiguous().MoveToOuterDisposeScope();
     }

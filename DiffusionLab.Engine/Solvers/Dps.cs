@@ -54,7 +54,7 @@ public sealed class Dps(double zeta, bool clipX0Hat, bool learnedVariance = fals
                 if (learnedVariance)
                 {
                     using var _ = no_grad();
-                    var (_, value) = prior.EpsilonAndVariance(iterate.X, t);
+                    var (_, _, value) = prior.DenoiseWithVariance(iterate.X, t);
                     next = ReverseUpdate.AncestralLearned(iterate.X, x0Hat, prior.AlphaBar(t), prior.AlphaBar(s), z, value);
                 }
                 else next = ReverseUpdate.Ancestral(iterate.X, x0Hat, prior.AlphaBar(t), prior.AlphaBar(s), z);

@@ -10,15 +10,16 @@ public enum OdeMethod { Euler, Heun }
 /// The probability-flow ODE of Song et al. (2021), dx/du = −½β(u) [x + ∇log p_u(x)], integrated
 /// deterministically from u = 1 to 0 on the respaced grid by Euler or Heun (Karras et al. 2022:
 /// a second evaluation at the end of each step, except the last, which lands on u = 0 with Euler).
+/// The score is the network's own (Song et al. do not clip); <c>clipX0</c> makes it the score of the clamped x̂0 instead.
 /// </summary>
-public sealed class ProbabilityFlow(OdeMethod method) : ISolver
+public sealed class ProbabilityFlow(OdeMethod method, bool clipX0 = false) : ISolver
 {
     public string Id => "probability-flow";
     public OdeMethod Method => method;
 
     public IEnumerable<SolverStep> Solve(SolverContext context)
     {
-        var prior = new CountedPrior(context.Prior);
+        var prior = new CountedPrior(context.Prior, clipX0);
         var schedule = prior.Schedule;
         var timesteps = Timesteps.Respace(schedule.TrainingSteps, context.Steps);
         using var iterate = new CurrentIterate(context.Normal());

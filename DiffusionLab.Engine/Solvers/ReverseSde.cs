@@ -8,14 +8,15 @@ namespace DiffusionLab.Engine.Solvers;
 /// The reverse VP-SDE of Song et al. (2021), dx = [−½β(u) x − β(u) ∇log p_u(x)] du + √β(u) dw̄,
 /// integrated from u = 1 to 0 by Euler–Maruyama on the respaced grid u = (t + 1)/T, with the
 /// score s = −ε/√(1−ᾱ_t). The last step adds no noise (it lands on the data).
+/// The score is the network's own (Song et al. do not clip); <c>clipX0</c> makes it the score of the clamped x̂0 instead.
 /// </summary>
-public sealed class ReverseSde : ISolver
+public sealed class ReverseSde(bool clipX0 = false) : ISolver
 {
     public string Id => "reverse-sde";
 
     public IEnumerable<SolverStep> Solve(SolverContext context)
     {
-        var prior = new CountedPrior(context.Prior);
+        var prior = new CountedPrior(context.Prior, clipX0);
         var schedule = prior.Schedule;
         var timesteps = Timesteps.Respace(schedule.TrainingSteps, context.Steps);
         using var iterate = new CurrentIterate(context.Normal());

@@ -9,8 +9,11 @@ namespace DiffusionLab.Engine.Solvers;
 /// s(x̃, σ) = −ε(√ᾱ x̃, t)/σ (docs/maths.md §4). For L levels σ_1 &gt; … &gt; σ_L, K steps each:
 /// x̃ ← x̃ + α_i [ s(x̃, σ_i) + Aᵀ(y − A x̃)/(σ_y² + σ_i²) ] + √(2α_i) z,  α_i = ε σ_i²/σ_L².
 /// It takes L·K steps whatever the run's step count says. Needs Aᵀ, so only linear corruptions.
+/// The levels are geometric in σ by default, as in Jalal et al.'s code (NCSN's ladder, see
+/// <see cref="Timesteps.GeometricInSigma"/>); <see cref="LevelSpacing.EvenInTimestep"/> spaces them
+/// evenly in VP time instead, which puts most of them at σ &gt; 1 and makes the last jumps large.
 /// </summary>
-public sealed class ScoreAld(int levels, int stepsPerLevel, double epsilon) : ISolver
+public sealed class ScoreAld(int levels, int stepsPerLevel, double epsilon, LevelSpacing spacing = LevelSpacing.Geometric) : ISolver
 {
     public string Id => "score-ald";
 
@@ -22,7 +25,9 @@ public sealed class ScoreAld(int levels, int stepsPerLevel, double epsilon) : IS
         var y = context.Y ?? throw new SolverException("ScoreALD needs a measurement y.");
         double noiseVariance = context.Noise.SigmaY * context.Noise.SigmaY;
         var prior = new CountedPrior(context.Prior);
-        var levelTimesteps = Timesteps.Respace(prior.Schedule.TrainingSteps, levels);
+        var levelTimesteps = spacing == LevelSpacing.Geometric
+            ? Timesteps.GeometricInSigma(prior.Schedule, levels)
+            : Timesteps.Respace(prior.Schedule.TrainingSteps, levels);
         double Sigma(int t) => Math.Sqrt((1 - prior.AlphaBar(t)) / prior.AlphaBar(t));
         double smallestSigma = Sigma(levelTimesteps[^1]);
         int total = levelTimesteps.Length * stepsPerLevel;
@@ -56,4 +61,13 @@ public sealed class ScoreAld(int levels, int stepsPerLevel, double epsilon) : IS
             }
         }
     }
+}
+
+/// <summary>How ScoreALD's noise levels are spread between the largest and the smallest.</summary>
+public enum LevelSpacing
+{
+    /// <summary>Each level a fixed fraction below the last (Jalal et al.'s code, NCSN's ladder).</summary>
+    Geometric,
+    /// <summary>Evenly spaced timesteps of the VP schedule.</summary>
+    EvenInTimestep,
 }

@@ -7,8 +7,9 @@ namespace DiffusionLab.Engine.Solvers;
 /// SDEdit (Meng et al. 2022): noise a guide image made from y up to strength t0 ∈ (0, 1],
 /// x_{t0} = √ᾱ_{t0} x^g + √(1−ᾱ_{t0}) z, then run the unconditional reverse process (ancestral,
 /// respaced) from t0 to 0. The guide is A's back-projection of y; A is not used again.
+/// Its reverse process clamps x̂0 to [-1, 1] as DDPM does unless <c>clipX0</c> is off.
 /// </summary>
-public sealed class Sdedit(double strength) : ISolver
+public sealed class Sdedit(double strength, bool clipX0 = true) : ISolver
 {
     public string Id => "sdedit";
     public double Strength => strength;
@@ -18,7 +19,7 @@ public sealed class Sdedit(double strength) : ISolver
         if (!(strength > 0 && strength <= 1)) throw new SolverException("SDEdit's strength t0 must be above 0 and at most 1.");
         var measurement = context.RequireMeasurement("SDEdit");
         var y = context.Y ?? throw new SolverException("SDEdit needs a measurement y to make its guide image.");
-        var prior = new CountedPrior(context.Prior);
+        var prior = new CountedPrior(context.Prior, clipX0);
         int trainingSteps = prior.Schedule.TrainingSteps;
         int start = Math.Clamp((int)Math.Round(strength * trainingSteps) - 1, 0, trainingSteps - 1);
         var timesteps = Timesteps.Respace(trainingSteps, context.Steps, start);

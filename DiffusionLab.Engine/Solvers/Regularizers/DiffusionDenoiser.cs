@@ -16,8 +16,10 @@ namespace DiffusionLab.Engine.Solvers.Regularizers;
 /// x_t = √ᾱ_t·v, not v itself, and returns x̂0 = (x_t − √(1−ᾱ_t) ε(x_t, t)) / √ᾱ_t.
 /// Tweedie's x̂0 is the posterior mean E[x0 | v] (the MMSE denoiser), not the MAP the prox
 /// defines; for a Gaussian prior the two coincide. Below the schedule's smallest level the
-/// denoiser uses t = 0, above its largest t = T−1; x̂0 is not clipped, so vector priors keep
-/// their own range. Each call is one (batched) network evaluation.
+/// denoiser uses t = 0, above its largest t = T−1. x̂0 is not clipped, for image priors either:
+/// the prox is the network's own MMSE denoiser (priors are never clipped; clipping is a sampler's
+/// setting); at the noise levels HQS and ADMM reach (σ ≲ 0.5) its x̂0 stays close to the image
+/// range anyway. Vector priors keep their own range. Each call is one (batched) network evaluation.
 /// </remarks>
 public sealed class DiffusionDenoiser(IDenoiser prior) : IRegularizer
 {
