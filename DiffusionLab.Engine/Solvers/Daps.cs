@@ -37,7 +37,7 @@ public sealed class Daps(int odeSteps, int langevinSteps, double stepSize) : ISo
 
         Tensor xt;
         using (var scope = NewDisposeScope())
-            xt = context.Normal().Times(sigmas[levels[0]]).MoveToOuterDisposeScope(); // x_T ~ N(0, σ_T² I)
+            xt = context.Normal().Times(sigmas[levels[0]]).DetachFromDisposeScope(); // x_T ~ N(0, σ_T² I), owned here
         try
         {
             for (int i = 0; i < levels.Length; i++)

@@ -10,7 +10,7 @@ namespace DiffusionLab.Engine.Solvers;
 /// <item>twist p̃_t(y | x_t) = N(y; A(x̂0(x_t)), (σ_y² + r_t²) I), r_t² = 1 − ᾱ_t, and its gradient g = ∇_{x_t} log p̃_t through the network;</item>
 /// <item>weights w ← w · p(x_t | x_{t+1}) p̃_t(y | x_t) / [q(x_t | x_{t+1}, y) p̃_{t+1}(y | x_{t+1})] (at the start, w = p̃_T(y | x_T));</item>
 /// <item>systematic resampling of a sample's particles when its ESS = 1/Σ w̃² falls below κ N;</item>
-/// <item>the twisted proposal q = N(μ(x_t) + (β/√α) g, σ²): the ancestral step with the twist's gradient added to the score.</item>
+/// <item>the twisted proposal q = N(μ(x_t) + σ² g, σ²): the ancestral kernel N(μ, σ²) tilted by the twist, exp(g · x), to first order.</item>
 /// </list>
 /// The paper's twist is the likelihood at x̂0, p(y | x̂0(x_t)). Any positive twist that ends at the likelihood keeps
 /// the sampler exact in the limit; adding x̂0's own uncertainty r_t² (ΠGDM's choice for data of unit variance) keeps
@@ -43,8 +43,11 @@ public sealed class Tds(int particles, double resampleThreshold) : ISolver
         Tensor ParticleNoise() => context.Random.Normal(cloudShape, device).reshape(flatShape);
         Tensor Uniform() => ParticleWeights.UniformFromNormal(context.Random.Normal([batch, 1], device));
 
-        using var yPerParticle = y.repeat_interleave(n, 0);
-        using var swarm = new Swarm(ParticleNoise());
+        using var yPerParticle = y.repeat_interleave(n, 0).DetachFromDisposeScope(); // lives across steps, not in whatever scope the consumer has open
+        Tensor start;
+        using (var scope = NewDisposeScope())
+            start = ParticleNoise().DetachFromDisposeScope(); // x_T ~ N(0, I) for every particle; the swarm owns it
+        using var swarm = new Swarm(start);
         for (int i = 0; i < timesteps.Length; i++)
         {
             int t = timesteps[i], s = i + 1 < timesteps.Length ? timesteps[i + 1] : -1;
@@ -88,10 +91,11 @@ public sealed class Tds(int particles, double resampleThreshold) : ISolver
                 if (!last)
                 {
                     // 4. The twisted proposal and the log ratio p/q the next weight update needs.
-                    double alphaBarT = prior.AlphaBar(t), alphaBarS = prior.AlphaBar(s), alpha = alphaBarT / alphaBarS, beta = 1 - alpha;
+                    double alphaBarT = prior.AlphaBar(t), alphaBarS = prior.AlphaBar(s), beta = 1 - alphaBarT / alphaBarS;
                     double sigma = Math.Sqrt((1 - alphaBarS) * beta / (1 - alphaBarT));
                     var mean = ReverseUpdate.Ancestral(x, x0Hat, alphaBarT, alphaBarS, zeros_like(x));
-                    var shift = twistGradient.Times(beta / Math.Sqrt(alpha));
+                    // The variance, not β, scales the tilt: near t = 0 the ancestral variance is far below β, and a β-sized shift would dwarf the kernel.
+                    var shift = twistGradient.Times(sigma * sigma);
                     var step = ParticleNoise().Times(sigma);
                     next = mean.Plus(shift).Plus(step);
                     // log N(x_s; μ, σ²) − log N(x_s; μ + shift, σ²) = (‖x_s − μ − shift‖² − ‖x_s − μ‖²) / 2σ², with x_s − μ − shift = σ z.
