@@ -9,14 +9,6 @@ namespace DiffusionLab.Tests.Solvers;
 /// <summary>DAPS against the closed form a Gaussian prior and a linear-Gaussian measurement give.</summary>
 public class DapsTests
 {
-    static Tensor Final(ISolver solver, SolverContext context)
-    {
-        Tensor? last = null;
-        foreach (var step in solver.Solve(context))
-            if (step.IsFinal) last = step.Xt.clone();
-        return last!;
-    }
-
     /// <summary>
     /// N(m, 0.8² I) in 4-D, two orthogonal combinations observed with σ_y = 0.1: the exact posterior
     /// mean is 1.1 away from the prior's. DAPS's Gaussian stand-in for p(x0 | x_t) is not exact, so its
@@ -26,17 +18,10 @@ public class DapsTests
     [Fact]
     public void Daps_on_a_gaussian_prior_lands_on_the_exact_posterior_mean()
     {
-        using var prior = GaussianMixturePrior.Isotropic("g", [4], [1.0], [[1.0, -0.5, 0.3, 0.0]], [0.8]);
-        using var a = tensor(new float[] { 1, 1, 0, 0, 0, 0, 1, -1 }, [2, 4]);
-        using var measurement = new MatrixMeasurement(a, [4]);
-        var noise = NoiseModel.Gaussian(0.1);
-        using var observed = tensor(new float[] { 2.0f, -1.0f });
-        using var posterior = prior.Posterior(a, observed, noise.SigmaY);
-        using var exactMean = posterior.Mean().to(float32);
-        using var priorMean = prior.Means[0].to(float32);
-        using var y = observed.unsqueeze(0).expand(1000, 2).contiguous();
-        using var generator = new Generator(3);
-        using var samples = Final(new Daps(5, 100, 1e-2), new SolverContext(prior, measurement, y, noise, 100, 1000, generator));
+        using var problem = new GaussianPosteriorCase();
+        using var exactMean = problem.Posterior.Mean().to(float32);
+        using var priorMean = problem.Prior.Means[0].to(float32);
+        using var samples = problem.Solve(new Daps(5, 100, 1e-2), 1000, 100, 3);
         using var error = (samples.mean([0]) - exactMean).abs().max();
         using var shift = (exactMean - priorMean).norm();
         Assert.True(shift.item<float>() > 1, "the measurement must move the posterior well away from the prior");
@@ -51,7 +36,7 @@ public class DapsTests
         using var measurement = new MatrixMeasurement(tensor(new float[] { 1, 0 }, [1, 2]), [2]);
         using var y = full(50, 1, 2.0f);
         using var generator = new Generator(5);
-        using var samples = Final(new Daps(3, 30, 0.5), new SolverContext(prior, measurement, y, NoiseModel.Gaussian(0.001), 30, 50, generator));
+        using var samples = GaussianPosteriorCase.FinalState(new Daps(3, 30, 0.5), new SolverContext(prior, measurement, y, NoiseModel.Gaussian(0.001), 30, 50, generator));
         Assert.True(samples.isfinite().all().item<bool>());
         using var first = samples.select(1, 0);
         using var error = (first - 2).abs().max();

@@ -16,14 +16,6 @@ namespace DiffusionLab.Tests.Solvers;
 /// </summary>
 public class SequentialMonteCarloTests
 {
-    static Tensor Final(ISolver solver, SolverContext context)
-    {
-        Tensor? last = null;
-        foreach (var step in solver.Solve(context))
-            if (step.IsFinal) last = step.Xt.clone();
-        return last!;
-    }
-
     [Fact]
     public void Weights_are_normalised_even_when_their_logs_are_huge_and_ess_follows_its_formula()
     {
@@ -120,7 +112,7 @@ public class SequentialMonteCarloTests
         const int samples = 600;
         using var y = observed.reshape(1, 1).expand(samples, 1).contiguous();
         using var generator = new Generator(11);
-        using var tds = Final(new Tds(64, 0.5), new SolverContext(prior, measurement, y, noise, 100, samples, generator));
+        using var tds = GaussianPosteriorCase.FinalState(new Tds(64, 0.5), new SolverContext(prior, measurement, y, noise, 100, samples, generator));
         using var left = tds.select(1, 0).LessThan(0).to(float64).mean();
         Assert.True(Math.Abs(left.item<double>() - exact[0]) < 0.07, $"TDS puts {left.item<double>():0.000} on the left cluster, the exact posterior {exact[0]:0.000}");
     }
@@ -128,17 +120,10 @@ public class SequentialMonteCarloTests
     [Fact]
     public void Tds_on_a_gaussian_prior_matches_the_exact_posterior_mean_and_spread()
     {
-        using var prior = GaussianMixturePrior.Isotropic("g", [4], [1.0], [[1.0, -0.5, 0.3, 0.0]], [0.8]);
-        using var a = tensor(new float[] { 1, 1, 0, 0, 0, 0, 1, -1 }, [2, 4]);
-        using var measurement = new MatrixMeasurement(a, [4]);
-        var noise = NoiseModel.Gaussian(0.1);
-        using var observed = tensor(new float[] { 2.0f, -1.0f });
-        using var posterior = prior.Posterior(a, observed, noise.SigmaY);
-        using var exactMean = posterior.Mean().to(float32);
-        using var exactSpread = posterior.Covariances[0].diagonal().sqrt().to(float32);
-        using var y = observed.unsqueeze(0).expand(800, 2).contiguous();
-        using var generator = new Generator(3);
-        using var samples = Final(new Tds(16, 0.5), new SolverContext(prior, measurement, y, noise, 100, 800, generator));
+        using var problem = new GaussianPosteriorCase();
+        using var exactMean = problem.Posterior.Mean().to(float32);
+        using var exactSpread = problem.Posterior.Covariances[0].diagonal().sqrt().to(float32);
+        using var samples = problem.Solve(new Tds(16, 0.5), 800, 100, 3);
         // 800 samples: the mean's standard error is 0.57/√800 = 0.02 per coordinate, the spread's about 0.015.
         using var meanError = (samples.mean([0]) - exactMean).abs().max();
         using var spreadError = (samples.std(0) / exactSpread).log().abs().max();
