@@ -59,6 +59,21 @@ static class DiffusionSolverCatalog
         Description = "Off (the default, as Song et al. do) integrates the network's own score. On replaces it by the score of the network's guess clamped to the image range, which hides a weak model's wild guesses near pure noise but is no longer the SDE of the paper.",
     };
 
+    static readonly ParameterDefinition OdeSteps = new("odeSteps", "ODE steps per level", 1, 50, 5,
+        "Network calls spent on each level's guess of the clean image: a short noise-free flow from the current noise level down to almost clean.", IsInteger: true);
+
+    static readonly ParameterDefinition LangevinSteps = new("langevinSteps", "Langevin steps per level", 0, 500, 100,
+        "Noisy steps that move the guess toward agreeing with y while staying near the network's guess. They use only A, not the network, so they are cheap.", IsInteger: true);
+
+    static readonly ParameterDefinition LangevinStepSize = new("lr", "Langevin step size η", 1e-7, 1, 1e-4,
+        "Step size of the Langevin chain at the first level; it shrinks to a hundredth by the last. Larger moves further toward y per step; for a linear corruption it is kept below the size at which the chain would blow up.");
+
+    static readonly ParameterDefinition Particles = new("particles", "Particles N", 1, Tds.MaxParticles, 8,
+        "How many weighted candidates each sample carries. More particles make the answer closer to the exact posterior, at N times the cost of one run.", IsInteger: true);
+
+    static readonly ParameterDefinition ResampleThreshold = new("ess", "Resample below ESS/N", 0, 1, 0.5,
+        "When the effective sample size falls below this fraction of N, the particles are resampled: heavy ones are copied, light ones dropped. 0 never resamples, 1 resamples every step.");
+
     public static IReadOnlyList<SolverDescriptor> Entries { get; } =
     [
         new("ddpm", "DDPM (ancestral sampling)",
@@ -112,6 +127,19 @@ static class DiffusionSolverCatalog
                     new Dictionary<string, double> { ["zeta"] = 2 * McgdiffZetaPrime }),
             ],
         },
+
+        new("daps", "Decoupled annealing (DAPS)",
+            "Walks down a ladder of noise levels. At each level it guesses the clean image with a few noise-free network steps, then takes many cheap noisy steps that pull that guess toward agreeing with y while keeping it near the network's guess, and finally adds noise for the next, lower level. The steps are the levels; each costs the ODE steps in network calls. Works for nonlinear corruptions too.",
+            SolverFamily.Posterior, false, 200, MaxSteps, [OdeSteps, LangevinSteps, LangevinStepSize],
+            DapsDefaults,
+            p => new Daps((int)p.GetValueOrDefault("odeSteps", OdeSteps.Default), (int)p.GetValueOrDefault("langevinSteps", LangevinSteps.Default),
+                p.GetValueOrDefault("lr", LangevinStepSize.Default))),
+
+        new("tds", "Twisted diffusion sampler (TDS, sequential Monte Carlo)",
+            "Runs N candidate samples (particles) side by side, each guided toward y like DPS, and keeps a weight for each that corrects for the guidance: particles that explain y well gain weight, and when the weights become too uneven the light ones are dropped and the heavy ones copied. With enough particles the answer is an exact posterior sample. The image shown while it runs is the heaviest particle; the final answer is one particle drawn by weight. Each step costs N forward and backward passes.",
+            SolverFamily.Posterior, false, 250, MaxSteps, [Particles, ResampleThreshold],
+            TdsDefaults,
+            p => new Tds((int)p.GetValueOrDefault("particles", Particles.Default), p.GetValueOrDefault("ess", ResampleThreshold.Default))),
     ];
 
     /// <summary>ζ′ of MCGdiff's DPS baseline, in Algorithm 1's convention (ζ = 2ζ′ in this project's).</summary>
@@ -162,5 +190,26 @@ static class DiffusionSolverCatalog
         };
         if (corruption == "matrix") return new() { ["zeta"] = 1.0, ["clipX0"] = 0, ["variance"] = VarianceChoice.Default };
         return new() { ["zeta"] = Math.Round(officialZeta * 3, 6), ["clipX0"] = 1, ["variance"] = VarianceChoice.Default }; // 0.3 × 3 is 0.8999999999999999 in floating point
+    }
+
+    /// <summary>
+    /// DAPS: the official code's pixel-space settings for DAPS-1K (200 levels × 5 ODE steps, 100 Langevin steps,
+    /// η = 1e-4, 5e-5 for inpainting and phase retrieval, decaying to a hundredth). The explicit-matrix problems
+    /// (points, not images) need a longer chain per level, so they start at η = 1e-2 under the stability cap.
+    /// </summary>
+    static Dictionary<string, double> DapsDefaults(string? corruption)
+    {
+        var defaults = Defaults(OdeSteps, LangevinSteps, LangevinStepSize);
+        if (corruption is "box-inpainting" or "random-inpainting" or "phase-retrieval") defaults["lr"] = 5e-5;
+        if (corruption == "matrix") defaults["lr"] = 1e-2;
+        return defaults;
+    }
+
+    /// <summary>TDS: resample below ESS = N/2 (Wu et al.); 8 particles on images (each costs a network pass), more on the cheap explicit-matrix problems.</summary>
+    static Dictionary<string, double> TdsDefaults(string? corruption)
+    {
+        var defaults = Defaults(Particles, ResampleThreshold);
+        if (corruption == "matrix") defaults["particles"] = 64;
+        return defaults;
     }
 }

@@ -49,6 +49,9 @@ public sealed record StepRecord
     /// <summary>Network evaluations so far (a backward pass counts as one more).</summary>
     public int NetworkEvaluations { get; init; }
 
+    /// <summary>The effective sample size of the weighted particles behind this sample (sequential Monte Carlo solvers; NaN for the others).</summary>
+    public double Ess { get; init; } = double.NaN;
+
     public bool IsFinal { get; init; }
 
     /// <summary>The iterate x_t.</summary>
@@ -95,6 +98,7 @@ sealed class StepRecorder(PreparedRun run)
                 Ssim = ssim?[i] ?? double.NaN,
                 ElapsedMs = elapsed,
                 NetworkEvaluations = step.NetworkEvaluations,
+                Ess = step.Particles?.EffectiveSampleSize[i] ?? double.NaN,
                 IsFinal = step.IsFinal,
                 Xt = StepImage.Of(xt[i]),
                 X0Hat = StepImage.Of(x0Hat[i]),

@@ -71,6 +71,7 @@ public sealed record SolverContext(
 /// <param name="NetworkEvaluations">Cumulative calls of the prior's network, counting each backward pass as one more.</param>
 /// <param name="Objective">The value each sample's iterate reaches on the objective the solver minimises (HQS and ADMM:
 /// ½ sigmaY⁻² ‖y − A x0Hat‖² + λ R(x0Hat)), or null for samplers and for regularisers without a value (plug-and-play).</param>
+/// <param name="Particles">The weighted particles behind each sample, for sequential Monte Carlo samplers (null for every other solver).</param>
 public sealed record SolverStep(
     int Index,
     int Total,
@@ -79,10 +80,20 @@ public sealed record SolverStep(
     Tensor X0Hat,
     double[] Residual,
     int NetworkEvaluations,
-    double[]? Objective = null)
+    double[]? Objective = null,
+    ParticleCloud? Particles = null)
 {
     public bool IsFinal => Index == Total - 1;
 }
+
+/// <summary>
+/// The particle systems of a sequential Monte Carlo step, one per sample; the tensors, like the
+/// step's, belong to the solver and stay valid only until it moves on.
+/// </summary>
+/// <param name="Positions">Every particle, [B, N, ..SampleShape].</param>
+/// <param name="Weights">Each particle's normalised weight, [B, N] float64 (rows sum to 1).</param>
+/// <param name="EffectiveSampleSize">Each sample's effective sample size 1/Σ w̃² at this step, before any resampling, in [1, N].</param>
+public sealed record ParticleCloud(Tensor Positions, Tensor Weights, double[] EffectiveSampleSize);
 
 /// <summary>A run that cannot proceed, with a message meant for the person who started it.</summary>
 public sealed class SolverException(string message) : Exception(message);

@@ -16,7 +16,9 @@ namespace DiffusionLab.Engine.Toy;
 /// </summary>
 /// <param name="T">The diffusion time t ∈ [0, 1] the particles have reached (0 for HQS and ADMM).</param>
 /// <param name="Distance">Sliced Wasserstein distance to the exact target, or null on steps where it is not measured.</param>
-public sealed record ToyFrame(int Step, int Total, double T, float[] Positions, double? Distance, bool IsFinal);
+/// <param name="Weights">For a sequential Monte Carlo sampler, each particle's weight times N (1 is an average particle); null for the others.</param>
+/// <param name="Ess">For a sequential Monte Carlo sampler, the effective sample size of the particles at this step.</param>
+public sealed record ToyFrame(int Step, int Total, double T, float[] Positions, double? Distance, bool IsFinal, float[]? Weights = null, double? Ess = null);
 
 /// <summary>
 /// A 2-D run made ready: the exact prior, the measurement y = a·x + noise with its exact posterior,
@@ -74,6 +76,8 @@ public sealed class PreparedToyRun : IDisposable
 /// <summary>
 /// Runs a solver on N particles of the 2-D lab as one batch (each particle is an independent run,
 /// exactly as the solvers promise for a batch), and turns its steps into <see cref="ToyFrame"/>s.
+/// A sequential Monte Carlo sampler instead runs once with the lab's N as its particle count, so
+/// the cloud is one weighted particle system whose weights and effective sample size the frames carry.
 /// </summary>
 public static class ToyRunner
 {
@@ -132,17 +136,21 @@ public static class ToyRunner
         var descriptor = spec.Solver!;
         var parameters = new Dictionary<string, double>(ToySpec.DefaultParameters(descriptor, spec.Measurement));
         foreach (var (key, value) in spec.Parameters) parameters[key] = value;
+        bool particleSystem = spec.IsParticleSystem;
+        if (particleSystem) parameters[ToySpec.ParticleCountKey] = spec.Particles;
         var solver = descriptor.Create(parameters);
         bool singlePoint = spec.IsSinglePoint;
         var problem = new RunProblem(run.Prior, run.Measurement, run.Y, NoiseModel.Gaussian(spec.Measurement.SigmaY));
         // A cloud of up to 2 000 exchangeable particles draws from one stream: a generator per particle would cost a call each per step.
-        var steps = SolverRun.Steps(solver, problem, spec.Steps, spec.BatchSize, RunSeeds.ForCloud(spec.Seed), cancellation);
+        var steps = SolverRun.Steps(solver, problem, spec.Steps, particleSystem ? 1 : spec.BatchSize, RunSeeds.ForCloud(spec.Seed), cancellation);
         int stride = 0;
         foreach (var step in steps)
         {
             if (stride == 0) stride = Math.Max(1, step.Total / DistanceMeasurementsPerRun);
-            // HQS and ADMM show their regularised half, the answer they return; samplers show the state x_t.
-            var shown = singlePoint ? step.X0Hat : step.Xt;
+            // HQS and ADMM show their regularised half, the answer they return; samplers show the state x_t,
+            // a particle system all its particles (at the end, the system resampled by weight).
+            var cloud = particleSystem ? step.Particles : null;
+            var shown = cloud is not null ? cloud.Positions[0] : singlePoint ? step.X0Hat : step.Xt;
             double? distance = null;
             if (step.IsFinal || step.Index % stride == 0)
             {
@@ -150,7 +158,12 @@ public static class ToyRunner
                 distance = Distance(scored, run.Reference, run.Directions);
             }
             double t = singlePoint ? 0 : PlanePictures.TimeOfStep(run.Prior.Schedule, step.Timestep);
-            yield return new ToyFrame(step.Index, step.Total, t, PlanePictures.Packed(shown.reshape(-1, 2)), distance, step.IsFinal);
+            float[]? weights = null;
+            if (cloud is not null)
+                using (var scaled = cloud.Weights[0].Times(cloud.Weights.shape[1]).to(float32))
+                    weights = scaled.data<float>().ToArray();
+            yield return new ToyFrame(step.Index, step.Total, t, PlanePictures.Packed(shown.reshape(-1, 2)), distance, step.IsFinal,
+                weights, cloud?.EffectiveSampleSize[0]);
         }
     }
 

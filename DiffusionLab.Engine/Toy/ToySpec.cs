@@ -106,6 +106,13 @@ public sealed record ToySpec(
     [JsonIgnore]
     public bool IsSinglePoint => Solver?.Family == SolverFamily.Classical;
 
+    /// <summary>The setting through which a sequential Monte Carlo sampler takes its particle count; in the plane it is the lab's own.</summary>
+    public const string ParticleCountKey = "particles";
+
+    /// <summary>A sequential Monte Carlo sampler: its particles are one weighted system, not independent runs.</summary>
+    [JsonIgnore]
+    public bool IsParticleSystem => Solver?.Parameters.Any(p => p.Key == ParticleCountKey) == true;
+
     /// <summary>Particles the run really moves.</summary>
     [JsonIgnore]
     public int BatchSize => IsSinglePoint ? 1 : Particles;

@@ -13,7 +13,7 @@ public class StepRecordTests
 
     /// <summary>What the browser's player reads: these names must not change.</summary>
     static readonly string[] WireNames =
-        ["Step", "Total", "Timestep", "T", "Mime", "Xt", "X0Hat", "Residual", "Psnr", "Ssim", "ElapsedMs", "IsFinal", "NetworkEvaluations"];
+        ["Step", "Total", "Timestep", "T", "Mime", "Xt", "X0Hat", "Residual", "Psnr", "Ssim", "ElapsedMs", "IsFinal", "NetworkEvaluations", "Ess"];
 
     static List<StepRecord> Steps(string solver, int steps)
     {

@@ -85,7 +85,7 @@ public class DiffusionSolverTests
     {
         using var benchmark = GaussianMixtureBenchmark.Create(dx: 8, dy: 4, seed: 24);
         var posteriorSolvers = DiffusionSolverCatalog.Entries.Where(e => e.Family == SolverFamily.Posterior).ToList();
-        Assert.Equal(["sdedit", "score-ald", "dps"], posteriorSolvers.Select(e => e.Id));
+        Assert.Equal(["sdedit", "score-ald", "dps", "daps", "tds"], posteriorSolvers.Select(e => e.Id));
         var results = benchmark.Run(posteriorSolvers, samples: 300, steps: 50, referenceCount: 3000).ToList();
         double floor = results.Single(r => r.Solver == GaussianMixtureBenchmark.PriorFloorId).Sw;
         foreach (var r in results.Where(r => r.Solver != GaussianMixtureBenchmark.PriorFloorId))
@@ -201,6 +201,8 @@ public class DiffusionSolverTests
     [InlineData("diffpir")]
     [InlineData("ddrm")]
     [InlineData("pigdm")]
+    [InlineData("daps")]
+    [InlineData("tds")]
     public void With_per_sample_noise_sample_k_of_a_batch_is_its_run_alone(string id)
     {
         // Each sample draws from its own generator and the mixture's ε, its gradient and the DPS
@@ -282,7 +284,7 @@ public class DiffusionSolverTests
     [Fact]
     public void Catalog_defaults_are_valid_and_build_every_solver()
     {
-        Assert.Equal(["ddpm", "ddim", "reverse-sde", "probability-flow", "sdedit", "score-ald", "dps"], DiffusionSolverCatalog.Entries.Select(e => e.Id));
+        Assert.Equal(["ddpm", "ddim", "reverse-sde", "probability-flow", "sdedit", "score-ald", "dps", "daps", "tds"], DiffusionSolverCatalog.Entries.Select(e => e.Id));
         foreach (var entry in DiffusionSolverCatalog.Entries)
         {
             Assert.InRange(entry.DefaultSteps, 1, entry.MaxSteps);

@@ -26,6 +26,7 @@ public sealed class RunFrame
         ElapsedMs = step.ElapsedMs,
         IsFinal = step.IsFinal,
         NetworkEvaluations = step.NetworkEvaluations,
+        Ess = step.Ess,
     };
 
     public int Step { get; init; }
@@ -43,6 +44,8 @@ public sealed class RunFrame
     public bool IsFinal { get; init; }
     /// <summary>Network evaluations so far (a backward pass counts as one more).</summary>
     public int NetworkEvaluations { get; init; }
+    /// <summary>The effective sample size of a sequential Monte Carlo step's particles; NaN for other solvers.</summary>
+    public double Ess { get; init; } = double.NaN;
 }
 
 public enum RunStatus { Queued, Preparing, Running, Finished, Cancelled, Failed }

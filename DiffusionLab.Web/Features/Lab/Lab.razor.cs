@@ -135,6 +135,10 @@ public partial class Lab
     IReadOnlyList<ChartSeries> ResidualSeries => [Series("residual", "#3b4bd8", p => p.Residual)];
     IReadOnlyList<ChartSeries> PsnrSeries => [Series("PSNR", "#d6336c", p => p.Psnr)];
     IReadOnlyList<ChartSeries> SsimSeries => [Series("SSIM", "#0c8a5f", p => p.Ssim)];
+    IReadOnlyList<ChartSeries> EssSeries => [Series("ESS", "#e8590c", p => p.Ess)];
+
+    /// <summary>A sequential Monte Carlo run reports its particles' effective sample size; other solvers have none.</summary>
+    bool ShowsEss => run?.Latest is { Ess: var ess } && double.IsFinite(ess);
 
     ChartSeries Series(string name, string color, Func<StepRecord, double> value) =>
         new(name, color, metrics.Select(p => (double)p.Step).ToList(), metrics.Select(value).ToList());

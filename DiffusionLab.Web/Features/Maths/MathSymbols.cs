@@ -63,6 +63,9 @@ public static class MathSymbols
         new("rt", "r_t", "r_t", "ΠGDM's guess of how far the clean image may be from x̂0 at timestep t: r_t² = 1 − ᾱ_t."),
         new("V", @"V^\top", "Vᵀ", "The corruption's own coordinates (its SVD A = UΣVᵀ): in them A only scales each coordinate by a singular value, or drops it."),
         new("si", "s_i", "s_i", "The i-th singular value of A: how much of coordinate i survives the corruption (0: nothing, it is all prior)."),
+        new("wn", "w^n", "wⁿ", "TDS's weight of particle n: how much better it explains y than the guidance expected. Heavy particles are copied, light ones dropped."),
+        new("ess", @"\mathrm{ESS}", "ESS", "Effective sample size: how many equally weighted particles the weighted cloud is worth (N when all weights are equal, 1 when one particle has them all)."),
+        new("etai", @"\eta_i", "η_i", "DAPS's Langevin step size at level i: it falls from η_0 to η_0/100 over the run."),
         new("etab", @"\eta_b", "η_b", "DDRM's weight on y in the coordinates where y is the less noisy source (1: take y as it is)."),
     ];
 

@@ -104,6 +104,17 @@ public static class SolverFormulas
             new("The guidance, one conjugate-gradient solve in measurement space and one backward pass:", @"g = \hl{\Big(\frac{\partial \sym{x0hat}{\hat x_0}}{\partial \sym{xt}{x_t}}\Big)^{\!\top} \sym{AT}{\mathcal A^\top}\big(\sym{rt}{r_t}^2\,\sym{A}{\mathcal A}\mathcal A^\top + \sym{sigmay}{\sigma_y}^2 I\big)^{-1}\big(\sym{y}{y} - \mathcal A\hat x_0\big)},\qquad r_t^2 = 1-\sym{abar}{\bar\alpha_t}"),
             new("then DDIM's step from t to s, pushed by g (the authors' code's weight, the default on images):", @"\sym{xs}{x_s} = \mathrm{DDIM}\big(\hat x_0,\ \sym{eps}{\varepsilon_\theta}(x_t,\sym{t}{t})\big) + \sqrt{\bar\alpha_s\,\bar\alpha_t}\;r_t^2\,g"),
         ]),
+        new("daps", "18", "What stands in for ∇log p_t(y | x_t): at each level, Langevin steps on the clean image x0 given x_t and y, with p(x0 | x_t) taken as a Gaussian around the ODE's guess; the measurement's gradient goes through A only, never through the network.",
+        [
+            new("At level i: the network's noise-free guess (a few ODE steps), then Langevin on x_0 | x_t, y:", @"x_0 \leftarrow x_0 + \sym{etai}{\eta_i}\Big[\frac{\sym{x0hat}{\hat x_0}(\sym{xt}{x_t}) - x_0}{\sym{rt}{r_t}^2}\ \hl{-\ \nabla_{x_0}\frac{\lVert \sym{y}{y} - \sym{A}{\mathcal A}(x_0)\rVert^2}{2\sym{sigmay}{\sigma_y}^2}}\Big] + \sqrt{2\eta_i}\;\sym{z}{z},\qquad r_t = \sym{sigmabar}{\bar\sigma_t}"),
+            new("then back up to the next level with fresh noise (an error is not carried along):", @"x_{t_{i+1}} \sim \mathcal N\big(x_0,\ \bar\sigma_{t_{i+1}}^2 I\big)"),
+        ]),
+        new("tds", "19", "What stands in for ∇log p_t(y | x_t): DPS-like guidance through a twist p̃_t(y | x_t), and weights that correct for it, so the particle cloud becomes exact as N grows.",
+        [
+            new("The twist and its gradient through the network (one forward and one backward pass for the cloud):", @"\hl{\tilde p_t(\sym{y}{y}\mid \sym{xt}{x_t}) = \mathcal N\big(y;\ \sym{A}{\mathcal A}(\sym{x0hat}{\hat x_0}(x_t)),\ (\sym{sigmay}{\sigma_y}^2 + \sym{rt}{r_t}^2)\,I\big)},\qquad g = \nabla_{x_t}\log\tilde p_t"),
+            new("Propose DDPM's step tilted by g, and reweight each particle n:", @"\sym{xs}{x_s} = \mu(x_t) + \sigma^2 g + \sigma \sym{z}{z},\qquad \log \sym{wn}{w^n} \mathrel{+}= \log\frac{p(x_s\mid x_t)}{q(x_s\mid x_t, y)} + \log\frac{\tilde p_s(y\mid x_s)}{\tilde p_t(y\mid x_t)}"),
+            new("and resample when the effective sample size drops below half of N:", @"\sym{ess}{\mathrm{ESS}} = \frac{1}{\sum_n (\tilde w^n)^2} < \kappa N"),
+        ]),
         new("hqs", "6", OptimisationNote,
         [
             new("The one objective it minimises:", @"\sym{F}{F}(x) = \frac{1}{2\sym{sigmay}{\sigma_y}^2}\big\lVert \sym{y}{y} - \sym{A}{\mathcal A}x\big\rVert^2 + \hl{\sym{lambda}{\lambda} \sym{R}{R}(x)}"),

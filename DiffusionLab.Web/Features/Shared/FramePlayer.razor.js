@@ -7,7 +7,7 @@
 //   svg[data-cursor-steps] line[data-chart-cursor]   a chart's cursor, moved to the step shown
 //   canvas[data-still="<name>"]         a picture that is not a step (y, x0, a sample, the mean)
 //   [data-readout="<name>"]             a number, written by `format` below: step, t, psnr, ssim,
-//                                       residual, elapsed, nfe, and "ended" (how a watched run ended)
+//                                       residual, elapsed, nfe, ess, and "ended" (how a watched run ended)
 // Elements inside a [data-run="<id>"] belong to that run (compare shows several at once); without
 // such marks the whole root belongs to the one run it plays.
 //
@@ -41,6 +41,8 @@ export const format = {
   residual: f => finite(f.Residual) ? residualText(f.Residual) : missing,
   elapsed: f => finite(f.ElapsedMs) ? `${(f.ElapsedMs / 1000).toFixed(1)} s` : missing,
   nfe: f => finite(f.NetworkEvaluations) ? String(f.NetworkEvaluations) : missing,
+  // Effective sample size, for sequential Monte Carlo solvers (NaN for the others).
+  ess: f => finite(f.Ess) ? f.Ess.toFixed(1) : missing,
 };
 
 // ---- measured, not asserted: read by the browser tests for the README's figures ----------------

@@ -29,6 +29,8 @@ export const toyLab = (() => {
   let options = { arrows: false, trails: true, posterior: true };
   let shown = null, from = null, to = null, arrivedAt = 0, interval = 50, history = [];
   let run = null, frames = 0, lastStep = -1, total = 0, runT = 1, distance = NaN, exactFloor = NaN, priorFloor = NaN, distances = [];
+  // A sequential Monte Carlo run's particle weights (times N) and its effective sample size per step, [step, ESS/N].
+  let weights = null, ess = NaN, esses = [];
   let playing = null, sceneRequest = null, sceneQueued = false, marginalRequest = null, marginalQueued = false;
   let drag = null, selected = -1, dirty = true;
 
@@ -326,6 +328,7 @@ export const toyLab = (() => {
       }
       return;
     }
+    if (weights && weights.length * 2 === shown.length) { drawWeightedParticles(g); return; }
     // A dark rim under every particle keeps it visible over the bright heat map and the trails.
     const size = (shown.length > 2000 ? 2.2 : 2.8) * devicePixelRatio, half = size / 2, rim = devicePixelRatio;
     g.fillStyle = 'rgba(10,12,30,0.55)';
@@ -338,6 +341,24 @@ export const toyLab = (() => {
       const [x, y] = toScreen(shown[i], shown[i + 1]);
       g.fillRect(x - half, y - half, size, size);
     }
+  }
+
+  // A weighted particle system: each particle's area grows with its weight (an average particle has the usual
+  // size) and light particles fade, so the particles that carry the posterior stand out and the dropped ones vanish.
+  function drawWeightedParticles(g) {
+    const base = 2.8 * devicePixelRatio, rim = devicePixelRatio;
+    for (let i = 0; i < weights.length; i++) {
+      const w = weights[i];
+      if (!(w > 0)) continue;
+      const size = base * Math.min(4, Math.max(0.6, Math.sqrt(w))), half = size / 2;
+      const [x, y] = toScreen(shown[2 * i], shown[2 * i + 1]);
+      g.globalAlpha = Math.min(1, 0.25 + 0.75 * w);
+      g.fillStyle = 'rgba(10,12,30,0.55)';
+      g.fillRect(x - half - rim, y - half - rim, size + 2 * rim, size + 2 * rim);
+      g.fillStyle = colours.particle;
+      g.fillRect(x - half, y - half, size, size);
+    }
+    g.globalAlpha = 1;
   }
 
   function drawHandles(g) {
@@ -373,6 +394,12 @@ export const toyLab = (() => {
       ? `<span class="floor exact">exact samples score ${format(exactFloor)}</span>` +
         (Number.isFinite(priorFloor) ? `<span class="floor prior">ignoring y scores ${format(priorFloor)}</span>` : '')
       : '';
+    const essLine = readout.querySelector('[data-role=ess]');
+    if (essLine) {
+      essLine.hidden = !Number.isFinite(ess);
+      essLine.textContent = Number.isFinite(ess) ? `effective sample size ${ess.toFixed(1)} of ${weights ? weights.length : '–'} particles (orange line: ESS / N per step)` : '';
+      essLine.dataset.value = Number.isFinite(ess) ? String(ess) : '';
+    }
     drawChart(readout.querySelector('canvas'));
   }
 
@@ -395,6 +422,16 @@ export const toyLab = (() => {
     g.beginPath();
     distances.forEach(([step, v], i) => (i === 0 ? g.moveTo(x(step), y(v)) : g.lineTo(x(step), y(v))));
     g.stroke();
+    if (esses.length > 0) {
+      // ESS / N on its own scale, 0 at the bottom and 1 at the top of the chart.
+      g.strokeStyle = '#e8590c'; g.lineWidth = 1.5 * devicePixelRatio;
+      g.beginPath();
+      esses.forEach(([step, v], i) => {
+        const py = h - pad - (h - 2 * pad) * v;
+        if (i === 0) g.moveTo(x(step), py); else g.lineTo(x(step), py);
+      });
+      g.stroke();
+    }
   }
 
   // ---- runs -------------------------------------------------------------------------------------
@@ -411,6 +448,9 @@ export const toyLab = (() => {
     lastStep = frame.Step; total = frame.Total; runT = frame.T;
     if (Number.isFinite(frame.Distance)) distance = frame.Distance;
     if (frame.DistanceIsNew) distances.push([frame.Step, frame.Distance]);
+    weights = frame.Weights && frame.Weights.length ? floats(frame.Weights) : null;
+    ess = Number.isFinite(frame.Ess) ? frame.Ess : NaN;
+    if (Number.isFinite(ess) && weights) esses.push([frame.Step, ess / weights.length]);
     exactFloor = frame.ExactFloor; priorFloor = frame.PriorFloor;
     canvas.dataset.frames = String(frames);
     canvas.dataset.step = String(frame.Step);
@@ -599,7 +639,7 @@ export const toyLab = (() => {
       spec = JSON.parse(json);
       specJson = json;
       mode = 'run';
-      frames = 0; lastStep = -1; total = spec.steps; distance = NaN; exactFloor = NaN; priorFloor = NaN; distances = [];
+      frames = 0; lastStep = -1; total = spec.steps; distance = NaN; exactFloor = NaN; priorFloor = NaN; distances = []; weights = null; ess = NaN; esses = [];
       history = []; from = to = shown = null; runT = 1;
       canvas.dataset.frames = '0';
       canvas.dataset.running = 'true';
@@ -624,7 +664,7 @@ export const toyLab = (() => {
       }
     },
 
-    stats() { return { frames, lastStep, total, distance, drawn: Number(canvas && canvas.dataset.drawn) || 0 }; },
+    stats() { return { frames, lastStep, total, distance, ess, drawn: Number(canvas && canvas.dataset.drawn) || 0 }; },
 
     detach() {
       this.stop();

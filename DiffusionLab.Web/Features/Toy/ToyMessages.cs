@@ -46,6 +46,10 @@ public sealed class ToyRunFrame
     public double T { get; init; }
     /// <summary>Particle positions, (x, y) float32 pairs.</summary>
     public byte[] Positions { get; init; } = [];
+    /// <summary>A sequential Monte Carlo sampler's particle weights times N (1: an average particle), float32; empty for other solvers.</summary>
+    public byte[] Weights { get; init; } = [];
+    /// <summary>A sequential Monte Carlo sampler's effective sample size at this step; NaN for other solvers.</summary>
+    public double Ess { get; init; } = double.NaN;
     /// <summary>The latest sliced Wasserstein distance to exact target samples (NaN before the first measurement).</summary>
     public double Distance { get; init; } = double.NaN;
     /// <summary>True when <see cref="Distance"/> was measured on this very step (the chart adds a point).</summary>

@@ -134,6 +134,8 @@ public sealed class ToyRuns(Runs.BrowserShares shares, ILogger<ToyRuns> logger)
                     Total = frame.Total,
                     T = frame.T,
                     Positions = Bytes(frame.Positions),
+                    Weights = frame.Weights is null ? [] : Bytes(frame.Weights),
+                    Ess = frame.Ess ?? double.NaN,
                     Distance = distance,
                     DistanceIsNew = frame.Distance is not null,
                     ExactFloor = prepared.ExactFloor,
