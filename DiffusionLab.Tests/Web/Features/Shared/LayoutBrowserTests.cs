@@ -55,7 +55,7 @@ public sealed class LayoutBrowserTests(BrowserFixture browser) : IClassFixture<B
         // The header's links are behind one menu button, each reachable.
         await page.ClickAsync("[data-testid=nav-menu] button");
         // The menu holds every header link (hidden on a phone, but still in the page).
-        var headerLinks = await page.Locator("a.lab-nav").CountAsync();
+        var headerLinks = await page.Locator(".lab-nav a").CountAsync();
         Assert.True(headerLinks >= 6, $"the header should have its page links, found {headerLinks}");
         await Assertions.Expect(page.Locator(".mud-popover-open .mud-menu-item")).ToHaveCountAsync(headerLinks);
         await page.Keyboard.PressAsync("Escape");
