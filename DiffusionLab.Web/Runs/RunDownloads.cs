@@ -1,6 +1,8 @@
 using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Features.Shared;
+using System.Buffers.Binary;
 
 namespace DiffusionLab.Web.Runs;
 
@@ -11,7 +13,18 @@ namespace DiffusionLab.Web.Runs;
 /// </summary>
 public static class RunDownloads
 {
+    /// <summary>How much a 32-pixel run is enlarged; a larger image less (<see cref="ScaleFor"/>).</summary>
     public const int Scale = 8;
+
+    /// <summary>
+    /// Whole-pixel enlargement for an image <paramref name="side"/> pixels wide: <paramref name="scale"/> for the 32-pixel
+    /// priors, less for larger images, never below 1, so a 256×256 run downloads at its own size rather than 2048 pixels.
+    /// </summary>
+    public static int ScaleFor(int side, int scale = Scale) =>
+        side <= 0 ? scale : Math.Clamp(scale * (int)ParameterDefinition.ReferenceImageSide / side, 1, scale);
+
+    // A PNG's width is the first field of its IHDR chunk, right after the signature and the chunk's length and type.
+    static int PngWidth(byte[] png) => png.Length >= 24 ? BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16, 4)) : (int)ParameterDefinition.ReferenceImageSide;
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
@@ -20,7 +33,7 @@ public static class RunDownloads
             var run = runs.Find(id);
             if (run is not null && !ClassroomPage.MayShow(run, BrowserIdentity.Sent(http))) return Results.NotFound(ClassroomPage.PrivateRunMessage);
             if (run?.Latest is not { X0Hat: { } result }) return Results.NotFound("No such run, or it has no frames yet.");
-            return Results.File(FrameEncoder.UpscalePng(result.Png, Scale), "image/png", $"diffusionlab-{id}-result.png");
+            return Results.File(FrameEncoder.UpscalePng(result.Png, ScaleFor(PngWidth(result.Png))), "image/png", $"diffusionlab-{id}-result.png");
         }).RequireRateLimiting(LabLimits.DownloadPolicy);
         endpoints.MapGet("/runs/{id}/trajectory.png", async (string id, HttpContext http, ILiveRuns runs, TrajectoryCache trajectories, CancellationToken cancellation) =>
         {
@@ -44,7 +57,7 @@ public static class RunDownloads
             var x0Hat = FrameEncoder.DecodeRgba(keyframe.X0Hat!.Png, out _, out _);
             frames.Add(SideBySide(xt, x0Hat, width, height));
         }
-        return AnimatedPngEncoder.Encode(frames, width * 2, height, Scale / 2, frameDelayMs: 80);
+        return AnimatedPngEncoder.Encode(frames, width * 2, height, ScaleFor(width, Scale / 2), frameDelayMs: 80);
     }
 
     static byte[] SideBySide(byte[] left, byte[] right, int width, int height)

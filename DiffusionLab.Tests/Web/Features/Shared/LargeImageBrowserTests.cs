@@ -10,7 +10,8 @@ namespace DiffusionLab.Tests.Web;
 
 /// <summary>
 /// A prior of 256 × 256 grey images in a real browser: an upload is resized to it, its frames stream to the lab's
-/// canvases, and the canvases keep the same size on screen as for a 32-pixel prior (the image is scaled to the panel).
+/// canvases, the canvases keep the same size on screen as for a 32-pixel prior (the image is scaled to the panel), and
+/// the result downloads at its own size.
 /// The network has random weights and a handful of channels: the pictures are noise, but every size on the way is real.
 /// </summary>
 public sealed class LargeImageBrowserTests : IDisposable
@@ -82,6 +83,12 @@ public sealed class LargeImageBrowserTests : IDisposable
         var latest = server.Runs.Find(runId!)!.Latest!;
         using (var frame = SKBitmap.Decode(latest.Xt!.Png))
             Assert.Equal((256, 256), (frame.Width, frame.Height)); // the frame on the wire has the prior's size
+
+        // Downloads keep the picture's own pixels: a 32-pixel result is enlarged 8 times, a 256-pixel one not at all.
+        var download = await context.APIRequest.GetAsync($"runs/{runId}/result.png");
+        Assert.Equal(200, download.Status);
+        using (var result = SKBitmap.Decode(await download.BodyAsync()))
+            Assert.Equal((256, 256), (result.Width, result.Height));
 
         var large = await canvas.BoundingBoxAsync();
         Assert.Equal(small!.Width, large!.Width, 1);
