@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace DiffusionLab.Tests.Web;
@@ -23,13 +24,16 @@ public sealed class LabServer : WebApplicationFactory<Program>
     readonly string databaseFile;
     readonly int maxConcurrentRuns;
     readonly IReadOnlyDictionary<string, string> settings;
+    readonly Action<IServiceCollection>? services;
 
     public LabServer() : this("", 2) { }
 
     /// <param name="maxConcurrentRuns">Runs computed at once, batched or not (the queue tests count on it).</param>
     /// <param name="settings">Configuration entries to set over the app's own ("Limits:DownloadsPerMinute" = "3", "Lab:MaxRunsPerBrowser" = "2").</param>
-    public LabServer(string databaseFile, int maxConcurrentRuns = 4, IReadOnlyDictionary<string, string>? settings = null)
+    /// <param name="services">Replaces app services after the app's own (a catalog of priors from a folder of the test's).</param>
+    public LabServer(string databaseFile, int maxConcurrentRuns = 4, IReadOnlyDictionary<string, string>? settings = null, Action<IServiceCollection>? services = null)
     {
+        this.services = services;
         this.databaseFile = databaseFile;
         this.maxConcurrentRuns = maxConcurrentRuns;
         this.settings = settings ?? new Dictionary<string, string>();
@@ -53,6 +57,7 @@ public sealed class LabServer : WebApplicationFactory<Program>
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
         builder.UseSetting("RunStore:Path", databaseFile); // "" keeps saved runs in memory: tests leave no files behind
         foreach (var (key, value) in settings) builder.UseSetting(key, value);
+        if (services is not null) builder.ConfigureTestServices(services);
     }
 
     /// <summary>A new browser id, as the lab's pages give one in their cookie.</summary>

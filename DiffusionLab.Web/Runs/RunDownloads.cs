@@ -1,6 +1,8 @@
 using DiffusionLab.Engine.Imaging;
+using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Runs;
 using DiffusionLab.Web.Features.Shared;
+using System.Buffers.Binary;
 
 namespace DiffusionLab.Web.Runs;
 
@@ -12,7 +14,18 @@ namespace DiffusionLab.Web.Runs;
 /// </summary>
 public static class RunDownloads
 {
+    /// <summary>How much a 32-pixel run is enlarged; a larger image less (<see cref="ScaleFor"/>).</summary>
     public const int Scale = 8;
+
+    /// <summary>
+    /// Whole-pixel enlargement for an image <paramref name="side"/> pixels wide: <paramref name="scale"/> for the 32-pixel
+    /// priors, less for larger images, never below 1, so a 256×256 run downloads at its own size rather than 2048 pixels.
+    /// </summary>
+    public static int ScaleFor(int side, int scale = Scale) =>
+        side <= 0 ? scale : Math.Clamp(scale * (int)ParameterDefinition.ReferenceImageSide / side, 1, scale);
+
+    // A PNG's width is the first field of its IHDR chunk, right after the signature and the chunk's length and type.
+    static int PngWidth(byte[] png) => png.Length >= 24 ? BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16, 4)) : (int)ParameterDefinition.ReferenceImageSide;
 
     public static void Map(IEndpointRouteBuilder endpoints)
     {
@@ -21,7 +34,7 @@ public static class RunDownloads
             var run = runs.Find(id);
             if (run is not null && !ClassroomPage.MayShow(run, BrowserIdentity.Sent(http))) return Results.NotFound(ClassroomPage.PrivateRunMessage);
             if (run?.Latest is not { X0Hat: { } result }) return Results.NotFound("No such run, or it has no frames yet.");
-            return Results.File(FrameEncoder.UpscalePng(result.Png, Scale), "image/png", $"diffusionlab-{id}-result.png");
+            return Results.File(FrameEncoder.UpscalePng(result.Png, ScaleFor(PngWidth(result.Png))), "image/png", $"diffusionlab-{id}-result.png");
         }).RequireRateLimiting(LabLimits.DownloadPolicy);
         endpoints.MapGet("/runs/{id}/trajectory.png", async (string id, HttpContext http, ILiveRuns runs, LabCatalog catalog, TrajectoryCache trajectories, CancellationToken cancellation) =>
         {
@@ -69,13 +82,14 @@ public static class RunDownloads
         {
             var xt = FrameEncoder.DecodeRgba(keyframe.Xt!.Png, out var width, out var height);
             var x0Hat = FrameEncoder.DecodeRgba(keyframe.X0Hat!.Png, out _, out _);
-            int panel = width * ExportScale, line = RgbaCanvas.GlyphHeight * FontScale;
-            canvas = new RgbaCanvas(2 * panel + 3 * Gap, height * ExportScale + 2 * line + 4 * Gap, Background);
+            int scale = ScaleFor(width, ExportScale); // a 256-pixel run is drawn at its own size
+            int panel = width * scale, line = RgbaCanvas.GlyphHeight * FontScale;
+            canvas = new RgbaCanvas(2 * panel + 3 * Gap, height * scale + 2 * line + 4 * Gap, Background);
             canvas.Write(ExportText(labels.State, labels.StateSymbol), Gap, Gap, FontScale, Ink);
             canvas.Write(ExportText(labels.Estimate, labels.EstimateSymbol), 2 * Gap + panel, Gap, FontScale, Ink);
-            canvas.Draw(xt, width, height, Gap, 2 * Gap + line, ExportScale);
-            canvas.Draw(x0Hat, width, height, 2 * Gap + panel, 2 * Gap + line, ExportScale);
-            canvas.Write(StepText(keyframe), Gap, 3 * Gap + line + height * ExportScale, FontScale, Muted);
+            canvas.Draw(xt, width, height, Gap, 2 * Gap + line, scale);
+            canvas.Draw(x0Hat, width, height, 2 * Gap + panel, 2 * Gap + line, scale);
+            canvas.Write(StepText(keyframe), Gap, 3 * Gap + line + height * scale, FontScale, Muted);
             frames.Add(canvas.Pixels);
         }
         if (canvas is null) throw new ArgumentException("no keyframe has both pictures", nameof(keyframes));
@@ -92,7 +106,8 @@ public static class RunDownloads
             .Select(i => usable[count == 1 ? usable.Count - 1 : (int)Math.Round(i * (usable.Count - 1.0) / (count - 1))])
             .Distinct().ToList();
         FrameEncoder.DecodeRgba(chosen[0].Xt!.Png, out var width, out var height);
-        const int scale = 6, font = 2;
+        const int font = 2;
+        int scale = ScaleFor(width, 6);
         int panel = width * scale, line = RgbaCanvas.GlyphHeight * font, labelWidth = Math.Max(RgbaCanvas.TextWidth(ExportText(labels.State, ""), font), RgbaCanvas.TextWidth(ExportText(labels.Estimate, ""), font)) + Gap;
         var canvas = new RgbaCanvas(labelWidth + chosen.Count * (panel + Gap) + Gap, 2 * Gap + line + 2 * (height * scale) + 2 * Gap, Background);
         int top = 2 * Gap + line, second = top + height * scale + Gap;

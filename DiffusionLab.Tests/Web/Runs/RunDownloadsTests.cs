@@ -54,4 +54,17 @@ public class RunDownloadsTests
 
     static int InkRows(byte[] rgba, int width, int top, int bottom) =>
         Enumerable.Range(top, bottom - top).Count(y => Enumerable.Range(0, width).Any(x => rgba[(y * width + x) * 4] < 100));
+
+    /// <summary>Downloads are enlarged by whole pixels as far as a small picture needs and a large one does not.</summary>
+    [Theory]
+    [InlineData(32, 8, 8)]
+    [InlineData(64, 8, 4)]
+    [InlineData(128, 8, 2)]
+    [InlineData(256, 8, 1)]
+    [InlineData(512, 8, 1)]
+    [InlineData(32, 12, 12)] // the projector trajectory's panels
+    [InlineData(256, 12, 1)]
+    [InlineData(0, 8, 8)]    // a size not known: the 32-pixel scale's cap, never a division by zero
+    public void The_enlargement_shrinks_as_the_image_grows(int side, int scale, int expected) =>
+        Assert.Equal(expected, RunDownloads.ScaleFor(side, scale));
 }

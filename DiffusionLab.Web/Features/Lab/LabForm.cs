@@ -57,7 +57,11 @@ public sealed class LabForm(LabCatalog catalog)
     public void SelectPrior(string id)
     {
         if (id == Spec.Prior) return;
-        Edit("prior", Spec with { Prior = id, Image = Catalog.Images(id).FirstOrDefault()?.Reference ?? "" });
+        var next = Spec with { Prior = id, Image = Catalog.Images(id).FirstOrDefault()?.Reference ?? "" };
+        // A hole or kernel sized for one image side is the wrong share of another's: those lengths start again at the new prior's defaults.
+        if (ImageSide(id) != ImageSide(Spec.Prior) && CorruptionDescriptor is { } op)
+            next = WithDefaults(next with { CorruptionParameters = next.CorruptionParameters.RemoveRange(op.Parameters.Where(p => p.ScalesWithImage).Select(p => p.Key)) });
+        Edit("prior", next);
     }
 
     public void SelectImage(string reference) => Edit("image", Spec with { Image = reference });
@@ -85,8 +89,11 @@ public sealed class LabForm(LabCatalog catalog)
     /// <summary>Any other control: noise, σy, photon scale, steps, seed (<c>form.Edit("seed", s => s with { Seed = 4 })</c>).</summary>
     public void Edit(string field, Func<ExperimentSpec, ExperimentSpec> change) => Edit(field, change(Spec));
 
+    // Lengths in pixels (box, kernel, blur width) default to the same share of the chosen prior's images.
     ExperimentSpec WithDefaults(ExperimentSpec spec) =>
-        spec.WithDefaults(Catalog.FindOperator(spec.Corruption), Catalog.FindSolver(spec.Solver));
+        spec.WithDefaults(Catalog.FindOperator(spec.Corruption), Catalog.FindSolver(spec.Solver), ImageSide(spec.Prior));
+
+    long ImageSide(string priorId) => Catalog.FindPrior(priorId) is { ImageSide: > 0 } prior ? prior.ImageSide : ParameterDefinition.ReferenceImageSide;
 
     void Edit(string field, ExperimentSpec spec)
     {

@@ -15,8 +15,9 @@
 // from /hubs/runs (Frames), a watched one from /hubs/watch (group pushes), keyframes and saved runs
 // from /hubs/runs too. Drawing is latest-wins: a frame that arrives while another is still being
 // decoded replaces the waiting one, so a slow browser shows fewer frames, never late ones.
-// Pictures are drawn with whole-pixel upscaling: each image pixel becomes an s×s block of device
-// pixels (s the largest whole number that fits), centred in the canvas's box.
+// Pictures are drawn at the canvas's display size whatever their own: a small image with whole-pixel
+// upscaling (each image pixel becomes an s×s block of device pixels, s the largest whole number that
+// fits), a larger one than its box smoothly scaled down; either centred in the canvas's box.
 import { connect, open, hubMessage } from '../../js/hub-connection.js';
 
 // ---- numbers: every figure the pages show about a step is formatted here, and only here -------
@@ -88,7 +89,9 @@ function paint(canvas, bitmap) {
   const scale = fit >= 1 ? Math.floor(fit) : fit;
   const w = Math.round(bitmap.width * scale), h = Math.round(bitmap.height * scale);
   const context = canvas.getContext('2d');
-  context.imageSmoothingEnabled = false;
+  // Blocks for an enlarged picture; a shrunk one (a 256-pixel image in a 192-pixel box) is smoothed, not decimated.
+  context.imageSmoothingEnabled = fit < 1;
+  context.imageSmoothingQuality = 'high';
   context.clearRect(0, 0, width, height);
   context.drawImage(bitmap, Math.floor((width - w) / 2), Math.floor((height - h) / 2), w, h);
 }

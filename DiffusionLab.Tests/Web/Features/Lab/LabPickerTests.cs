@@ -225,4 +225,28 @@ public sealed class LabPickerTests : IAsyncLifetime
 
     // MudBlazor's services are only asynchronously disposable.
     public Task DisposeAsync() => context.DisposeAsync().AsTask();
+
+    [Fact]
+    public void A_larger_prior_s_pixel_lengths_default_to_the_same_share_of_its_image_in_the_editor()
+    {
+        var hole = new ParameterDefinition("box-size", "Box size", 2, 200, 16, "Side of the hidden square.", IsInteger: true, Unit: "pixels", ScalesWithImage: true);
+        var catalog = new LabCatalog(
+            [new PriorInfo("small", "Small", "32 px", [3, 32, 32]), new PriorInfo("large", "Large", "256 px grey", [1, 256, 256])],
+            [Operator("box-inpainting", "Box inpainting", hole), Operator("gaussian-blur", "Gaussian blur", BlurWidth)],
+            [Dps]);
+        var sized = new LabForm(catalog);
+        sized.Load(ExperimentSpec.Default with { Prior = "large", Image = "sample:0", Corruption = "gaussian-blur", Solver = "dps" });
+
+        sized.SelectCorruption("box-inpainting");
+        Assert.Equal(128, sized.Spec.CorruptionParameters["box-size"]); // 16 of 32 pixels is 128 of 256
+        var picker = context.Render<CorruptionPicker>(p => p.Add(c => c.Form, sized));
+        Assert.Equal("128", picker.Find("input[data-testid='corruption.box-size']").GetAttribute("value"));
+
+        sized.SelectPrior("small");
+        Assert.Equal(16, sized.Spec.CorruptionParameters["box-size"]); // back to the smaller image's share
+        sized.SetCorruptionValue("box-size", 10);
+        sized.SelectPrior("large");
+        Assert.Equal(128, sized.Spec.CorruptionParameters["box-size"]);
+        Assert.Equal(1.0, sized.Spec.SolverParameters["zeta"]); // the solver's settings do not depend on the image side
+    }
 }
