@@ -137,9 +137,9 @@ static class DiffusionSolverCatalog
 
         new("tds", "Twisted diffusion sampler (TDS, sequential Monte Carlo)",
             "Runs N candidate samples (particles) side by side, each guided toward y like DPS, and keeps a weight for each that corrects for the guidance: particles that explain y well gain weight, and when the weights become too uneven the light ones are dropped and the heavy ones copied. With enough particles the answer is an exact posterior sample. The image shown while it runs is the heaviest particle; the final answer is one particle drawn by weight. Each step costs N forward and backward passes.",
-            SolverFamily.Posterior, false, 250, MaxSteps, [Particles, ResampleThreshold],
+            SolverFamily.Posterior, false, 250, MaxSteps, [Particles, ResampleThreshold, ClipX0Hat],
             TdsDefaults,
-            p => new Tds((int)p.GetValueOrDefault("particles", Particles.Default), p.GetValueOrDefault("ess", ResampleThreshold.Default))),
+            p => new Tds((int)p.GetValueOrDefault("particles", Particles.Default), p.GetValueOrDefault("ess", ResampleThreshold.Default), Clip(p, ClipX0Hat))),
     ];
 
     /// <summary>ζ′ of MCGdiff's DPS baseline, in Algorithm 1's convention (ζ = 2ζ′ in this project's).</summary>
@@ -208,8 +208,8 @@ static class DiffusionSolverCatalog
     /// <summary>TDS: resample below ESS = N/2 (Wu et al.); 8 particles on images (each costs a network pass), more on the cheap explicit-matrix problems.</summary>
     static Dictionary<string, double> TdsDefaults(string? corruption)
     {
-        var defaults = Defaults(Particles, ResampleThreshold);
-        if (corruption == "matrix") defaults["particles"] = 64;
+        var defaults = Defaults(Particles, ResampleThreshold, ClipX0Hat);
+        if (corruption == "matrix") (defaults["particles"], defaults[ClipX0Hat.Key]) = (64, 0);
         return defaults;
     }
 }

@@ -19,7 +19,7 @@ namespace DiffusionLab.Engine.Solvers;
 /// one particle drawn by weight. The reported x_t and x̂0 are, before that, the particle
 /// with the largest weight. Works for any differentiable A: only its autograd is used.
 /// </summary>
-public sealed class Tds(int particles, double resampleThreshold) : ISolver
+public sealed class Tds(int particles, double resampleThreshold, bool clipX0Hat = false) : ISolver
 {
     public const int MaxParticles = 2000;
 
@@ -34,6 +34,10 @@ public sealed class Tds(int particles, double resampleThreshold) : ISolver
         var y = context.Y ?? throw new SolverException("TDS needs a measurement y.");
         MeasurementLikelihood.RequireNoise(context.Noise, "TDS");
         var prior = new CountedPrior(context.Prior);
+        // As DPS does for images: the twist and the step use x̂0 clamped to the image range (an image prior's raw x̂0
+        // is wild at high noise, and a sharp likelihood at it sends the twist's gradient off). Points have no range.
+        bool clip = clipX0Hat && context.Prior.SampleShape.Length == 3;
+        Tensor Estimate(Tensor x, Tensor eps, int t) => clip ? prior.X0Hat(x, eps, t).Clamped(-1, 1) : prior.X0Hat(x, eps, t);
         var timesteps = Timesteps.Respace(prior.Schedule.TrainingSteps, context.Steps);
         long batch = context.BatchSize, n = particles;
         long[] sampleShape = context.Prior.SampleShape, cloudShape = [batch, n, .. sampleShape], flatShape = [batch * n, .. sampleShape];
@@ -59,12 +63,12 @@ public sealed class Tds(int particles, double resampleThreshold) : ISolver
             {
                 // 1. The twist at x_t and its gradient (a forward and a backward pass).
                 var guided = prior.EpsilonWithGradient(swarm.X, t, (x, eps) =>
-                    MeasurementLikelihood.NegativeLog(context.Noise, yPerParticle, measurement.Forward(prior.X0Hat(x, eps, t))).Times(sharpness));
+                    MeasurementLikelihood.NegativeLog(context.Noise, yPerParticle, measurement.Forward(Estimate(x, eps, t))).Times(sharpness));
                 var logTwist = guided.Loss.to(float64).neg().reshape(batch, n);
                 var twistGradient = guided.Gradient.neg();
                 if (!twistGradient.isfinite().all().item<bool>())
                     throw new SolverException($"TDS's twist gradient became infinite or NaN at step {i + 1} (t = {t}): the likelihood is too sharp for the prior's x̂0. Try a larger σ_y.");
-                var x0Hat = prior.X0Hat(swarm.X, guided.Epsilon, t);
+                var x0Hat = Estimate(swarm.X, guided.Epsilon, t);
 
                 // 2. The weight update: the incremental weight of the move that made x_t, divided by the old twist, times the new one.
                 var logWeights = i == 0 ? logTwist : swarm.LogWeights.Plus(swarm.PendingLogRatio).Plus(logTwist) - swarm.LogTwist;
