@@ -84,7 +84,7 @@ sealed class GeneratorsVerb : Command<GeneratorsVerb.Settings>
         public string Corruptions { get; set; } = "box-inpainting,super-resolution,denoise";
 
         [CommandOption("--solvers <LIST>")]
-        [Help("solvers of the --inverse table, comma-separated, each at its catalog defaults (CSGM uses the bundled VAE and GAN, as the lab does)")]
+        [Help("solvers of the --inverse table, comma-separated, each with the catalog's defaults (CSGM uses the bundled VAE and GAN, as the lab does)")]
         [DefaultValue("csgm-vae,csgm-gan,dps,hqs")]
         public string Solvers { get; set; } = "csgm-vae,csgm-gan,dps,hqs";
 

@@ -35,7 +35,7 @@ sealed class TrainVaeVerb : Command<TrainVaeVerb.Settings>
         [CommandOption("--steps <N>")]
         [Help("train until this step")]
         [DefaultValue(12000)]
-        public long Steps { get; set; } = 12000;
+        public int Steps { get; set; } = 12000;
 
         [CommandOption("--lr <RATE>")]
         [Help("Adam's learning rate (default 5e-4; a resumed run keeps its own unless given)")]
@@ -74,7 +74,7 @@ sealed class TrainGanVerb : Command<TrainGanVerb.Settings>
         [CommandOption("--steps <N>")]
         [Help("train until this step")]
         [DefaultValue(30000)]
-        public long Steps { get; set; } = 30000;
+        public int Steps { get; set; } = 30000;
 
         [CommandOption("--lr <RATE>")]
         [Help("Adam's learning rate for both players (default 2e-4; a resumed run keeps its own unless given)")]
