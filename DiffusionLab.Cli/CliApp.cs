@@ -48,6 +48,8 @@ static class CliApp
             Add<GeneratorsVerb>(config, "generators", "the VAE, the GANs and the diffusion prior beside held-out data: sharpness, diversity, memorisation, precision/recall; with --inverse, PSNR/SSIM as priors",
                 ["generators", "--markdown", "generators.md"],
                 ["generators", "--inverse", "--generators", "vae-faces-32,gan-faces-32", "--json"]);
+            Add<GeneratorHistoryVerb>(config, "generator-history", "ship a train-vae or train-gan run's history beside the /generators page: averaged losses, charts, a few grids",
+                ["generator-history", "--state", "artifacts/plain", "--out", "wwwroot-assets/generators/gan-plain-faces-32", "--title", "plain GAN"]);
             Add<ImportVerb>(config, "import", "bring weights trained by tools/gpu-train/train_unet.py into models/");
             Add<PrepareDataVerb>(config, "prepare-data", "rasterise a folder of SVG/PNG images to square PNGs with train/ and heldout/ splits");
             Add<BenchVerb>(config, "bench", "speed of each bundled model: network, DPS gradient, solver steps and overhead, GFLOP/s against this CPU's yardsticks",

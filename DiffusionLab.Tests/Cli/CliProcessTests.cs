@@ -7,7 +7,7 @@ namespace DiffusionLab.Tests.Cli;
 /// <summary>The console tool run as a process from a temporary folder: help, refusals, and the verbs finding the bundled models.</summary>
 public sealed class CliProcessTests : IDisposable
 {
-    static readonly string[] AllVerbs = ["solve", "sample", "grid", "train", "train-vae", "train-gan", "generators", "import", "prepare-data", "bench", "bench-batching", "gmm-benchmark"];
+    static readonly string[] AllVerbs = ["solve", "sample", "grid", "train", "train-vae", "train-gan", "generators", "generator-history", "import", "prepare-data", "bench", "bench-batching", "gmm-benchmark"];
 
     /// <summary>The repository's models/, which the tool must find from a folder outside it.</summary>
     static readonly string BundledModels = ContentRoot.Models(ContentRoot.Find());

@@ -120,6 +120,14 @@ public sealed class GeneratorVerbsTests : IDisposable
         Assert.True(vaeOnGan.ExitCode is 1 or 2, vaeOnGan.ToString());
         Assert.DoesNotContain("   at ", vaeOnGan.Output);
         Assert.Equal(6, GeneratorCheckpoints.ReadCard(Path.Combine(state, "tiny-gan.json")).TrainingSteps);
+
+        // The run's history as the page ships it: averaged losses, both charts, the first and the last grid.
+        var bundled = cli.Run("generator-history", "--state", "gan", "--out", "shipped", "--grids", "2", "--points", "3", "--title", "tiny plain GAN");
+        Succeeded(bundled);
+        var shipped = Path.Combine(cli.Folder, "shipped");
+        Assert.Equal(["grid-000000.png", "grid-000006.png", "history.csv", "logits.svg", "losses.svg"], Directory.GetFiles(shipped).Select(Path.GetFileName).Order());
+        Assert.Equal([2L, 4, 6], GeneratorHistory.Read(shipped).Select(s => s.Step));
+        Assert.Contains("tiny plain GAN", File.ReadAllText(Path.Combine(shipped, "losses.svg")));
     }
 
     [Theory]
