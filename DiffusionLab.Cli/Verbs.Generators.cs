@@ -39,6 +39,10 @@ sealed class GeneratorsVerb : Command<GeneratorsVerb.Settings>
         [DefaultValue("pixel-faces-32")]
         public string Prior { get; set; } = "pixel-faces-32";
 
+        [CommandOption("--no-prior-samples")]
+        [Help("leave the diffusion prior's row out of the properties table (its samples take most of the time); --inverse still uses the prior")]
+        public bool NoPriorSamples { get; set; }
+
         [CommandOption("--sampler <NAME>")]
         [Help("the diffusion prior's sampler: ddim (deterministic) or ddpm (ancestral)")]
         [DefaultValue("ddim")]
@@ -162,7 +166,7 @@ sealed class GeneratorsVerb : Command<GeneratorsVerb.Settings>
             if (priors.Find(o.Prior) is null) throw new CliUsageException($"--prior {o.Prior}: {location.Models} has no such prior ('none' leaves it out)");
             prior = priors.Load(o.Prior);
         }
-        if (cards.Count == 0 && prior is null) throw new CliUsageException("nothing to measure: no generator card was found and --prior is none");
+        if (cards.Count == 0 && (prior is null || o.NoPriorSamples)) throw new CliUsageException("nothing to measure: no generator card was found and no prior is sampled");
         var shapes = cards.Select(c => c.Card.Config.SampleShape).Concat(prior is null ? [] : [prior.SampleShape]).Select(s => string.Join('×', s)).Distinct().ToList();
         if (shapes.Count > 1) throw new CliUsageException($"the generators and the prior make images of different shapes ({string.Join(", ", shapes)}); measure them separately");
         var shape = cards.Count > 0 ? cards[0].Card.Config.SampleShape : prior!.SampleShape;
@@ -187,7 +191,7 @@ sealed class GeneratorsVerb : Command<GeneratorsVerb.Settings>
             generator.Dispose();
             Log($"sampled {card.Name} ({card.TrainingSteps} steps)");
         }
-        if (prior is not null)
+        if (prior is not null && !o.NoPriorSamples)
         {
             var images = GeneratorComparison.Sample(prior, sampler, o.SamplerSteps, o.Samples, o.Seed);
             sets.Add((new NamedSamples($"diffusion ({o.Prior}, {o.Sampler.ToUpperInvariant()} {o.SamplerSteps})", images), o.Prior, null, "diffusion"));
