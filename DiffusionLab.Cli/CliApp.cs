@@ -43,6 +43,15 @@ static class CliApp
                 ["sample", "--model", "pixel-faces-32", "--n", "16", "--steps", "50", "--out", "faces.png"]);
             Add<GridVerb>(config, "grid", "tile the PNG images of a folder into one grid, laid out like sample's");
             Add<TrainVerb>(config, "train", "train a UNet prior on a folder of images (resumable)");
+            Add<TrainVaeVerb>(config, "train-vae", "train a convolutional VAE (β-ELBO) on a folder of images (resumable)",
+                ["train-vae", "--data", "data/pixel-faces", "--out", "artifacts/vae", "--model-name", "vae-faces-32", "--export", "models"]);
+            Add<TrainGanVerb>(config, "train-gan", "train a DCGAN, plain (non-saturating loss) or stable (hinge loss, spectral norm), on a folder of images (resumable)",
+                ["train-gan", "--objective", "stable", "--data", "data/pixel-faces", "--out", "artifacts/gan", "--model-name", "gan-faces-32", "--export", "models"]);
+            Add<GeneratorsVerb>(config, "generators", "the VAE, the GANs and the diffusion prior beside held-out data: sharpness, diversity, memorisation, precision/recall; with --inverse, PSNR/SSIM as priors",
+                ["generators", "--markdown", "generators.md"],
+                ["generators", "--inverse", "--generators", "vae-faces-32,gan-faces-32", "--json"]);
+            Add<GeneratorHistoryVerb>(config, "generator-history", "ship a train-vae or train-gan run's history beside the /generators page: averaged losses, charts, a few grids",
+                ["generator-history", "--state", "artifacts/plain", "--out", "wwwroot-assets/generators/gan-plain-faces-32", "--title", "plain GAN"]);
             Add<ImportVerb>(config, "import", "bring weights into models/: from tools/gpu-train/train_unet.py, guided-diffusion (ADM) or diffusers (UNet2DModel)",
                 ["import", "--format", "guided-diffusion", "--weights", "ffhq_10m.pt", "--flags", "model_config.yaml", "--name", "ffhq-256"],
                 ["import", "--format", "diffusers", "--from", "ddpm-celebahq-256", "--name", "celebahq-256"]);

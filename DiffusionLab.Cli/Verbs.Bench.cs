@@ -1,5 +1,6 @@
 using DiffusionLab.Engine;
 using DiffusionLab.Engine.Diffusion;
+using DiffusionLab.Engine.Generators;
 using DiffusionLab.Engine.Methods;
 using DiffusionLab.Engine.Operators;
 using DiffusionLab.Engine.Priors;
@@ -54,7 +55,8 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
 
     sealed record BenchRow(string Model, int Batch, double ForwardMs, double DpsGradientMs, double DdpmStepMs, double DpsStepMs,
         double DdpmOverhead, double DpsOverhead, double ForwardGflops, double GflopsPerSecond,
-        double ConvGflopsPerSecond, double MatmulGflopsPerSecond, double? Dps250Seconds, double? Ddim50Seconds);
+        double ConvGflopsPerSecond, double MatmulGflopsPerSecond, double? Dps250Seconds, double? Ddim50Seconds,
+        double? CsgmVaeStepMs, double? CsgmGanStepMs, double? CsgmToDpsStep);
 
     /// <summary>The convolution of a network that does the most arithmetic, with the matrix product it amounts to (im2col).</summary>
     /// <param name="InputShape">Its input at batch 1.</param>
@@ -117,7 +119,7 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
             foreach (int batch in batches)
             {
                 if (log) AnsiConsole.MarkupLineInterpolated($"[grey]{name}, batch {batch}…[/]");
-                rows.Add(Measure(name, net, batch, repeats, flops, heaviest, fullRuns: !options.Quick, bestOf));
+                rows.Add(Measure(name, net, batch, repeats, flops, heaviest, fullRuns: !options.Quick, bestOf, location.Models));
             }
             net.Dispose();
         }
@@ -173,6 +175,9 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
         ("same FLOPs as one matmul, GFLOP/s", r => F(r.MatmulGflopsPerSecond)),
         ("250-step DPS run, s", r => r.Dps250Seconds is { } v ? F(v) : ""),
         ("50-step DDIM sample, s", r => r.Ddim50Seconds is { } v ? F(v) : ""),
+        ("one CSGM-VAE iteration (4 starts), ms", r => r.CsgmVaeStepMs is { } v ? F(v) : ""),
+        ("one CSGM-GAN iteration (4 starts), ms", r => r.CsgmGanStepMs is { } v ? F(v) : ""),
+        ("CSGM iteration ÷ DPS step (target ≤ 2)", r => r.CsgmToDpsStep is { } v ? F(v) : ""),
     ];
 
     /// <summary>The lines with a figure in some column (a --quick bench makes no full runs).</summary>
@@ -200,7 +205,7 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
         File.WriteAllText(file, text.ToString());
     }
 
-    static BenchRow Measure(string name, UNet net, int batch, int repeats, double flops, HeaviestConv heaviest, bool fullRuns, int yardstickRepeats)
+    static BenchRow Measure(string name, UNet net, int batch, int repeats, double flops, HeaviestConv heaviest, bool fullRuns, int yardstickRepeats, string modelsFolder)
     {
         long[] shape = [batch, .. net.SampleShape];
         using var x = randn(shape).to(net.Device);
@@ -229,12 +234,54 @@ sealed class BenchVerb : Command<BenchVerb.Settings>
         var (dpsStep, gradient) = InterleavedMedians(net, "dps", measurement, y, batch, repeats, BareGradient);
         double? dps250 = batch == 1 && fullRuns ? FullRunSeconds(net, "dps", measurement, y, 250) : null;
         double? ddim50 = batch == 1 && fullRuns ? FullRunSeconds(net, "ddim", null, null, 50) : null;
+        var csgmVae = CsgmAgainstDps(net, "csgm-vae", BundledGenerators.Vae, modelsFolder, measurement, y, batch, repeats);
+        var csgmGan = CsgmAgainstDps(net, "csgm-gan", BundledGenerators.Gan, modelsFolder, measurement, y, batch, repeats);
+        double? csgmToDps = csgmVae is null && csgmGan is null ? null : Math.Max(csgmVae?.Ratio ?? 0, csgmGan?.Ratio ?? 0);
         (measurement as IDisposable)?.Dispose();
         var (conv, matmul) = Yardsticks(heaviest, batch, yardstickRepeats);
 
         return new BenchRow(name, batch, forward, gradient, ddpmStep, dpsStep,
             Math.Max(0, (ddpmStep - forward) / ddpmStep), Math.Max(0, (dpsStep - gradient) / dpsStep),
-            flops / 1e9, flops * batch / (forward / 1000) / 1e9, conv, matmul, dps250, ddim50);
+            flops / 1e9, flops * batch / (forward / 1000) / 1e9, conv, matmul, dps250, ddim50, csgmVae?.StepMs, csgmGan?.StepMs, csgmToDps);
+    }
+
+    /// <summary>
+    /// The median CSGM iteration (the catalog's defaults, the generator of <paramref name="model"/> in the models folder) and
+    /// its median ratio to a DPS step on <paramref name="prior"/>, the two stepped alternately so a busy machine slows both
+    /// alike; null when the generator is absent or makes images of another shape.
+    /// </summary>
+    static (double StepMs, double Ratio)? CsgmAgainstDps(UNet prior, string solverId, string model, string modelsFolder, IMeasurement a, Tensor y, int batch, int repeats)
+    {
+        if (!File.Exists(Path.Combine(modelsFolder, model + ".json"))) return null;
+        IImageGenerator generator;
+        try { generator = BundledGenerators.Load(model, modelsFolder); }
+        catch (CheckpointException) { return null; }
+        if (!generator.Config.SampleShape.SequenceEqual(prior.SampleShape)) return null;
+        var descriptor = SolverCatalog.Find(solverId)!;
+        var parameters = descriptor.DefaultsFor(a.Id);
+        var csgm = new Csgm(solverId, descriptor.DisplayName, () => generator, (int)parameters["restarts"], parameters["lr"], parameters["lambda"]);
+        var dpsDescriptor = SolverCatalog.Find("dps")!;
+        var dps = dpsDescriptor.Create(dpsDescriptor.DefaultsFor(a.Id));
+        using var csgmStream = new Generator(3);
+        using var dpsStream = new Generator(4);
+        var noise = NoiseModel.Gaussian(0.05);
+        using var csgmSteps = csgm.Solve(new SolverContext(prior, a, y, noise, repeats + 3, batch, csgmStream)).GetEnumerator();
+        using var dpsSteps = dps.Solve(new SolverContext(prior, a, y, noise, repeats + 3, batch, dpsStream)).GetEnumerator();
+        var steps = new List<double>();
+        var ratios = new List<double>();
+        for (int i = 0; ; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            if (!csgmSteps.MoveNext()) break;
+            double csgmMs = clock.Elapsed.TotalMilliseconds;
+            clock.Restart();
+            if (!dpsSteps.MoveNext()) break;
+            double dpsMs = clock.Elapsed.TotalMilliseconds;
+            if (i < 2) continue; // the first steps include warm-up
+            steps.Add(csgmMs);
+            ratios.Add(csgmMs / dpsMs);
+        }
+        return (Median(steps), Median(ratios));
     }
 
     sealed record LargeRow(string Network, string Device, long Parameters, int Threads, int Repeats, double ForwardGflops, double ForwardSeconds,

@@ -11,30 +11,76 @@ using System.Text.Json;
 
 namespace DiffusionLab.Cli;
 
+/// <summary>
+/// The options every training verb (train, train-vae, train-gan) shares: where the images and the
+/// state are, the name of the export, the batch, seed and threads, resuming, and how often it
+/// writes sample grids, checkpoints and log lines.
+/// </summary>
+class TrainingSettings : DeviceSettings
+{
+    [CommandOption("--data <DIR>")]
+    [Help("the images: a folder with train/ and heldout/ (or a folder of PNGs to train on) (required)")]
+    public string? Data { get; set; }
+
+    [CommandOption("--out <DIR>")]
+    [Help("the training state: weights, optimiser moments, history, sample grids (required)")]
+    public string? Out { get; set; }
+
+    [CommandOption("--model-name <NAME>")]
+    [Help("the name the exported card and weights get (required)")]
+    public string? ModelName { get; set; }
+
+    [CommandOption("--batch <N>")]
+    [Help("images per step (default 64; a resumed run keeps its own unless given)")]
+    public int? Batch { get; set; }
+
+    [CommandOption("--seed <N>")]
+    [Help("seed of the initial weights, the batches and the noise")]
+    [DefaultValue(0)]
+    public int Seed { get; set; }
+
+    [CommandOption("--threads <N>")]
+    [Help("libtorch intra-op threads")]
+    [DefaultValue(1)]
+    public int Threads { get; set; } = 1;
+
+    [CommandOption("--resume")]
+    [Help("continue the state in --out if there is one")]
+    public bool Resume { get; set; }
+
+    [CommandOption("--sample-every <STEPS>")]
+    [Help("write a grid of samples every so many steps (0: none along the way)")]
+    [DefaultValue(500)]
+    public int SampleEvery { get; set; } = 500;
+
+    [CommandOption("--checkpoint-every <STEPS>")]
+    [Help("save the state and export every so many steps")]
+    [DefaultValue(200)]
+    public int CheckpointEvery { get; set; } = 200;
+
+    [CommandOption("--checkpoint-minutes <MIN>")]
+    [Help("... and at least this often")]
+    [DefaultValue(5.0)]
+    public double CheckpointMinutes { get; set; } = 5;
+
+    [CommandOption("--log-every <STEPS>")]
+    [Help("a log line every so many steps when the output is not a terminal")]
+    [DefaultValue(20)]
+    public int LogEvery { get; set; } = 20;
+
+    [CommandOption("--export <DIR>")]
+    [Help("where the card and the exported weights go at each checkpoint (default: --out)")]
+    public string? Export { get; set; }
+}
+
 sealed class TrainVerb : Command<TrainVerb.Settings>
 {
-    public sealed class Settings : DeviceSettings
+    public sealed class Settings : TrainingSettings
     {
-        [CommandOption("--data <DIR>")]
-        [Help("the images: a folder with train/ and heldout/ (or a folder of PNGs to train on) (required)")]
-        public string? Data { get; set; }
-
-        [CommandOption("--out <DIR>")]
-        [Help("the training state: weights, EMA, optimiser moments, sample grids (required)")]
-        public string? Out { get; set; }
-
-        [CommandOption("--model-name <NAME>")]
-        [Help("the name the exported card and weights get (required)")]
-        public string? ModelName { get; set; }
-
         [CommandOption("--steps <N>")]
         [Help("train until this step")]
         [DefaultValue(20000)]
         public int Steps { get; set; } = 20000;
-
-        [CommandOption("--batch <N>")]
-        [Help("images per step (default 64; a resumed run keeps its own unless given)")]
-        public int? Batch { get; set; }
 
         [CommandOption("--lr <RATE>")]
         [Help("learning rate (default 2e-4; a resumed run keeps its own unless given)")]
@@ -49,20 +95,6 @@ sealed class TrainVerb : Command<TrainVerb.Settings>
         [Help("decay of the exponential moving average of the weights (what is exported)")]
         [DefaultValue(0.999)]
         public double Ema { get; set; } = 0.999;
-
-        [CommandOption("--seed <N>")]
-        [Help("seed of the initial weights, the batches and the noise")]
-        [DefaultValue(0)]
-        public int Seed { get; set; }
-
-        [CommandOption("--threads <N>")]
-        [Help("libtorch intra-op threads")]
-        [DefaultValue(1)]
-        public int Threads { get; set; } = 1;
-
-        [CommandOption("--resume")]
-        [Help("continue the state in --out if there is one")]
-        public bool Resume { get; set; }
 
         [CommandOption("--no-mirror")]
         [Help("do not flip training images left-right at random")]
@@ -92,30 +124,6 @@ sealed class TrainVerb : Command<TrainVerb.Settings>
         [CommandOption("--loss-weighting <NAME>")]
         [Help("uniform or p2 (default: uniform, or what the --init-from card or resumed run used)")]
         public string? LossWeighting { get; set; }
-
-        [CommandOption("--sample-every <STEPS>")]
-        [Help("write a grid of samples every so many steps (0: never)")]
-        [DefaultValue(500)]
-        public int SampleEvery { get; set; } = 500;
-
-        [CommandOption("--checkpoint-every <STEPS>")]
-        [Help("save the state and export every so many steps")]
-        [DefaultValue(200)]
-        public int CheckpointEvery { get; set; } = 200;
-
-        [CommandOption("--checkpoint-minutes <MIN>")]
-        [Help("... and at least this often")]
-        [DefaultValue(5.0)]
-        public double CheckpointMinutes { get; set; } = 5;
-
-        [CommandOption("--log-every <STEPS>")]
-        [Help("a log line every so many steps when the output is not a terminal")]
-        [DefaultValue(20)]
-        public int LogEvery { get; set; } = 20;
-
-        [CommandOption("--export <DIR>")]
-        [Help("where the card and EMA weights are exported at each checkpoint (default: --out)")]
-        public string? Export { get; set; }
     }
 
     public override int Execute(CommandContext context, Settings o, CancellationToken cancellation)

@@ -75,12 +75,18 @@ public static class GeneratorTraining
         var sinceCheckpoint = Stopwatch.StartNew();
         long startStep = trainer.Step;
         var smoothed = new Dictionary<string, double>();
+        long checkpointed = -1;
 
         void Checkpoint()
         {
             trainer.SaveState(job.StateFolder);
-            var card = trainer.Export(export, heldout);
+            // A model exported before the planned step count says so on its card: it may be copied and shipped as it is.
+            var notes = trainer.Step < job.TotalSteps
+                ? $"partly trained: {trainer.Step} of the planned {job.TotalSteps} steps" + (stop.IsCancellationRequested ? " (training was stopped early)" : " (a checkpoint while training)")
+                : null;
+            var card = trainer.Export(export, heldout, notes);
             sinceCheckpoint.Restart();
+            checkpointed = trainer.Step;
             log($"checkpoint at step {trainer.Step}: {Describe(card.Losses)}" + (card.HeldoutLosses.Count == 0 ? "" : $"; held out {Describe(card.HeldoutLosses)}"));
         }
 
@@ -98,7 +104,8 @@ public static class GeneratorTraining
             if (job.SampleEvery > 0 && trainer.Step % job.SampleEvery == 0) trainer.WriteSampleGrid(GridPath());
             if (trainer.Step % job.CheckpointEverySteps == 0 || sinceCheckpoint.Elapsed.TotalMinutes >= job.CheckpointMinutes) Checkpoint();
         }
-        Checkpoint();
+        // The last step's checkpoint, unless the loop has just written it (a stop asks for its own: its card says so).
+        if (checkpointed != trainer.Step || stop.IsCancellationRequested) Checkpoint();
         if (!File.Exists(GridPath())) trainer.WriteSampleGrid(GridPath());
         log(stop.IsCancellationRequested ? $"stopped at step {trainer.Step}; run it again to resume" : $"finished {trainer.Step} steps");
         return 0;
@@ -149,7 +156,7 @@ public static class GeneratorTraining
         ConvGenerator Generator { get; }
         GeneratorStep TrainStep(ImageFolderDataset data);
         void SaveState(string folder);
-        GeneratorCard Export(string folder, ImageFolderDataset? heldout);
+        GeneratorCard Export(string folder, ImageFolderDataset? heldout, string? notes);
         void WriteSampleGrid(string path);
     }
 
@@ -159,7 +166,7 @@ public static class GeneratorTraining
         public ConvGenerator Generator => trainer.Generator;
         public GeneratorStep TrainStep(ImageFolderDataset data) => trainer.TrainStep(data);
         public void SaveState(string folder) => trainer.SaveState(folder);
-        public GeneratorCard Export(string folder, ImageFolderDataset? heldout) => trainer.Export(folder, heldout);
+        public GeneratorCard Export(string folder, ImageFolderDataset? heldout, string? notes) => trainer.Export(folder, heldout, notes);
         public void WriteSampleGrid(string path) => trainer.WriteSampleGrid(path);
         public void Dispose() => trainer.Dispose();
     }

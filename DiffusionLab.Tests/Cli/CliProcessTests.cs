@@ -7,7 +7,7 @@ namespace DiffusionLab.Tests.Cli;
 /// <summary>The console tool run as a process from a temporary folder: help, refusals, and the verbs finding the bundled models.</summary>
 public sealed class CliProcessTests : IDisposable
 {
-    static readonly string[] AllVerbs = ["solve", "sample", "grid", "train", "import", "prepare-data", "bench", "bench-batching", "gmm-benchmark", "evaluate"];
+    static readonly string[] AllVerbs = ["solve", "sample", "grid", "train", "train-vae", "train-gan", "generators", "generator-history", "import", "prepare-data", "bench", "bench-batching", "gmm-benchmark", "evaluate"];
 
     /// <summary>The repository's models/, which the tool must find from a folder outside it.</summary>
     static readonly string BundledModels = ContentRoot.Models(ContentRoot.Find());
@@ -56,6 +56,11 @@ public sealed class CliProcessTests : IDisposable
     [InlineData("sample", "--steps <N>", "50")]
     [InlineData("train", "--steps <N>", "20000")]
     [InlineData("train", "--checkpoint-minutes <MIN>", "5")]
+    [InlineData("train-vae", "--steps <N>", "12000")]
+    [InlineData("train-gan", "--objective <NAME>", "stable")]
+    [InlineData("train-gan", "--checkpoint-every <STEPS>", "200")]
+    [InlineData("generators", "--samples <N>", "256")]
+    [InlineData("generators", "--sampler-steps <N>", "50")]
     [InlineData("bench", "--repeats <N>", "20")]
     [InlineData("bench", "--batch <LIST>", "1,8")]
     [InlineData("bench-batching", "--concurrency <N>", "8")]
@@ -77,6 +82,9 @@ public sealed class CliProcessTests : IDisposable
     [InlineData(new[] { "sample", "--stpes", "3" }, "unknown option '--stpes'; did you mean --steps?", "DiffusionLab.Cli sample --help")]
     [InlineData(new[] { "sample", "--steps", "abc" }, "--steps takes a whole number, not 'abc'", "DiffusionLab.Cli sample --help")]
     [InlineData(new[] { "train", "--lr=fast" }, "--lr takes a number, not 'fast'", "DiffusionLab.Cli train --help")]
+    [InlineData(new[] { "train-gan", "--objective", "wasserstein", "--data", "d", "--out", "o", "--model-name", "m" }, "--objective must be plain or stable, not 'wasserstein'", "DiffusionLab.Cli train-gan --help")]
+    [InlineData(new[] { "train-vae", "--data", "d", "--out", "o" }, "train-vae needs --data DIR, --out DIR and --model-name NAME", "DiffusionLab.Cli train-vae --help")]
+    [InlineData(new[] { "generators", "--data", "no-such-data" }, "--data no-such-data needs train/ and heldout/ folders", "DiffusionLab.Cli generators --help")]
     [InlineData(new[] { "solve", "--spec" }, "--spec needs a value", "DiffusionLab.Cli solve --help")]
     [InlineData(new[] { "solve", "extra" }, "solve takes no argument 'extra'", "DiffusionLab.Cli solve --help")]
     [InlineData(new[] { "bench", "--batch", "1,x" }, "--batch takes a comma-separated list of whole numbers, not '1,x'", "DiffusionLab.Cli bench --help")]
@@ -151,6 +159,8 @@ public sealed class CliProcessTests : IDisposable
         Assert.Contains($"| | {ExperimentSpec.DefaultPrior}, batch 1 |", markdown);
         Assert.Matches(@"\| network forward, ms \| \d+\.\d+ \|", markdown);
         Assert.Matches(@"\| heaviest conv alone, GFLOP/s \| \d+\.\d+ \|", markdown);
+        // The bundled VAE and GAN are found beside the prior, so the CSGM yardstick is measured.
+        Assert.Matches(@"\| CSGM iteration ÷ DPS step \(target ≤ 2\) \| \d+\.\d+ \|", markdown);
         Assert.Contains("Theoretical peak of one core", markdown);
     }
 }
