@@ -231,9 +231,24 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
 
     internal static async Task ChooseAsync(IPage page, string testId, string option)
     {
-        await page.Locator($"[data-testid={testId}]").Locator("xpath=ancestor-or-self::div[contains(@class,'mud-select')][1]").First.ClickAsync();
-        await page.Locator(".mud-popover-open .mud-list-item").Filter(new() { HasText = option }).First.ClickAsync();
-        await Assertions.Expect(page.Locator(".mud-popover-open .mud-list-item")).ToHaveCountAsync(0);
+        var items = page.Locator(".mud-popover-open .mud-list-item");
+        // A click that lands while a long list is still opening is lost now and then on a busy machine:
+        // choose again (at most three times) until the list has closed on the choice.
+        for (var attempt = 0; ; attempt++)
+        {
+            await page.Locator($"[data-testid={testId}]").Locator("xpath=ancestor-or-self::div[contains(@class,'mud-select')][1]").First.ClickAsync();
+            await items.Filter(new() { HasText = option }).First.ClickAsync();
+            try
+            {
+                await Assertions.Expect(items).ToHaveCountAsync(0);
+                return;
+            }
+            catch (PlaywrightException) when (attempt < 2)
+            {
+                await page.Keyboard.PressAsync("Escape");
+                await Assertions.Expect(items).ToHaveCountAsync(0);
+            }
+        }
     }
 
     async Task ReportMeasurementsAsync(IPage page)
