@@ -231,13 +231,22 @@ public sealed class LabBrowserTests(BrowserFixture browser, ITestOutputHelper ou
 
     internal static async Task ChooseAsync(IPage page, string testId, string option)
     {
+        var select = page.Locator($"[data-testid={testId}]").Locator("xpath=ancestor-or-self::div[contains(@class,'mud-select')][1]").First;
         var items = page.Locator(".mud-popover-open .mud-list-item");
-        // A click that lands while a long list is still opening is lost now and then on a busy machine:
-        // choose again (at most three times) until the list has closed on the choice.
+        await PickAsync(page, select, items.Filter(new() { HasText = option }).First);
+    }
+
+    /// <summary>
+    /// Opens a MudSelect and clicks one of its items until the list has closed on the choice: a click that lands
+    /// while a long list is still opening is lost now and then on a busy machine (at most three tries).
+    /// </summary>
+    internal static async Task PickAsync(IPage page, ILocator select, ILocator item)
+    {
+        var items = page.Locator(".mud-popover-open .mud-list-item");
         for (var attempt = 0; ; attempt++)
         {
-            await page.Locator($"[data-testid={testId}]").Locator("xpath=ancestor-or-self::div[contains(@class,'mud-select')][1]").First.ClickAsync();
-            await items.Filter(new() { HasText = option }).First.ClickAsync();
+            await select.ClickAsync();
+            await item.ClickAsync();
             try
             {
                 await Assertions.Expect(items).ToHaveCountAsync(0);

@@ -100,23 +100,7 @@ public sealed class LearnBrowserTests(BrowserFixture browser) : IClassFixture<Br
         for (var i = 0; i < offered; i++)
         {
             var solver = SolverCatalog.All[i];
-            // A click that lands while the long list is still opening is lost now and then on a busy machine:
-            // choose again (at most three times) until the list has closed on the choice.
-            for (var attempt = 0; ; attempt++)
-            {
-                await select.ClickAsync();
-                await items.Nth(i).ClickAsync();
-                try
-                {
-                    await Assertions.Expect(items).ToHaveCountAsync(0);
-                    break;
-                }
-                catch (PlaywrightException) when (attempt < 2)
-                {
-                    await page.Keyboard.PressAsync("Escape");
-                    await Assertions.Expect(items).ToHaveCountAsync(0);
-                }
-            }
+            await LabBrowserTests.PickAsync(page, select, items.Nth(i));
             await Assertions.Expect(panel).ToHaveAttributeAsync("data-solver", solver.Id);
             var formula = SolverFormulas.For(solver.Id);
             Assert.True(formula is not null, $"no update rule for {solver.Id}");
